@@ -1,0 +1,42 @@
+/** Time, injected: the system clock in production, a manual clock in tests. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Runs `callback` after `ms` milliseconds; returns a function that cancels it. */
+  setTimer(ms: number, callback: () => void): () => void;
+}
+
+/** The real clock. Timers are `unref`ed so they never keep a process alive on their own. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, callback) {
+    const handle = setTimeout(callback, ms);
+    handle.unref?.();
+    return () => clearTimeout(handle);
+  },
+};
+
+/** The reason of an aborted signal as an Error. */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
+}
+
+/** Waits `ms` on `clock`; rejects with the signal's reason as soon as `signal` aborts. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      cancel();
+      reject(abortReason(signal as AbortSignal));
+    };
+    const cancel = clock.setTimer(ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,192 @@
+import type { InventoryEntry } from './types.js';
+
+/**
+ * Typed errors. Every error carries a stable `code` (for programs) and a message that names the
+ * file, document, line and object where they are known (for people). Messages never contain
+ * credentials or secret values: callers pass only locations and object references.
+ */
+
+/** The stage of a reconcile in which an error happened. */
+export type Stage =
+  | 'source'
+  | 'render'
+  | 'validation'
+  | 'apply'
+  | 'prune'
+  | 'health'
+  | 'conflict'
+  | 'reconcile';
+
+/** Where in the artifact a problem was found. Every field is optional: fill what is known. */
+export interface ErrorLocation {
+  /** Path of the file, relative to the artifact root. */
+  readonly file?: string;
+  /** Zero-based index of the YAML document inside the file. */
+  readonly documentIndex?: number;
+  /** One-based line number inside the file. */
+  readonly line?: number;
+  /** One-based column number inside the line. */
+  readonly column?: number;
+  /** The object, formatted as `apps/v1 Deployment ns/name`. */
+  readonly object?: string;
+}
+
+/** Options accepted by every {@link GitOpsError} constructor. */
+export interface GitOpsErrorOptions {
+  readonly location?: ErrorLocation;
+  readonly cause?: unknown;
+}
+
+/** Formats a location as `file:line (document N) object`, omitting what is unknown. */
+export function formatLocation(location: ErrorLocation | undefined): string {
+  if (!location) return '';
+  const parts: string[] = [];
+  if (location.file !== undefined) {
+    let place = location.file;
+    if (location.line !== undefined) place += `:${location.line}`;
+    if (location.line !== undefined && location.column !== undefined) place += `:${location.column}`;
+    parts.push(place);
+  }
+  if (location.documentIndex !== undefined) parts.push(`(document ${location.documentIndex})`);
+  if (location.object !== undefined) parts.push(location.object);
+  return parts.join(' ');
+}
+
+/** The base class of every error gitops-kit throws. */
+export class GitOpsError extends Error {
+  /** A stable, machine-readable code such as `RENDER_DUPLICATE_OBJECT`. */
+  readonly code: string;
+  /** The reconcile stage the error belongs to. */
+  readonly stage: Stage;
+  /** Where the problem is, when known. */
+  readonly location: ErrorLocation | undefined;
+
+  constructor(stage: Stage, code: string, message: string, options: GitOpsErrorOptions = {}) {
+    const where = formatLocation(options.location);
+    super(
+      where ? `${where}: ${message}` : message,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
+    this.name = new.target.name;
+    this.code = code;
+    this.stage = stage;
+    this.location = options.location;
+  }
+}
+
+/** A source could not produce an artifact (network, auth, missing ref, limits, unsafe content). */
+export class SourceError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('source', code, message, options);
+  }
+}
+
+/** The artifact could not be turned into manifests (bad YAML, missing fields, duplicates, tool failure). */
+export class RenderError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('render', code, message, options);
+  }
+}
+
+/** One problem found while validating a set of manifests. */
+export interface ValidationIssue {
+  readonly message: string;
+  readonly location?: ErrorLocation;
+}
+
+/**
+ * The rendered set is not valid for the target (for example a server-side dry-run refused some
+ * objects). All issues are reported together; nothing was written.
+ */
+export class ValidationError extends GitOpsError {
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(code: string, issues: readonly ValidationIssue[], options: GitOpsErrorOptions = {}) {
+    const lines = issues.map((issue) => {
+      const where = formatLocation(issue.location);
+      return where ? `${where}: ${issue.message}` : issue.message;
+    });
+    const summary = `${issues.length} object${issues.length === 1 ? '' : 's'} failed validation`;
+    super('validation', code, `${summary}:\n  ${lines.join('\n  ')}`, options);
+    this.issues = issues;
+  }
+}
+
+/** Writing to the target failed. `applied` lists what was written before the failure. */
+export class ApplyError extends GitOpsError {
+  /** Objects that were written before the failure, so they stay owned and recoverable. */
+  readonly applied: readonly InventoryEntry[];
+
+  constructor(
+    code: string,
+    message: string,
+    options: GitOpsErrorOptions & { applied?: readonly InventoryEntry[] } = {},
+  ) {
+    super('apply', code, message, options);
+    this.applied = options.applied ?? [];
+  }
+}
+
+/** Deleting objects that left the desired set failed for some of them. */
+export class PruneError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('prune', code, message, options);
+  }
+}
+
+/** Objects did not become healthy (failed, or still in progress at the deadline). */
+export class HealthError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('health', code, message, options);
+  }
+}
+
+/** Another writer owns what we want to change (field manager conflict, foreign object). */
+export class ConflictError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('conflict', code, message, options);
+  }
+}
+
+/** A reconcile-level refusal or interruption (empty set guard, abort, timeout, suspended). */
+export class ReconcileError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('reconcile', code, message, options);
+  }
+}
+
+/** Stable error codes used by core. Adapters add their own with a prefix of their stage. */
+export const ErrorCodes = {
+  SourceFetchFailed: 'SOURCE_FETCH_FAILED',
+  SourceNotFound: 'SOURCE_NOT_FOUND',
+  SourceLimitExceeded: 'SOURCE_LIMIT_EXCEEDED',
+  SourceUnsafePath: 'SOURCE_UNSAFE_PATH',
+  RenderYamlInvalid: 'RENDER_YAML_INVALID',
+  RenderMissingField: 'RENDER_MISSING_FIELD',
+  RenderInvalidObject: 'RENDER_INVALID_OBJECT',
+  RenderDuplicateObject: 'RENDER_DUPLICATE_OBJECT',
+  RenderFileTooLarge: 'RENDER_FILE_TOO_LARGE',
+  RenderAliasLimit: 'RENDER_ALIAS_LIMIT',
+  RenderBinaryFile: 'RENDER_BINARY_FILE',
+  RenderPathNotFound: 'RENDER_PATH_NOT_FOUND',
+  RenderToolFailed: 'RENDER_TOOL_FAILED',
+  RenderToolMissing: 'RENDER_TOOL_MISSING',
+  RenderUndefinedVariable: 'RENDER_UNDEFINED_VARIABLE',
+  ValidationFailed: 'VALIDATION_FAILED',
+  ApplyFailed: 'APPLY_FAILED',
+  PruneFailed: 'PRUNE_FAILED',
+  HealthFailed: 'HEALTH_FAILED',
+  HealthTimeout: 'HEALTH_TIMEOUT',
+  EmptySetRefused: 'RECONCILE_EMPTY_SET_REFUSED',
+  Aborted: 'RECONCILE_ABORTED',
+  Timeout: 'RECONCILE_TIMEOUT',
+  RevisionRolledBack: 'RECONCILE_REVISION_ROLLED_BACK',
+  DependencyNotReady: 'RECONCILE_DEPENDENCY_NOT_READY',
+} as const;
+
+/** Wraps anything thrown into a {@link GitOpsError} of the given stage, keeping typed errors as they are. */
+export function toGitOpsError(error: unknown, stage: Stage, code: string): GitOpsError {
+  if (error instanceof GitOpsError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GitOpsError(stage, code, message, { cause: error });
+}

@@ -1,0 +1,6 @@
+export * from './clock.js';
+export * from './digest.js';
+export * from './errors.js';
+export * from './plan.js';
+export * from './refs.js';
+export type * from './types.js';

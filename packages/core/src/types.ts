@@ -1,0 +1,265 @@
+/**
+ * The contracts of gitops-kit. Core knows nothing of Git, S3 or Kubernetes: a Source gives an
+ * Artifact, a Renderer turns it into Manifests, a Target plans, applies, prunes and reports health,
+ * and a StateStore keeps the inventory between processes. Everything here is plain data.
+ */
+import type { ObjectRef } from './refs.js';
+
+/** Object metadata: the fields gitops-kit reads; everything else passes through untouched. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+/** A Kubernetes-style object as rendered: `apiVersion`, `kind`, `metadata` and any other fields. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+/** Where a manifest came from, so every error can point at it. */
+export interface ManifestOrigin {
+  /** Path relative to the artifact root, with `/` separators. */
+  readonly file: string;
+  /** Zero-based index of the document inside the file (multi-document YAML, or a `List` item). */
+  readonly documentIndex: number;
+  /** One-based line of the document's (or item's) first line. */
+  readonly line: number;
+}
+
+/** One desired object and its origin. */
+export interface Manifest {
+  readonly object: KubeObject;
+  readonly origin: ManifestOrigin;
+}
+
+/** Audit-trail metadata of an artifact. */
+export interface ArtifactMeta {
+  /** Who made the change (`Name <email>` for Git, the uploader for S3). */
+  readonly author?: string;
+  readonly committer?: string;
+  /** The commit message or an equivalent note. */
+  readonly message?: string;
+  /** When the change was made, ISO 8601. */
+  readonly time?: string;
+  /** Whether the revision's signature was verified; absent when verification is off. */
+  readonly verified?: boolean;
+  /** Who signed it, when verified (key id or user id). */
+  readonly signer?: string;
+  /** Where it came from, without credentials (a URL, a bucket, a folder). */
+  readonly origin?: string;
+}
+
+/** An immutable snapshot of the desired state on local disk. */
+export interface Artifact {
+  /** A revision people can read: `main@sha1:<commit>`, `sha256:<digest>`. */
+  readonly revision: string;
+  /** A digest of the content: same revision and digest means nothing to render again. */
+  readonly digest: string;
+  /** Absolute path of the folder holding the files. Treat it as read-only. */
+  readonly dir: string;
+  readonly meta: ArtifactMeta;
+}
+
+/** What a change notification (a webhook, a bucket event) says about where something changed. */
+export interface SourceChange {
+  /** Repository or endpoint URL, without credentials. */
+  readonly url?: string;
+  /** Branch or tag name, or a full ref (`refs/heads/main`). */
+  readonly ref?: string;
+  /** Bucket name for object stores. */
+  readonly bucket?: string;
+}
+
+/** Options for {@link Source.fetch}. */
+export interface FetchOptions {
+  readonly signal: AbortSignal;
+  /** The artifact the previous fetch produced: a source may return it again when nothing changed. */
+  readonly previous?: Artifact | undefined;
+}
+
+/** Something that produces artifacts: a Git repository, a bucket, a folder, memory. */
+export interface Source {
+  /** A description without credentials, for logs and status (`git https://host/repo.git@main`). */
+  readonly description: string;
+  /** Fetches the current artifact. Throws a `SourceError` when it cannot. */
+  fetch(options: FetchOptions): Promise<Artifact>;
+  /** Whether a change notification concerns this source (used by webhook receivers). */
+  matches?(change: SourceChange): boolean;
+}
+
+/** Options for {@link Renderer.render}. */
+export interface RenderOptions {
+  readonly signal: AbortSignal;
+}
+
+/** Turns an artifact into manifests: raw YAML, Kustomize, Helm, or your own. */
+export interface Renderer {
+  readonly name: string;
+  /** Renders the artifact. Throws a `RenderError` naming the file, document and line. */
+  render(artifact: Artifact, options: RenderOptions): Promise<Manifest[]>;
+  /**
+   * A key for the renderer's options and tool version. With the artifact digest it keys the render
+   * cache; return the same key only when the output for the same artifact would be the same.
+   */
+  cacheKey?(options: RenderOptions): Promise<string>;
+}
+
+/** One object owned by a reconciler, with the digest of what was applied. */
+export interface InventoryEntry {
+  readonly ref: ObjectRef;
+  /** Digest of the desired object as last applied (see `digestObject`). */
+  readonly digest: string;
+}
+
+/** The objects a reconciler owns, in apply order. */
+export interface Inventory {
+  readonly entries: readonly InventoryEntry[];
+}
+
+/** What a plan will do to one object. */
+export type ChangeAction = 'create' | 'update' | 'unchanged';
+
+/** One changed field. Values of secrets are masked by the target before they get here. */
+export interface FieldChange {
+  /** A JSON-pointer-like path: `/spec/replicas`, `/data/password`. */
+  readonly path: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+}
+
+/** One desired object in a plan. */
+export interface PlannedObject {
+  /** The reference with the namespace the target will use (defaults applied). */
+  readonly ref: ObjectRef;
+  readonly action: ChangeAction;
+  readonly manifest: Manifest;
+  /** Digest of the desired object (stored in the inventory after apply). */
+  readonly digest: string;
+  /** True when the live object differs from what we last applied although the desired state did not change. */
+  readonly drifted: boolean;
+  /** Field-level changes from live to desired (empty for `unchanged`). */
+  readonly changes: readonly FieldChange[];
+}
+
+/** What a reconcile would change, as a value: print it, test it, or apply it. */
+export interface Plan {
+  /** Every desired object in apply order. */
+  readonly objects: readonly PlannedObject[];
+  readonly create: readonly PlannedObject[];
+  readonly update: readonly PlannedObject[];
+  readonly unchanged: readonly PlannedObject[];
+  /** The updates caused by drift (a subset of `update`). */
+  readonly drifted: readonly PlannedObject[];
+  /** Inventory entries missing from the desired set, in delete order (reverse of apply order). */
+  readonly prune: readonly InventoryEntry[];
+}
+
+/** Options for {@link Target.plan}. */
+export interface PlanOptions {
+  readonly signal: AbortSignal;
+}
+
+/** Options for the writing calls of a {@link Target}. */
+export interface TargetCallOptions {
+  readonly signal: AbortSignal;
+}
+
+/** What {@link Target.apply} did. */
+export interface ApplyResult {
+  /** Every desired object, now owned, with the digest applied: the next inventory. */
+  readonly applied: readonly InventoryEntry[];
+  /** How many write requests were made (0 when everything was unchanged). */
+  readonly writes: number;
+}
+
+/** What {@link Target.prune} did. */
+export interface PruneResult {
+  readonly deleted: readonly ObjectRef[];
+  /** Left in place and released from the inventory (kept by annotation, or no longer ours). */
+  readonly skipped: readonly { readonly ref: ObjectRef; readonly reason: string }[];
+  /** Deletes that failed: these entries stay in the inventory and are tried again next time. */
+  readonly failed: readonly { readonly entry: InventoryEntry; readonly message: string }[];
+}
+
+/** Health of an object, after kstatus. */
+export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound' | 'Unknown';
+
+/** Health of one object. */
+export interface ObjectHealth {
+  readonly ref: ObjectRef;
+  readonly status: HealthStatus;
+  readonly message: string;
+}
+
+/** Health of a set: `Failed` if any failed, `Current` if all are current, else `InProgress`. */
+export interface HealthReport {
+  readonly status: 'Current' | 'InProgress' | 'Failed';
+  readonly objects: readonly ObjectHealth[];
+}
+
+/** Where desired state goes: a cluster, a fake cluster, or your own system. */
+export interface Target {
+  readonly name: string;
+  /** Compares the desired set with the live state and the inventory. Writes nothing. */
+  plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan>;
+  /** Validates the whole plan (for example a server-side dry-run). Throws `ValidationError`; writes nothing. */
+  validate(plan: Plan, options: TargetCallOptions): Promise<void>;
+  /** Writes the plan's objects. On failure throws `ApplyError` listing what was written. */
+  apply(plan: Plan, options: TargetCallOptions): Promise<ApplyResult>;
+  /** Deletes the given inventory entries (only objects that still carry our ownership mark). */
+  prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult>;
+  /** One health reading of the given objects. The reconciler polls it while it waits. */
+  health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport>;
+}
+
+/** The outcome of one reconcile, as stored in history. */
+export type ReconcileOutcome = 'succeeded' | 'failed' | 'rolledBack' | 'skipped';
+
+/** One entry of the audit trail. */
+export interface HistoryEntry {
+  readonly revision: string;
+  readonly digest: string;
+  readonly author?: string;
+  readonly message?: string;
+  readonly outcome: ReconcileOutcome;
+  /** Why it failed or was rolled back, when it did. */
+  readonly reason?: string;
+  /** ISO 8601 start time. */
+  readonly startedAt: string;
+  readonly durationMs: number;
+}
+
+/** What a reconciler persists between processes. */
+export interface StoredState {
+  readonly inventory: Inventory;
+  readonly lastAppliedRevision?: string;
+  readonly lastHealthyRevision?: string;
+  readonly history?: readonly HistoryEntry[];
+}
+
+/** Options for {@link StateStore} calls. */
+export interface StateStoreOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** Keeps a reconciler's state (inventory first of all) so a restarted process resumes. */
+export interface StateStore {
+  load(key: string, options?: StateStoreOptions): Promise<StoredState | undefined>;
+  save(key: string, state: StoredState, options?: StateStoreOptions): Promise<void>;
+}
+
+/** A Kubernetes-style condition. */
+export interface Condition {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+  /** ISO 8601; changes only when `status` changes. */
+  readonly lastTransitionTime: string;
+}
