@@ -145,6 +145,11 @@ export interface PlannedObject {
   readonly drifted: boolean;
   /** Field-level changes from live to desired (empty for `unchanged`). */
   readonly changes: readonly FieldChange[];
+  /**
+   * The live object as the target last read it, when it exists (for printable diffs). Not masked:
+   * printers mask secret values themselves.
+   */
+  readonly live?: KubeObject | undefined;
 }
 
 /** What a reconcile would change, as a value: print it, test it, or apply it. */
