@@ -3,4 +3,5 @@ export * from './digest.js';
 export * from './errors.js';
 export * from './plan.js';
 export * from './refs.js';
+export * from './source/ignore.js';
 export type * from './types.js';
