@@ -1,4 +1,5 @@
 export * from './clock.js';
+export * from './diff/index.js';
 export * from './digest.js';
 export * from './errors.js';
 export * from './health.js';

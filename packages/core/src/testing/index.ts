@@ -1,1 +1,12 @@
+export {
+  type ClusterOperation,
+  FakeCluster,
+  type FakeClusterOptions,
+  type HealthOutcome,
+  type HealthRule,
+  type HealthSelector,
+  OWNER_LABEL,
+  PRUNE_ANNOTATION,
+  PRUNE_DISABLED,
+} from './fake-cluster.js';
 export { ManualClock } from './manual-clock.js';

@@ -1,0 +1,505 @@
+import { abortReason, type Clock, systemClock } from '../clock.js';
+import { diffObjects } from '../diff/diff.js';
+import { projectOnto, unionShape } from '../diff/project.js';
+import { jsonEqual } from '../diff/values.js';
+import { digestObject } from '../digest.js';
+import {
+  ApplyError,
+  ErrorCodes,
+  type ErrorLocation,
+  ValidationError,
+  type ValidationIssue,
+} from '../errors.js';
+import { summarizeHealth } from '../health.js';
+import { buildPlan, pruneCandidates } from '../plan.js';
+import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
+import type {
+  ApplyResult,
+  HealthReport,
+  HealthStatus,
+  Inventory,
+  InventoryEntry,
+  KubeObject,
+  Manifest,
+  ObjectHealth,
+  Plan,
+  PlannedObject,
+  PlanOptions,
+  PruneResult,
+  Target,
+  TargetCallOptions,
+} from '../types.js';
+import { applyMerge } from './apply-merge.js';
+import {
+  applyStage,
+  BUILT_IN_NAMESPACES,
+  CLUSTER_SCOPED_KINDS,
+  invalidLabel,
+  invalidName,
+  invalidNamespace,
+} from './kube-rules.js';
+
+/** The label the fake cluster writes on every object it applies, with the owner as value. */
+export const OWNER_LABEL = 'gitops-kit.dev/owner';
+/** Set this annotation to {@link PRUNE_DISABLED} on an object to keep it when it leaves the set. */
+export const PRUNE_ANNOTATION = 'gitops-kit.dev/prune';
+/** The value of {@link PRUNE_ANNOTATION} that keeps an object. */
+export const PRUNE_DISABLED = 'disabled';
+
+/** Options for {@link FakeCluster}. */
+export interface FakeClusterOptions {
+  /** The target's name in status and logs. Default `fake-cluster`. */
+  readonly name?: string;
+  /** Who owns what this target applies: the value of {@link OWNER_LABEL}. Default `gitops-kit`. */
+  readonly owner?: string;
+  /** Namespace of namespaced objects that have none. Default `default`. */
+  readonly defaultNamespace?: string;
+  /** Cluster-scoped kinds besides the built-in ones (your CRDs' cluster-scoped kinds). */
+  readonly clusterScopedKinds?: readonly string[];
+  /** Objects that exist before the first apply (not owned unless they carry the owner label). */
+  readonly objects?: readonly KubeObject[];
+  /** Clock for `creationTimestamp`. Default the system clock. */
+  readonly clock?: Clock;
+}
+
+/** One write or delete the fake cluster performed, in order. */
+export interface ClusterOperation {
+  readonly op: 'apply' | 'delete';
+  readonly ref: ObjectRef;
+}
+
+/** Which objects a health rule is for: one object, every object of a kind, or a predicate. */
+export type HealthSelector = ObjectRef | string | ((object: KubeObject) => boolean);
+
+/** A health status, with an optional message. */
+export type HealthOutcome = HealthStatus | { readonly status: HealthStatus; readonly message?: string };
+
+/**
+ * What a health rule reports: a fixed outcome, or a function of the live object and of how many
+ * times its health has been read since it was last written (1 on the first reading), which may
+ * return undefined to leave the object to older rules. A function lets a test simulate a rollout
+ * that is in progress for two readings and then succeeds, or fails for one image only.
+ */
+export type HealthRule = HealthOutcome | ((object: KubeObject, reading: number) => HealthOutcome | undefined);
+
+interface LiveEntry {
+  object: KubeObject;
+  /** The object as we last applied it (with our owner label), absent for objects we never wrote. */
+  applied: KubeObject | undefined;
+  /** Health readings since the last write. */
+  readings: number;
+}
+
+interface RegisteredRule {
+  readonly matches: (object: KubeObject) => boolean;
+  readonly rule: HealthRule;
+}
+
+const DEFAULT_MESSAGES: Record<HealthStatus, string> = {
+  Current: 'ready',
+  InProgress: 'rollout in progress (simulated)',
+  Failed: 'rollout failed (simulated)',
+  Terminating: 'being deleted (simulated)',
+  NotFound: 'not found',
+  Unknown: 'health unknown (simulated)',
+};
+
+/**
+ * An in-memory cluster that implements {@link Target}: plan, validate, apply, prune and health,
+ * with hooks to change objects by hand, simulate rollouts and make calls fail. Everything is
+ * synchronous underneath, so unit tests of reconcile logic run in milliseconds.
+ *
+ * It imitates what matters to reconcile logic: namespaces defaulted, cluster-scoped kinds,
+ * staged apply order, fields others added kept on apply, drift when someone edits what we
+ * manage, prune only of objects carrying our owner label, and a few naming rules a real API
+ * server enforces.
+ */
+export class FakeCluster implements Target {
+  readonly name: string;
+  /** The owner written in {@link OWNER_LABEL}. */
+  readonly owner: string;
+  /** Namespace given to namespaced objects that have none. */
+  readonly defaultNamespace: string;
+
+  readonly #clusterScoped: Set<string>;
+  readonly #clock: Clock;
+  readonly #store = new Map<string, LiveEntry>();
+  readonly #operations: ClusterOperation[] = [];
+  readonly #healthRules: RegisteredRule[] = [];
+  readonly #validationFailures = new Map<string, string>();
+  readonly #applyFailures = new Map<string, string>();
+  readonly #deleteFailures = new Map<string, string>();
+  #resourceVersion = 0;
+  #uid = 0;
+
+  /** Creates an empty cluster (or one holding `options.objects`). */
+  constructor(options: FakeClusterOptions = {}) {
+    this.name = options.name ?? 'fake-cluster';
+    this.owner = options.owner ?? 'gitops-kit';
+    this.defaultNamespace = options.defaultNamespace ?? 'default';
+    this.#clusterScoped = new Set([...CLUSTER_SCOPED_KINDS, ...(options.clusterScopedKinds ?? [])]);
+    this.#clock = options.clock ?? systemClock;
+    for (const object of options.objects ?? []) this.add(object);
+  }
+
+  // ---------------------------------------------------------------- Target
+
+  /** Compares the desired set with the live objects and the inventory. Writes nothing. */
+  async plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
+    checkSignal(options.signal);
+    const inventoryByKey = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry]));
+    const ordered = manifests
+      .map((manifest, index) => ({ manifest, index, object: this.normalize(manifest.object) }))
+      .sort((a, b) => applyStage(a.object.kind) - applyStage(b.object.kind) || a.index - b.index);
+    const objects = ordered.map(({ manifest, object }): PlannedObject => {
+      const ref = refOf(object);
+      const digest = digestObject(object);
+      const desired = this.#withOwner(object);
+      const live = this.#store.get(refKey(ref));
+      const sameAsInventory = inventoryByKey.get(refKey(ref))?.digest === digest;
+      if (!live) {
+        return {
+          ref,
+          action: 'create',
+          manifest,
+          digest,
+          drifted: sameAsInventory,
+          changes: diffObjects(undefined, desired),
+        };
+      }
+      const managed = projectOnto(live.object, unionShape(live.applied ?? {}, desired));
+      const base = { ref, manifest, digest, live: structuredClone(live.object) };
+      if (jsonEqual(managed, desired)) return { ...base, action: 'unchanged', drifted: false, changes: [] };
+      return { ...base, action: 'update', drifted: sameAsInventory, changes: diffObjects(managed, desired) };
+    });
+    return buildPlan(
+      objects,
+      pruneCandidates(
+        inventory,
+        objects.map((o) => o.ref),
+      ),
+    );
+  }
+
+  /**
+   * Refuses, all at once, what a real API server would refuse for simple reasons: invalid names,
+   * namespaces or labels, a namespace that neither exists nor is in the set, the same object twice,
+   * and anything registered with {@link failValidation}. Writes nothing.
+   */
+  async validate(plan: Plan, options: TargetCallOptions): Promise<void> {
+    checkSignal(options.signal);
+    const issues: ValidationIssue[] = [];
+    const planned = new Set(plan.objects.filter((o) => o.ref.kind === 'Namespace').map((o) => o.ref.name));
+    const seen = new Set<string>();
+    for (const object of plan.objects) {
+      const { ref } = object;
+      const location = locationOf(object);
+      const problems: string[] = [];
+      const key = refKey(ref);
+      if (seen.has(key)) problems.push('the same object appears more than once in the set');
+      seen.add(key);
+      const nameProblem = invalidName(ref.kind, ref.name);
+      if (nameProblem) problems.push(nameProblem);
+      if (ref.namespace !== undefined) {
+        const namespaceProblem = invalidNamespace(ref.namespace);
+        if (namespaceProblem) problems.push(namespaceProblem);
+        else if (!planned.has(ref.namespace) && !this.namespaceExists(ref.namespace)) {
+          problems.push(
+            `namespace "${ref.namespace}" not found (it is neither in the cluster nor in the set)`,
+          );
+        }
+      }
+      for (const [labelKey, value] of Object.entries(object.manifest.object.metadata.labels ?? {})) {
+        const labelProblem = invalidLabel(labelKey, value);
+        if (labelProblem) problems.push(labelProblem);
+      }
+      const injected = this.#validationFailures.get(key);
+      if (injected !== undefined) problems.push(injected);
+      for (const message of problems) issues.push({ message, location });
+    }
+    if (issues.length > 0) throw new ValidationError(ErrorCodes.ValidationFailed, issues);
+  }
+
+  /**
+   * Writes the plan's created and updated objects in plan order (unchanged ones are not written).
+   * Throws {@link ApplyError} at an object registered with {@link failApply}, or whose namespace
+   * does not exist, after writing what came before it.
+   */
+  async apply(plan: Plan, options: TargetCallOptions): Promise<ApplyResult> {
+    const applied: InventoryEntry[] = [];
+    let writes = 0;
+    for (const planned of plan.objects) {
+      checkSignal(options.signal);
+      if (planned.action !== 'unchanged') {
+        const problem = this.#applyProblem(planned.ref);
+        if (problem !== undefined) {
+          throw new ApplyError(ErrorCodes.ApplyFailed, problem, {
+            applied: [...applied],
+            location: locationOf(planned),
+          });
+        }
+        this.#write(planned.ref, this.#withOwner(this.normalize(planned.manifest.object)));
+        writes++;
+      }
+      applied.push({ ref: planned.ref, digest: planned.digest });
+    }
+    return { applied, writes };
+  }
+
+  /**
+   * Deletes the entries' objects that carry our owner label. Objects already gone count as deleted;
+   * objects owned by someone else or annotated `gitops-kit.dev/prune: disabled` are skipped; those
+   * registered with {@link failDelete} are reported failed.
+   */
+  async prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult> {
+    const deleted: ObjectRef[] = [];
+    const skipped: { ref: ObjectRef; reason: string }[] = [];
+    const failed: { entry: InventoryEntry; message: string }[] = [];
+    for (const entry of entries) {
+      checkSignal(options.signal);
+      const key = refKey(entry.ref);
+      const live = this.#store.get(key);
+      if (!live) {
+        deleted.push(entry.ref);
+        continue;
+      }
+      const { labels = {}, annotations = {} } = live.object.metadata;
+      if (labels[OWNER_LABEL] !== this.owner) {
+        skipped.push({ ref: entry.ref, reason: `not owned by ${this.owner} (no ${OWNER_LABEL} label)` });
+      } else if (annotations[PRUNE_ANNOTATION] === PRUNE_DISABLED) {
+        skipped.push({ ref: entry.ref, reason: `kept by annotation ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}` });
+      } else if (this.#deleteFailures.has(key)) {
+        failed.push({ entry, message: this.#deleteFailures.get(key) ?? 'delete failed' });
+      } else {
+        this.#store.delete(key);
+        this.#operations.push({ op: 'delete', ref: entry.ref });
+        deleted.push(entry.ref);
+      }
+    }
+    return { deleted, skipped, failed };
+  }
+
+  /**
+   * One health reading: `NotFound` for missing objects; otherwise the newest matching rule set
+   * with {@link setHealth}, or `Current`.
+   */
+  async health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport> {
+    checkSignal(options.signal);
+    const objects = refs.map((ref): ObjectHealth => {
+      const live = this.#store.get(this.#key(ref));
+      if (!live) return { ref, status: 'NotFound', message: DEFAULT_MESSAGES.NotFound };
+      live.readings++;
+      const outcome = this.#healthOf(live);
+      const status = typeof outcome === 'string' ? outcome : outcome.status;
+      const message = typeof outcome === 'string' ? undefined : outcome.message;
+      return { ref, status, message: message ?? DEFAULT_MESSAGES[status] };
+    });
+    return summarizeHealth(objects);
+  }
+
+  // ---------------------------------------------------------------- simulation hooks
+
+  /**
+   * Changes a live object by hand, as someone with kubectl would: `mutate` gets a copy and may
+   * change it in place or return a replacement. Throws when the object does not exist.
+   */
+  edit<T extends KubeObject = KubeObject>(ref: ObjectRef, mutate: (draft: T) => T | undefined): KubeObject {
+    const key = this.#key(ref);
+    const live = this.#store.get(key);
+    if (!live) throw new Error(`FakeCluster.edit: ${formatRef(ref)} does not exist`);
+    const draft = structuredClone(live.object) as T;
+    const next = mutate(draft) ?? draft;
+    live.object = this.#stamp(next, live.object);
+    live.readings = 0;
+    return structuredClone(live.object);
+  }
+
+  /** Creates or replaces an object by hand (not owned unless it carries the owner label). */
+  add(object: KubeObject): KubeObject {
+    const normalized = this.normalize(object);
+    const key = refKey(refOf(normalized));
+    const existing = this.#store.get(key);
+    const stamped = this.#stamp(normalized, existing?.object);
+    this.#store.set(key, { object: stamped, applied: existing?.applied, readings: 0 });
+    return structuredClone(stamped);
+  }
+
+  /** Deletes an object by hand; returns whether it existed. */
+  remove(ref: ObjectRef): boolean {
+    return this.#store.delete(this.#key(ref));
+  }
+
+  /**
+   * Sets how health readings report the selected objects (a reference, a kind, or a predicate).
+   * Newer rules win over older ones; {@link clearHealth} removes them all.
+   */
+  setHealth(selector: HealthSelector, rule: HealthRule): void {
+    this.#healthRules.push({ matches: this.#selectorMatcher(selector), rule });
+  }
+
+  /** Removes every health rule: every existing object is `Current` again. */
+  clearHealth(): void {
+    this.#healthRules.length = 0;
+  }
+
+  /** Makes {@link validate} report `message` for this object. */
+  failValidation(ref: ObjectRef, message: string): void {
+    this.#validationFailures.set(this.#key(ref), message);
+  }
+
+  /** Makes {@link apply} throw `ApplyError` with `message` when it comes to write this object. */
+  failApply(ref: ObjectRef, message: string): void {
+    this.#applyFailures.set(this.#key(ref), message);
+  }
+
+  /** Makes {@link prune} report the delete of this object as failed. */
+  failDelete(ref: ObjectRef, message = 'delete refused (simulated)'): void {
+    this.#deleteFailures.set(this.#key(ref), message);
+  }
+
+  /** Removes every failure registered with `failValidation`, `failApply` and `failDelete`. */
+  clearFailures(): void {
+    this.#validationFailures.clear();
+    this.#applyFailures.clear();
+    this.#deleteFailures.clear();
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** A copy of the live object, or undefined. A reference without namespace takes the default one. */
+  get(ref: ObjectRef): KubeObject | undefined {
+    const live = this.#store.get(this.#key(ref));
+    return live ? structuredClone(live.object) : undefined;
+  }
+
+  /** Copies of the live objects, optionally only of one kind and/or namespace, in creation order. */
+  list(filter: { readonly kind?: string; readonly namespace?: string } = {}): KubeObject[] {
+    return [...this.#store.values()]
+      .map((entry) => entry.object)
+      .filter((o) => filter.kind === undefined || o.kind === filter.kind)
+      .filter((o) => filter.namespace === undefined || o.metadata.namespace === filter.namespace)
+      .map((o) => structuredClone(o));
+  }
+
+  /** How many objects exist. */
+  get size(): number {
+    return this.#store.size;
+  }
+
+  /** Every write and delete so far, in order: assert on it to prove nothing was written. */
+  get operations(): readonly ClusterOperation[] {
+    return [...this.#operations];
+  }
+
+  /** Forgets the operation log (the objects stay). */
+  clearOperations(): void {
+    this.#operations.length = 0;
+  }
+
+  /** Whether a namespace exists: a built-in one, the default one, or a `Namespace` object. */
+  namespaceExists(name: string): boolean {
+    if (name === this.defaultNamespace || BUILT_IN_NAMESPACES.includes(name)) return true;
+    return this.#store.has(refKey({ apiVersion: 'v1', kind: 'Namespace', name }));
+  }
+
+  /** Whether objects of a kind have no namespace. */
+  isClusterScoped(kind: string): boolean {
+    return this.#clusterScoped.has(kind);
+  }
+
+  /**
+   * A copy of an object as this cluster stores it: namespaced objects without a namespace get the
+   * default one; cluster-scoped objects lose any namespace.
+   */
+  normalize(object: KubeObject): KubeObject {
+    const copy = structuredClone(object);
+    if (this.isClusterScoped(copy.kind)) delete copy.metadata.namespace;
+    else if (!copy.metadata.namespace) copy.metadata.namespace = this.defaultNamespace;
+    return copy;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #key(ref: ObjectRef): string {
+    if (this.isClusterScoped(ref.kind)) return refKey({ ...ref, namespace: undefined });
+    return refKey({ ...ref, namespace: ref.namespace || this.defaultNamespace });
+  }
+
+  #withOwner(object: KubeObject): KubeObject {
+    return {
+      ...object,
+      metadata: { ...object.metadata, labels: { ...object.metadata.labels, [OWNER_LABEL]: this.owner } },
+    };
+  }
+
+  #applyProblem(ref: ObjectRef): string | undefined {
+    const injected = this.#applyFailures.get(this.#key(ref));
+    if (injected !== undefined) return injected;
+    if (ref.namespace !== undefined && !this.namespaceExists(ref.namespace)) {
+      return `namespace "${ref.namespace}" not found`;
+    }
+    return undefined;
+  }
+
+  #write(ref: ObjectRef, desired: KubeObject): void {
+    const key = refKey(ref);
+    const existing = this.#store.get(key);
+    const merged = applyMerge(existing?.object, existing?.applied, desired) as KubeObject;
+    this.#store.set(key, {
+      object: this.#stamp(merged, existing?.object),
+      applied: structuredClone(desired),
+      readings: 0,
+    });
+    this.#operations.push({ op: 'apply', ref });
+  }
+
+  /** Fills the fields a server sets: uid, creationTimestamp, resourceVersion and generation. */
+  #stamp(next: KubeObject, previous: KubeObject | undefined): KubeObject {
+    const object = structuredClone(next);
+    const before = previous?.metadata;
+    const specChanged = !previous || !jsonEqual(withoutMetaAndStatus(previous), withoutMetaAndStatus(object));
+    const generation = typeof before?.generation === 'number' ? before.generation : 0;
+    object.metadata.uid = before?.uid ?? `fake-uid-${++this.#uid}`;
+    object.metadata.creationTimestamp =
+      before?.creationTimestamp ?? new Date(this.#clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    object.metadata.resourceVersion = String(++this.#resourceVersion);
+    object.metadata.generation = specChanged ? generation + 1 : generation;
+    return object;
+  }
+
+  #healthOf(live: LiveEntry): HealthOutcome {
+    for (let i = this.#healthRules.length - 1; i >= 0; i--) {
+      const { matches, rule } = this.#healthRules[i] as RegisteredRule;
+      if (!matches(live.object)) continue;
+      const outcome = typeof rule === 'function' ? rule(structuredClone(live.object), live.readings) : rule;
+      if (outcome !== undefined) return outcome;
+    }
+    return 'Current';
+  }
+
+  #selectorMatcher(selector: HealthSelector): (object: KubeObject) => boolean {
+    if (typeof selector === 'function') return selector;
+    if (typeof selector === 'string') return (object) => object.kind === selector;
+    const key = this.#key(selector);
+    return (object) => refKey(refOf(object)) === key;
+  }
+}
+
+function withoutMetaAndStatus(object: KubeObject): Record<string, unknown> {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
+
+function locationOf(object: PlannedObject): ErrorLocation {
+  const { origin } = object.manifest;
+  return {
+    file: origin.file,
+    documentIndex: origin.documentIndex,
+    line: origin.line,
+    object: formatRef(object.ref),
+  };
+}
+
+function checkSignal(signal: AbortSignal): void {
+  if (signal.aborted) throw abortReason(signal);
+}
