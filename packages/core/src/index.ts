@@ -7,3 +7,7 @@ export * from './plan.js';
 export * from './refs.js';
 export * from './source/ignore.js';
 export type * from './types.js';
+export * from './render/duplicates.js';
+export * from './render/parse.js';
+export * from './render/raw.js';
+export * from './source/walk.js';

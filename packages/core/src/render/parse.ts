@@ -1,0 +1,278 @@
+import {
+  type Document,
+  isMap,
+  isSeq,
+  LineCounter,
+  type Node,
+  type ParseOptions,
+  parseAllDocuments,
+  type SchemaOptions,
+  type Tags,
+} from 'yaml';
+import { ErrorCodes, type ErrorLocation, RenderError } from '../errors.js';
+import type { KubeObject, Manifest } from '../types.js';
+
+/**
+ * YAML text to manifests, read the way kubectl reads it. kubectl decodes with go-yaml v2, which is
+ * YAML 1.1: `0644` is an octal number and `yes`/`on`/`y` are booleans. Unlike full YAML 1.1 it
+ * keeps timestamps as strings and has no base-60 numbers, so those tags are removed here. Tags that
+ * do not map to JSON (`!!binary`, `!!set`, `!!omap`, `!!pairs`) are removed too, so such values stay
+ * the strings or collections they are written as.
+ */
+
+/** The default cap on alias expansion per document (as the `yaml` package's own default). */
+export const DEFAULT_MAX_ALIAS_COUNT = 100;
+
+/** Options for {@link parseManifests}. */
+export interface ParseManifestsOptions {
+  /**
+   * How many times aliases may be expanded in one document before it counts as an alias bomb
+   * (`-1` turns the check off). Default {@link DEFAULT_MAX_ALIAS_COUNT}.
+   */
+  readonly maxAliasCount?: number;
+  /** Flatten `kind: List` documents into their items (default true, as kubectl does). */
+  readonly flattenLists?: boolean;
+}
+
+const DROPPED_TAGS = new Set([
+  'tag:yaml.org,2002:timestamp',
+  'tag:yaml.org,2002:binary',
+  'tag:yaml.org,2002:set',
+  'tag:yaml.org,2002:omap',
+  'tag:yaml.org,2002:pairs',
+]);
+
+/** Keeps the YAML 1.1 tags kubectl honours: no timestamps, no base-60 (`format: 'TIME'`) numbers. */
+function kubectlTags(tags: Tags): Tags {
+  return tags.filter((tag) => {
+    if (typeof tag === 'string') return true;
+    return !DROPPED_TAGS.has(tag.tag) && tag.format !== 'TIME';
+  });
+}
+
+/** The parse options that make the `yaml` package read like kubectl. Exported for tools that emit YAML. */
+export const KUBECTL_YAML_OPTIONS: ParseOptions & SchemaOptions & { version: '1.1' } = Object.freeze({
+  version: '1.1',
+  customTags: kubectlTags,
+  prettyErrors: false,
+  uniqueKeys: true,
+  merge: true,
+});
+
+/** What a YAML error reports, reduced to its one-based position. */
+function positionOf(lines: LineCounter, offset: number | undefined): { line: number; column: number } {
+  const pos = lines.linePos(Math.max(0, offset ?? 0));
+  return { line: pos.line, column: pos.col };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A short description of a JSON value's type, for messages (never the value itself). */
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `a ${typeof value}`;
+}
+
+/**
+ * Checks the fields every object needs and that gitops-kit reads, so a bad manifest fails at render
+ * time with its place rather than later at the target. Messages name fields, never values.
+ */
+function checkObject(value: unknown, where: ErrorLocation): KubeObject {
+  if (!isRecord(value)) {
+    throw new RenderError(
+      ErrorCodes.RenderInvalidObject,
+      `expected a mapping (an object), found ${typeName(value)}`,
+      {
+        location: where,
+      },
+    );
+  }
+  const missing = (field: string): RenderError =>
+    new RenderError(ErrorCodes.RenderMissingField, `object has no ${field}`, { location: where });
+  const notString = (field: string, found: unknown): RenderError =>
+    new RenderError(ErrorCodes.RenderInvalidObject, `${field} must be a string, found ${typeName(found)}`, {
+      location: where,
+    });
+  const { apiVersion, kind, metadata } = value;
+  if (apiVersion === undefined || apiVersion === null || apiVersion === '') throw missing('apiVersion');
+  if (typeof apiVersion !== 'string') throw notString('apiVersion', apiVersion);
+  if (kind === undefined || kind === null || kind === '') throw missing('kind');
+  if (typeof kind !== 'string') throw notString('kind', kind);
+  const object = `${apiVersion} ${kind}`;
+  const named = { ...where, object };
+  if (metadata === undefined || metadata === null) {
+    throw new RenderError(ErrorCodes.RenderMissingField, 'object has no metadata.name', { location: named });
+  }
+  if (!isRecord(metadata)) {
+    throw new RenderError(
+      ErrorCodes.RenderInvalidObject,
+      `metadata must be a mapping, found ${typeName(metadata)}`,
+      {
+        location: named,
+      },
+    );
+  }
+  const { name, namespace } = metadata;
+  if (name === undefined || name === null || name === '') {
+    throw new RenderError(ErrorCodes.RenderMissingField, 'object has no metadata.name', { location: named });
+  }
+  if (typeof name !== 'string') {
+    throw new RenderError(
+      ErrorCodes.RenderInvalidObject,
+      `metadata.name must be a string, found ${typeName(name)}`,
+      {
+        location: named,
+      },
+    );
+  }
+  const full = {
+    ...where,
+    object: `${object} ${typeof namespace === 'string' && namespace ? `${namespace}/` : ''}${name}`,
+  };
+  if (namespace !== undefined && namespace !== null && typeof namespace !== 'string') {
+    throw new RenderError(
+      ErrorCodes.RenderInvalidObject,
+      `metadata.namespace must be a string, found ${typeName(namespace)}`,
+      { location: full },
+    );
+  }
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = metadata[field];
+    if (map === undefined || map === null) continue;
+    if (!isRecord(map)) {
+      throw new RenderError(
+        ErrorCodes.RenderInvalidObject,
+        `metadata.${field} must be a mapping, found ${typeName(map)}`,
+        { location: full },
+      );
+    }
+    for (const [key, v] of Object.entries(map)) {
+      // The API server refuses non-string label and annotation values (`true`, `1`): say so here.
+      if (typeof v !== 'string') {
+        throw new RenderError(
+          ErrorCodes.RenderInvalidObject,
+          `metadata.${field}["${key}"] must be a string, found ${typeName(v)} (quote it)`,
+          { location: full },
+        );
+      }
+    }
+  }
+  if (namespace === null || namespace === '') delete metadata.namespace;
+  return value as KubeObject;
+}
+
+/** The one-based line where a node's content starts. */
+function lineOfNode(lines: LineCounter, node: Node | null | undefined, fallback: number): number {
+  const start = node?.range?.[0];
+  return start === undefined ? fallback : positionOf(lines, start).line;
+}
+
+/** Turns one parsed document into zero (empty document), one, or many (`kind: List`) manifests. */
+function documentManifests(
+  doc: Document.Parsed,
+  index: number,
+  file: string,
+  lines: LineCounter,
+  options: ParseManifestsOptions,
+  out: Manifest[],
+): void {
+  const contents = doc.contents;
+  // A document of only comments, or an empty one between two `---`, has no contents.
+  if (contents === null) return;
+  const line = lineOfNode(lines, contents, positionOf(lines, doc.range[0]).line);
+  const where = { file, documentIndex: index, line };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new RenderError(
+        ErrorCodes.RenderAliasLimit,
+        `too many YAML alias expansions (limit ${options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT}): refusing a possible alias bomb`,
+        { location: where, cause: error },
+      );
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new RenderError(ErrorCodes.RenderYamlInvalid, message, { location: where, cause: error });
+  }
+  // `null`, `~` or an empty scalar: kubectl skips these documents too.
+  if (value === null || value === undefined) return;
+  if ((options.flattenLists ?? true) && isListObject(value)) {
+    flattenList(value, contents, where, lines, out);
+    return;
+  }
+  const object = checkObject(value, where);
+  out.push({ object, origin: { file, documentIndex: index, line } });
+}
+
+/**
+ * Whether a document is a list wrapper: `kind: List`, or any `…List` kind with an `items` list
+ * (`ConfigMapList`, as `kubectl get -o yaml` writes). kubectl applies the items one by one.
+ */
+function isListObject(value: unknown): value is Record<string, unknown> {
+  if (!isRecord(value) || typeof value.kind !== 'string' || typeof value.apiVersion !== 'string')
+    return false;
+  if (value.kind === 'List') return true;
+  return value.kind.endsWith('List') && Array.isArray(value.items);
+}
+
+/** Adds the items of a `kind: List`, each with its own line. */
+function flattenList(
+  list: Record<string, unknown>,
+  contents: Node,
+  where: ErrorLocation & { file: string; documentIndex: number; line: number },
+  lines: LineCounter,
+  out: Manifest[],
+): void {
+  const items = list.items;
+  if (items === null || items === undefined) return;
+  if (!Array.isArray(items)) {
+    throw new RenderError(
+      ErrorCodes.RenderInvalidObject,
+      `List items must be a list, found ${typeName(items)}`,
+      {
+        location: { ...where, object: `${String(list.apiVersion)} ${String(list.kind)}` },
+      },
+    );
+  }
+  const itemsNode = isMap(contents) ? contents.get('items', true) : undefined;
+  const itemNodes = isSeq(itemsNode) ? itemsNode.items : [];
+  items.forEach((item: unknown, i: number) => {
+    if (item === null || item === undefined) return;
+    const line = lineOfNode(lines, itemNodes[i] as Node | undefined, where.line);
+    const at = { file: where.file, documentIndex: where.documentIndex, line };
+    out.push({ object: checkObject(item, at), origin: at });
+  });
+}
+
+/**
+ * Parses YAML (or JSON) text into manifests, each with its origin (file, document index, line).
+ * Multi-document streams are split; empty and comment-only documents are skipped; `kind: List` is
+ * flattened. Throws a {@link RenderError} naming the file, document and line for malformed YAML, an
+ * alias bomb, or an object without `apiVersion`, `kind` or `metadata.name`.
+ *
+ * `kind: List` needs `metadata.name` only on its items: a List is a wrapper, not an object.
+ */
+export function parseManifests(text: string, file: string, options: ParseManifestsOptions = {}): Manifest[] {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, { ...KUBECTL_YAML_OPTIONS, lineCounter: lines });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  // Report the first syntax error of the file before reading any document.
+  for (const [index, doc] of docs.entries()) {
+    const error = doc.errors[0];
+    if (!error) continue;
+    const { line, column } = positionOf(lines, error.pos[0]);
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more in this document)` : '';
+    throw new RenderError(ErrorCodes.RenderYamlInvalid, `invalid YAML: ${error.message}${more}`, {
+      location: { file, documentIndex: index, line, column },
+      cause: error,
+    });
+  }
+  const out: Manifest[] = [];
+  for (const [index, doc] of docs.entries()) documentManifests(doc, index, file, lines, options, out);
+  return out;
+}
