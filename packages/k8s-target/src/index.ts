@@ -1,2 +1,3 @@
 export {};
 export * from './health/index.js';
+export * from './restrictions.js';
