@@ -11,3 +11,4 @@ export * from './render/duplicates.js';
 export * from './render/parse.js';
 export * from './render/raw.js';
 export * from './source/walk.js';
+export * from './source/directory-source.js';

@@ -71,10 +71,9 @@ export async function walkFiles(root: string, options: WalkOptions = {}): Promis
   const ignoreFile = options.ignoreFile ?? (options.matcher ? SOURCE_IGNORE_FILE : false);
   const realRoot = await realpath(root);
   const files: WalkedFile[] = [];
-  // Real paths of the folders entered, so a link back up the tree cannot loop forever.
-  const visited = new Set<string>([realRoot]);
-
-  const visit = async (dirAbs: string, dirRel: string): Promise<void> => {
+  // `ancestors` holds the real paths of the folders above, so a link back up the tree cannot loop
+  // forever; a link to a sibling folder is walked (and copied) like any folder.
+  const visit = async (dirAbs: string, dirRel: string, ancestors: ReadonlySet<string>): Promise<void> => {
     throwIfAborted(options.signal);
     const entries: Dirent[] = await readdir(dirAbs, { withFileTypes: true });
     if (ignoreFile && options.matcher && entries.some((e) => e.name === ignoreFile && e.isFile())) {
@@ -103,9 +102,8 @@ export async function walkFiles(root: string, options: WalkOptions = {}): Promis
         if (isDir) {
           if (options.recursive === false) return;
           const real = await realpath(abs);
-          if (visited.has(real)) return;
-          visited.add(real);
-          subdirs.push([abs, rel]);
+          if (ancestors.has(real)) return;
+          subdirs.push([real, rel]);
           return;
         }
         if (!isFile) return;
@@ -119,10 +117,10 @@ export async function walkFiles(root: string, options: WalkOptions = {}): Promis
     );
     // Folders one after another keeps the number of open directory handles small.
     subdirs.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-    for (const [abs, rel] of subdirs) await visit(abs, rel);
+    for (const [real, rel] of subdirs) await visit(real, rel, new Set([...ancestors, real]));
   };
 
-  await visit(realRoot, '');
+  await visit(realRoot, '', new Set([realRoot]));
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
