@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Provisions the real binaries that the integration tests start: etcd, kube-apiserver,
+# MinIO, kustomize and helm, built from the Go module proxy into a cache folder outside
+# the repository, one folder per name and version, reused when present.
+#
+#   ${GITOPS_KIT_CACHE:-$HOME/.cache/gitops-kit}/bin/<name>-<version>/<binary>
+#
+# Idempotent: a folder is only used once its `.complete` marker exists, so an interrupted
+# build is redone. Prints how long each step took. Exits non-zero, naming the step and
+# its log file, when a build fails.
+#
+# Environment:
+#   GITOPS_KIT_CACHE    cache root (default $HOME/.cache/gitops-kit)
+#   KUBEBUILDER_ASSETS  a folder with kube-apiserver, etcd and kubectl: used instead of
+#                       building the control plane
+#   USE_EXISTING_CLUSTER=true  the tests use $KUBECONFIG: the control plane is not built
+#   GITOPS_KIT_BUILD_P  parallel compile jobs for `go build -p` (default: nproc)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../versions.env
+source "$here/../versions.env"
+
+cache="${GITOPS_KIT_CACHE:-$HOME/.cache/gitops-kit}"
+bin_root="$cache/bin"
+src_root="$cache/src"
+log_root="$cache/logs"
+mkdir -p "$bin_root" "$src_root" "$log_root"
+
+# The machine's Go must build everything: never download another toolchain.
+export GOTOOLCHAIN=local
+export CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+jobs="${GITOPS_KIT_BUILD_P:-$(nproc)}"
+
+total_start=$SECONDS
+declare -a summary=()
+
+log() { printf '[provision] %s\n' "$*"; }
+fail() {
+  printf '[provision] FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+# record NAME START: prints and remembers how long a step took.
+record() {
+  local secs=$((SECONDS - $2))
+  summary+=("$(printf '%-28s %5ds' "$1" "$secs")")
+  log "$1 took ${secs}s"
+}
+
+command -v go >/dev/null || fail "go is not on PATH; the binaries are built from the Go module proxy"
+log "go: $(go version), cache: $cache, go build -p $jobs"
+
+# new_module DIR MODULE_PATH: a scratch module whose requirements `go get` fills in.
+new_module() {
+  mkdir -p "$1"
+  rm -f "$1/go.mod" "$1/go.sum"
+  printf 'module %s\n\ngo 1.23\n' "$2" >"$1/go.mod"
+}
+
+# build_step NAME VERSION MAIN_PKGS... -- : see the callers. Runs in a subshell so a
+# failure is reported with its log.
+#   name      cache folder name (bin/<name>-<version>)
+#   setup     shell function run inside the scratch module before `go build`
+#   ldflags   extra -ldflags
+#   outputs   "binary=package" pairs
+build_step() {
+  local name="$1" version="$2" setup="$3" ldflags="$4"
+  shift 4
+  local dest="$bin_root/$name-$version"
+  local step_start=$SECONDS
+  if [[ -f "$dest/.complete" ]]; then
+    record "$name $version (cached)" "$step_start"
+    return 0
+  fi
+  local mod="$src_root/$name-$version"
+  local logf="$log_root/build-$name-$version.log"
+  log "building $name $version (log: $logf)"
+  rm -rf "$dest.tmp"
+  mkdir -p "$dest.tmp"
+  if ! (
+    set -euo pipefail
+    new_module "$mod" "gitops-kit.local/build/$name"
+    cd "$mod"
+    "$setup"
+    for pair in "$@"; do
+      local out="${pair%%=*}" pkg="${pair#*=}"
+      echo "+ go build $pkg -> $out"
+      go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags" -o "$dest.tmp/$out" "$pkg"
+    done
+  ) >"$logf" 2>&1; then
+    tail -n 30 "$logf" >&2 || true
+    fail "building $name $version; full log: $logf"
+  fi
+  rm -rf "$dest"
+  mv "$dest.tmp" "$dest"
+  printf '%s\n' "$version" >"$dest/.complete"
+  record "$name $version (built)" "$step_start"
+}
+
+# --- Kubernetes: kube-apiserver (+ kubectl when the machine has none) -----------------
+setup_kube() {
+  # k8s.io/kubernetes replaces its staging modules with local paths, which `go install`
+  # refuses. Replace each one with its published v0.X.Y instead, listed from the
+  # release's own go.mod.
+  local gomod staging="v0${KUBE_VERSION#v1}"
+  gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
+  [[ -f "$gomod" ]] || { echo "no go.mod for k8s.io/kubernetes@$KUBE_VERSION"; return 1; }
+  {
+    printf '\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
+    sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\) => \./staging/.*#\t\1 => \1 '"$staging"'#p' "$gomod"
+    printf ')\n'
+  } >>go.mod
+  echo "+ go.mod:"
+  cat go.mod
+  go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION"
+  if [[ "$need_kubectl" == 1 ]]; then go get "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION"; fi
+}
+
+kube_ldflags() {
+  local v="$KUBE_VERSION" minor
+  minor="$(cut -d. -f2 <<<"$v")"
+  local flags=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  printf '%s' "$flags"
+}
+
+kube_assets_ok() {
+  [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-apiserver" &&
+    -x "$KUBEBUILDER_ASSETS/etcd" && -x "$KUBEBUILDER_ASSETS/kubectl" ]]
+}
+
+need_kubectl=0
+command -v kubectl >/dev/null || need_kubectl=1
+
+if [[ "${USE_EXISTING_CLUSTER:-}" == "true" ]]; then
+  log "USE_EXISTING_CLUSTER=true: not provisioning etcd and kube-apiserver"
+elif kube_assets_ok; then
+  log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has kube-apiserver, etcd, kubectl: using them"
+else
+  [[ -z "${KUBEBUILDER_ASSETS:-}" ]] ||
+    log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS lacks kube-apiserver, etcd or kubectl: building"
+  kube_outputs=("kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver")
+  if [[ "$need_kubectl" == 1 ]]; then
+    log "kubectl is not on PATH: building it with kube-apiserver"
+    kube_outputs+=("kubectl=k8s.io/kubernetes/cmd/kubectl")
+  fi
+  build_step kube-apiserver "$KUBE_VERSION" setup_kube "$(kube_ldflags)" "${kube_outputs[@]}"
+
+  # --- etcd: the server's main package is the module go.etcd.io/etcd/server/v3 --------
+  setup_etcd() { go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"; }
+  build_step etcd "$ETCD_VERSION" setup_etcd \
+    "-X go.etcd.io/etcd/api/v3/version.GitSHA=${ETCD_VERSION}" \
+    "etcd=go.etcd.io/etcd/server/v3"
+fi
+
+# --- kustomize v5 -------------------------------------------------------------------
+setup_kustomize() { go get "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; }
+build_step kustomize "$KUSTOMIZE_VERSION" setup_kustomize \
+  "-X sigs.k8s.io/kustomize/api/provenance.version=kustomize/$KUSTOMIZE_VERSION -X sigs.k8s.io/kustomize/api/provenance.buildDate=1970-01-01T00:00:00Z" \
+  "kustomize=sigs.k8s.io/kustomize/kustomize/v5"
+
+# --- helm v3: its version lives in an internal package, set through ldflags ----------
+setup_helm() { go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; }
+build_step helm "$HELM_VERSION" setup_helm \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+  "helm=helm.sh/helm/v3/cmd/helm"
+
+# --- MinIO at the last release the proxy serves (a pseudo-version: MinIO tags are not
+# semver). Its release tag is derived from the pseudo-version's UTC timestamp. ---------
+minio_ldflags() {
+  local ts="${MINIO_VERSION#v0.0.0-}"
+  local stamp="${ts%%-*}" commit="${ts##*-}"
+  local iso="${stamp:0:4}-${stamp:4:2}-${stamp:6:2}T${stamp:8:2}:${stamp:10:2}:${stamp:12:2}Z"
+  local tag="RELEASE.${iso//:/-}"
+  printf '%s' "-X github.com/minio/minio/cmd.Version=$iso -X github.com/minio/minio/cmd.ReleaseTag=$tag"
+  printf '%s' " -X github.com/minio/minio/cmd.CommitID=$commit -X github.com/minio/minio/cmd.ShortCommitID=$commit"
+  printf '%s' " -X github.com/minio/minio/cmd.CopyrightYear=${stamp:0:4}"
+}
+setup_minio() { go get "github.com/minio/minio@$MINIO_VERSION"; }
+build_step minio "$MINIO_VERSION" setup_minio "$(minio_ldflags)" "minio=github.com/minio/minio"
+
+log "summary (total $((SECONDS - total_start))s):"
+for line in "${summary[@]}"; do log "  $line"; done

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './process.js';
+
+/** Files of the per-run PKI of the test control plane, all PEM. */
+export interface ControlPlanePki {
+  /** CA that signs the serving and client certificates (the apiserver's --client-ca-file). */
+  caCert: string;
+  /** kube-apiserver serving certificate for 127.0.0.1 and localhost, and its key. */
+  servingCert: string;
+  servingKey: string;
+  /** Admin client certificate (CN=gitops-kit-admin, O=system:masters), and its key. */
+  adminCert: string;
+  adminKey: string;
+  /** Service account signing key pair. */
+  saKey: string;
+  saPub: string;
+}
+
+const OPENSSL = 'openssl';
+
+/**
+ * Makes a fresh CA, serving certificate, admin client certificate and service-account key
+ * in `dir` with the openssl CLI (Node has no X.509 issuing API). EC P-256 keeps it fast.
+ */
+export async function makeControlPlanePki(dir: string): Promise<ControlPlanePki> {
+  const path = (name: string): string => join(dir, name);
+  const pki: ControlPlanePki = {
+    caCert: path('ca.crt'),
+    servingCert: path('apiserver.crt'),
+    servingKey: path('apiserver.key'),
+    adminCert: path('admin.crt'),
+    adminKey: path('admin.key'),
+    saKey: path('sa.key'),
+    saPub: path('sa.pub'),
+  };
+  const caKey = path('ca.key');
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  await run(OPENSSL, [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    pki.caCert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=gitops-kit-testenv-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
+  const issue = async (name: string, subject: string, extensions: string): Promise<void> => {
+    const csr = path(`${name}.csr`);
+    const ext = path(`${name}.ext`);
+    await writeFile(ext, extensions);
+    await run(OPENSSL, ['req', '-new', ...ec, '-keyout', path(`${name}.key`), '-out', csr, '-subj', subject]);
+    await run(OPENSSL, [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      pki.caCert,
+      '-CAkey',
+      caKey,
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      '2',
+      '-out',
+      path(`${name}.crt`),
+      '-extfile',
+      ext,
+    ]);
+  };
+  await Promise.all([
+    issue(
+      'apiserver',
+      '/CN=kube-apiserver',
+      [
+        'basicConstraints=CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1',
+        '',
+      ].join('\n'),
+    ),
+    issue(
+      'admin',
+      '/O=system:masters/CN=gitops-kit-admin',
+      [
+        'basicConstraints=CA:FALSE',
+        'keyUsage=critical,digitalSignature',
+        'extendedKeyUsage=clientAuth',
+        '',
+      ].join('\n'),
+    ),
+    (async () => {
+      await run(OPENSSL, [
+        'genpkey',
+        '-algorithm',
+        'RSA',
+        '-pkeyopt',
+        'rsa_keygen_bits:2048',
+        '-out',
+        pki.saKey,
+      ]);
+      await run(OPENSSL, ['pkey', '-in', pki.saKey, '-pubout', '-out', pki.saPub]);
+    })(),
+  ]);
+  return pki;
+}
+
+/** A file's content, base64-encoded, for the `*-data` fields of a kubeconfig. */
+export async function base64File(path: string): Promise<string> {
+  return (await readFile(path)).toString('base64');
+}
