@@ -1,0 +1,168 @@
+import { KubeApiError, type KubeClient } from './kube-client.js';
+
+/** Where the API serves a kind: its resource name (plural) and whether it is namespaced. */
+export interface ResourceInfo {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  /** The plural resource name used in paths (`deployments`). */
+  readonly resource: string;
+  readonly namespaced: boolean;
+}
+
+interface ApiResourceList {
+  resources?: { name: string; kind: string; namespaced: boolean }[];
+}
+
+/** An `apiVersion`/`kind` the server does not serve. */
+export class UnknownKindError extends Error {
+  readonly apiVersion: string;
+  readonly kind: string;
+
+  constructor(apiVersion: string, kind: string, detail: string) {
+    super(`the server has no kind ${kind} in ${apiVersion} (${detail}); is its CRD installed?`);
+    this.name = 'UnknownKindError';
+    this.apiVersion = apiVersion;
+    this.kind = kind;
+  }
+}
+
+/**
+ * Discovery with a cache: one request per group-version (`/api/v1`, `/apis/apps/v1`), made the
+ * first time a kind of that group-version is needed and kept until {@link invalidate}. No group
+ * list is read: the manifests name their group-versions, so each costs exactly one request.
+ */
+export class Discovery {
+  readonly #client: KubeClient;
+  readonly #cache = new Map<string, Promise<Map<string, ResourceInfo> | undefined>>();
+
+  constructor(client: KubeClient) {
+    this.#client = client;
+  }
+
+  /**
+   * The resource serving `kind` in `apiVersion`. When the cached list lacks the kind it is read
+   * again once (a CRD may have been installed by someone else since). Throws {@link UnknownKindError}.
+   */
+  async resolve(apiVersion: string, kind: string, signal?: AbortSignal): Promise<ResourceInfo> {
+    const found = await this.lookup(apiVersion, kind, signal);
+    if (found) return found;
+    this.invalidate(apiVersion);
+    const again = await this.lookup(apiVersion, kind, signal);
+    if (again) return again;
+    const served = await this.#load(apiVersion, signal);
+    throw new UnknownKindError(
+      apiVersion,
+      kind,
+      served ? `${apiVersion} is served but has no such kind` : `${apiVersion} is not served`,
+    );
+  }
+
+  /** The resource serving `kind` from the cache (loading the group-version once), or undefined. */
+  async lookup(apiVersion: string, kind: string, signal?: AbortSignal): Promise<ResourceInfo | undefined> {
+    return (await this.#load(apiVersion, signal))?.get(kind);
+  }
+
+  /** Forgets a group-version, so the next lookup reads it again (after a CRD defining it is applied). */
+  invalidate(apiVersion: string): void {
+    this.#cache.delete(apiVersion);
+  }
+
+  #load(apiVersion: string, signal?: AbortSignal): Promise<Map<string, ResourceInfo> | undefined> {
+    let entry = this.#cache.get(apiVersion);
+    if (!entry) {
+      entry = this.#fetch(apiVersion, signal);
+      this.#cache.set(apiVersion, entry);
+      // A failure other than "not served" is not cached: the next call tries again.
+      entry.catch(() => {
+        if (this.#cache.get(apiVersion) === entry) this.#cache.delete(apiVersion);
+      });
+    }
+    return entry;
+  }
+
+  async #fetch(apiVersion: string, signal?: AbortSignal): Promise<Map<string, ResourceInfo> | undefined> {
+    const slash = apiVersion.indexOf('/');
+    const group = slash < 0 ? '' : apiVersion.slice(0, slash);
+    const version = slash < 0 ? apiVersion : apiVersion.slice(slash + 1);
+    const path = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    let list: ApiResourceList;
+    try {
+      list = await this.#client.request<ApiResourceList>({ method: 'GET', path, signal });
+    } catch (error) {
+      if (error instanceof KubeApiError && (error.statusCode === 404 || error.statusCode === 503)) {
+        return undefined;
+      }
+      throw error;
+    }
+    const byKind = new Map<string, ResourceInfo>();
+    for (const resource of list.resources ?? []) {
+      if (resource.name.includes('/')) continue; // subresources (deployments/status)
+      if (!byKind.has(resource.kind)) {
+        byKind.set(resource.kind, {
+          group,
+          version,
+          kind: resource.kind,
+          resource: resource.name,
+          namespaced: resource.namespaced,
+        });
+      }
+    }
+    return byKind;
+  }
+}
+
+/** The path of a resource collection, or of one object when `name` is given. */
+export function resourcePath(info: ResourceInfo, namespace: string | undefined, name?: string): string {
+  const prefix = info.group ? `/apis/${info.group}/${info.version}` : `/api/${info.version}`;
+  const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
+  return `${prefix}${ns}/${info.resource}${tail}`;
+}
+
+/**
+ * The scope of well-known built-in kinds (`group/Kind` → namespaced), so restrictions can be
+ * checked before any request is sent. Kinds not listed are resolved by discovery.
+ */
+const BUILTIN_SCOPE: Readonly<Record<string, boolean>> = {
+  '/Namespace': false,
+  '/Node': false,
+  '/PersistentVolume': false,
+  '/ConfigMap': true,
+  '/Secret': true,
+  '/Service': true,
+  '/ServiceAccount': true,
+  '/Pod': true,
+  '/PersistentVolumeClaim': true,
+  '/Endpoints': true,
+  '/LimitRange': true,
+  '/ResourceQuota': true,
+  '/ReplicationController': true,
+  'apps/Deployment': true,
+  'apps/StatefulSet': true,
+  'apps/DaemonSet': true,
+  'apps/ReplicaSet': true,
+  'batch/Job': true,
+  'batch/CronJob': true,
+  'networking.k8s.io/Ingress': true,
+  'networking.k8s.io/NetworkPolicy': true,
+  'networking.k8s.io/IngressClass': false,
+  'policy/PodDisruptionBudget': true,
+  'autoscaling/HorizontalPodAutoscaler': true,
+  'coordination.k8s.io/Lease': true,
+  'rbac.authorization.k8s.io/Role': true,
+  'rbac.authorization.k8s.io/RoleBinding': true,
+  'rbac.authorization.k8s.io/ClusterRole': false,
+  'rbac.authorization.k8s.io/ClusterRoleBinding': false,
+  'apiextensions.k8s.io/CustomResourceDefinition': false,
+  'storage.k8s.io/StorageClass': false,
+  'scheduling.k8s.io/PriorityClass': false,
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration': false,
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration': false,
+  'apiregistration.k8s.io/APIService': false,
+};
+
+/** Whether a well-known built-in kind is namespaced, or undefined when it is not in the table. */
+export function builtinScope(group: string, kind: string): boolean | undefined {
+  return BUILTIN_SCOPE[`${group}/${kind}`];
+}

@@ -1,0 +1,275 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * A small HTTP layer over the Kubernetes API. It exists because @kubernetes/client-node (1.2+)
+ * serializes built-in kinds through its generated models and silently drops fields they do not
+ * know: apply bodies must reach the apiserver exactly as rendered. The KubeConfig still does what
+ * it is good at (loading, TLS material, tokens, exec plugins); this layer sends raw JSON over one
+ * keep-alive agent, counts requests and writes, honours an AbortSignal and turns `Status` bodies
+ * into {@link KubeApiError}s.
+ */
+
+/** Who to act as: the `Impersonate-User` and `Impersonate-Group` headers. */
+export interface Impersonation {
+  readonly user: string;
+  readonly groups?: readonly string[];
+}
+
+/** Options for {@link KubeClient}. */
+export interface KubeClientOptions {
+  /** Act as another user (requires the `impersonate` verb for the KubeConfig's user). */
+  readonly impersonate?: Impersonation | undefined;
+  /** Concurrent connections to the apiserver (default 16). */
+  readonly maxSockets?: number | undefined;
+  /** Called before every request (restrictions are checked before, so tests can assert none are sent). */
+  readonly onRequest?: ((request: KubeRequest) => void) | undefined;
+}
+
+/** One request to the apiserver. */
+export interface KubeRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The path, starting with `/api` or `/apis`, without a query string. */
+  readonly path: string;
+  /** Query parameters; `undefined` values are left out. */
+  readonly query?: Readonly<Record<string, string | undefined>> | undefined;
+  /** A JSON value sent as the body, serialized with `JSON.stringify` and nothing else. */
+  readonly body?: unknown;
+  /** Content type of the body (default `application/json`). */
+  readonly contentType?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Counters of the requests a {@link KubeClient} sent. */
+export interface RequestCounters {
+  /** Every request, reads and writes. */
+  requests: number;
+  /** Requests that change state: non-GET and not a dry-run. */
+  writes: number;
+  /** Dry-run requests (they change nothing). */
+  dryRuns: number;
+}
+
+/** A cause listed in a `Status` body (`details.causes`). */
+export interface StatusCause {
+  readonly reason?: string;
+  readonly message?: string;
+  readonly field?: string;
+}
+
+/** A failed request: the HTTP status and, when the server sent one, its `Status` reason and message. */
+export class KubeApiError extends Error {
+  /** The HTTP status code (0 when no response arrived). */
+  readonly statusCode: number;
+  /** The `Status.reason` (`NotFound`, `Conflict`, `Invalid`, `Forbidden`, …) or `Unknown`. */
+  readonly reason: string;
+  readonly causes: readonly StatusCause[];
+
+  constructor(statusCode: number, reason: string, message: string, causes: readonly StatusCause[] = []) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.reason = reason;
+    this.causes = causes;
+  }
+}
+
+/** Whether an error is a {@link KubeApiError} with the given HTTP status. */
+export function isStatus(error: unknown, statusCode: number): error is KubeApiError {
+  return error instanceof KubeApiError && error.statusCode === statusCode;
+}
+
+/** Parses a response body into a KubeApiError, reading a `Status` object when there is one. */
+export function errorFromResponse(statusCode: number, text: string): KubeApiError {
+  let reason = httpReason(statusCode);
+  let message = text.trim().slice(0, 500) || `HTTP ${statusCode}`;
+  let causes: StatusCause[] = [];
+  try {
+    const parsed = JSON.parse(text) as {
+      kind?: unknown;
+      reason?: unknown;
+      message?: unknown;
+      details?: { causes?: unknown };
+    };
+    if (parsed && parsed.kind === 'Status') {
+      if (typeof parsed.reason === 'string' && parsed.reason) reason = parsed.reason;
+      if (typeof parsed.message === 'string' && parsed.message) message = parsed.message;
+      if (Array.isArray(parsed.details?.causes)) causes = parsed.details.causes as StatusCause[];
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page, say): keep the text.
+  }
+  return new KubeApiError(statusCode, reason, message, causes);
+}
+
+function httpReason(statusCode: number): string {
+  switch (statusCode) {
+    case 400:
+      return 'BadRequest';
+    case 401:
+      return 'Unauthorized';
+    case 403:
+      return 'Forbidden';
+    case 404:
+      return 'NotFound';
+    case 409:
+      return 'Conflict';
+    case 422:
+      return 'Invalid';
+    case 429:
+      return 'TooManyRequests';
+    default:
+      return statusCode >= 500 ? 'InternalError' : 'Unknown';
+  }
+}
+
+/** The transport a {@link KubeClient} uses: one request in, status and text out. Injected in unit tests. */
+export type Transport = (
+  request: KubeRequest,
+) => Promise<{ readonly statusCode: number; readonly text: string }>;
+
+/**
+ * A client for the Kubernetes API that sends bodies exactly as given. Build it from a KubeConfig
+ * with {@link KubeClient.fromKubeConfig}, or from a transport in unit tests.
+ */
+export class KubeClient {
+  /** Counters since creation or the last {@link resetCounters}. */
+  readonly counters: RequestCounters = { requests: 0, writes: 0, dryRuns: 0 };
+  readonly #transport: Transport;
+  readonly #onRequest: ((request: KubeRequest) => void) | undefined;
+
+  constructor(
+    transport: Transport,
+    options: { onRequest?: ((request: KubeRequest) => void) | undefined } = {},
+  ) {
+    this.#transport = transport;
+    this.#onRequest = options.onRequest;
+  }
+
+  /** A client that authenticates as the KubeConfig's current context, over a keep-alive agent. */
+  static fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
+    return new KubeClient(kubeConfigTransport(kubeConfig, options), { onRequest: options.onRequest });
+  }
+
+  /** Sets every counter back to zero. */
+  resetCounters(): void {
+    this.counters.requests = 0;
+    this.counters.writes = 0;
+    this.counters.dryRuns = 0;
+  }
+
+  /** Sends a request and returns the parsed JSON body. Throws {@link KubeApiError} on a non-2xx answer. */
+  async request<T = unknown>(request: KubeRequest): Promise<T> {
+    request.signal?.throwIfAborted();
+    this.#onRequest?.(request);
+    this.counters.requests++;
+    if (request.method !== 'GET') {
+      if (request.query?.dryRun) this.counters.dryRuns++;
+      else this.counters.writes++;
+    }
+    const { statusCode, text } = await this.#transport(request);
+    if (statusCode < 200 || statusCode >= 300) throw errorFromResponse(statusCode, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** Builds the query string, leaving out undefined values. */
+export function queryString(query: KubeRequest['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/**
+ * A transport over node:http(s) with the KubeConfig's credentials. TLS material comes from the
+ * KubeConfig once (it is fixed per context); headers (bearer tokens, which exec and OIDC plugins
+ * refresh) are asked for on every request, which the KubeConfig answers from its own cache.
+ */
+function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions): Transport {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the KubeConfig has no current cluster');
+  const base = new URL(cluster.server);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const secure = base.protocol === 'https:';
+  let agent: http.Agent | undefined;
+
+  const impersonation: Record<string, string | string[]> = {};
+  if (options.impersonate) {
+    impersonation['Impersonate-User'] = options.impersonate.user;
+    if (options.impersonate.groups?.length)
+      impersonation['Impersonate-Group'] = [...options.impersonate.groups];
+  }
+
+  return async (request) => {
+    const opts: https.RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(opts);
+    if (!agent) {
+      // A proxy agent from the KubeConfig is kept as is; otherwise our own agent with keep-alive.
+      agent = cluster.proxyUrl
+        ? (opts.agent as http.Agent)
+        : secure
+          ? new https.Agent({
+              keepAlive: true,
+              maxSockets: options.maxSockets ?? 16,
+              ca: opts.ca,
+              cert: opts.cert,
+              key: opts.key,
+              pfx: opts.pfx,
+              passphrase: opts.passphrase,
+              servername: opts.servername,
+              ...(opts.rejectUnauthorized === undefined
+                ? {}
+                : { rejectUnauthorized: opts.rejectUnauthorized }),
+            })
+          : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [key, value] of Object.entries(opts.headers ?? {})) {
+      if (typeof value === 'string' || typeof value === 'number') headers[key] = String(value);
+      else if (Array.isArray(value)) headers[key] = value;
+    }
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    Object.assign(headers, impersonation);
+    headers.Accept = 'application/json';
+    let payload: Buffer | undefined;
+    if (request.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(request.body));
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const module = secure ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = module.request(
+        {
+          protocol: base.protocol,
+          hostname: base.hostname.replace(/^\[|\]$/g, ''),
+          port: base.port || (secure ? 443 : 80),
+          method: request.method,
+          path: `${basePath}${request.path}${queryString(request.query)}`,
+          headers,
+          agent,
+          ...(request.signal ? { signal: request.signal } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (error) => {
+        if (request.signal?.aborted) reject(request.signal.reason ?? error);
+        else
+          reject(
+            new KubeApiError(0, 'ConnectionFailed', `${request.method} ${request.path}: ${error.message}`),
+          );
+      });
+      req.end(payload);
+    });
+  };
+}

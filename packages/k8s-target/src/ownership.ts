@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '@gitops-kit/core';
+
+/**
+ * The marks gitops-kit puts on every object it applies. The label makes "our objects of a kind"
+ * one cheap list request; the annotation keeps the owner's full name, which a label value may be
+ * too short to hold. Prune deletes an object only when both still say it is ours.
+ */
+
+/** Label holding the owner's name, sanitized to a label value. */
+export const OWNER_LABEL = 'gitops-kit.dev/owner';
+/** Annotation holding the owner's full name. */
+export const OWNER_ANNOTATION = 'gitops-kit.dev/owner-name';
+/** Annotation that keeps an object from being pruned: `gitops-kit.dev/prune: disabled`. */
+export const PRUNE_ANNOTATION = 'gitops-kit.dev/prune';
+/**
+ * Annotation that allows delete-and-recreate when the apiserver refuses a change as immutable:
+ * `gitops-kit.dev/force: enabled` (`disabled` opts out when the target enables it).
+ */
+export const FORCE_ANNOTATION = 'gitops-kit.dev/force';
+
+/**
+ * A label value for a name: kept when it already is one (≤ 63 characters of `[A-Za-z0-9._-]`,
+ * alphanumeric at both ends), otherwise a readable prefix and a hash of the full name, so two
+ * different names never share a value.
+ */
+export function ownerLabelValue(name: string): string {
+  if (/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(name)) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  const prefix = name
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 52)
+    .replace(/[^A-Za-z0-9]+$/, '');
+  return prefix ? `${prefix}-${hash}` : hash;
+}
+
+/** Whether a live object carries the ownership marks of `ownerName`. */
+export function isOwnedBy(object: KubeObject, ownerName: string): boolean {
+  const labels = object.metadata.labels ?? {};
+  if (labels[OWNER_LABEL] !== ownerLabelValue(ownerName)) return false;
+  const annotated = object.metadata.annotations?.[OWNER_ANNOTATION];
+  return annotated === undefined || annotated === ownerName;
+}
+
+/** Whether an object is kept from pruning by its annotation. */
+export function isPruneDisabled(object: KubeObject): boolean {
+  return object.metadata.annotations?.[PRUNE_ANNOTATION]?.toLowerCase() === 'disabled';
+}
+
+/**
+ * Whether an object may be deleted and created again when a change is refused as immutable: its
+ * annotation decides when present, otherwise the target's option.
+ */
+export function recreateAllowed(object: KubeObject, targetDefault: boolean): boolean {
+  const value = object.metadata.annotations?.[FORCE_ANNOTATION]?.toLowerCase();
+  if (value === 'enabled' || value === 'true') return true;
+  if (value === 'disabled' || value === 'false') return false;
+  return targetDefault;
+}
