@@ -1,1 +1,13 @@
-export {};
+export { type ArtifactLimits, checkLinkTarget, DEFAULT_LIMITS, digestFiles } from './artifact.js';
+export { type GitAuth, normaliseRepoUrl } from './auth.js';
+export type { EngineName, FetchRequest, GitEngine, GitProgress, RemoteContext, TreeFile } from './engine.js';
+export { TransportError } from './engine.js';
+export { GitErrorCodes } from './errors.js';
+export { GitSource, type GitSourceOptions, type GitVerifyOptions } from './git-source.js';
+export { createHttpClient, type HttpClientOptions } from './http-client.js';
+export { IsomorphicGitEngine, type NodeFs } from './iso-engine.js';
+export { NativeGitEngine, type NativeGitEngineOptions } from './native-engine.js';
+export { type GitPerson, type ParsedObject, parseCommit, parsePerson, parseTag } from './objects.js';
+export { type GitRef, type RemoteRef, type ResolvedRef, resolveRef } from './ref.js';
+export { commitOfRevision, formatRevision } from './revision.js';
+export { type VerifiedSignature, type VerifyMode, verifyDetached } from './signature.js';

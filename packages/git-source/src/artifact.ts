@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import { lstat, realpath } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { createIgnoreMatcher, SOURCE_IGNORE_FILE } from '@gitops-kit/core';
+import type { TreeFile } from './engine.js';
+
+/** Limits that protect the process from a hostile or accidental giant repository. */
+export interface ArtifactLimits {
+  /** Most files an artifact may hold (default 100,000). */
+  readonly maxFiles?: number;
+  /** Most bytes all files together may hold (default 1 GiB). */
+  readonly maxTotalBytes?: number;
+  /** Most bytes one file may hold (default 100 MiB). */
+  readonly maxFileBytes?: number;
+}
+
+/** Default limits. */
+export const DEFAULT_LIMITS: Required<ArtifactLimits> = Object.freeze({
+  maxFiles: 100_000,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  maxFileBytes: 100 * 1024 * 1024,
+});
+
+/** Why a tree cannot become an artifact. */
+export class ArtifactProblem extends Error {
+  /** `limit` or `unsafe`. */
+  readonly kind: 'limit' | 'unsafe';
+  /** The file concerned, when one is. */
+  readonly file: string | undefined;
+
+  constructor(kind: 'limit' | 'unsafe', message: string, file?: string) {
+    super(message);
+    this.name = 'ArtifactProblem';
+    this.kind = kind;
+    this.file = file;
+  }
+}
+
+/** Options for {@link selectFiles}. */
+export interface SelectOptions {
+  /** Extra ignore patterns (`.sourceignore` syntax) evaluated last. */
+  readonly ignore?: readonly string[] | string | undefined;
+  /** Whether to apply the default exclusions (default true). */
+  readonly defaultIgnores?: boolean | undefined;
+  /** Reads a blob (for `.sourceignore` files and symbolic link targets). */
+  readonly readBlob: (oid: string) => Promise<Uint8Array>;
+  readonly limits?: ArtifactLimits | undefined;
+}
+
+/**
+ * Picks the files of a tree that go into the artifact: applies the ignore rules (defaults,
+ * `.sourceignore` files, extra patterns), drops submodules, refuses symbolic links that leave the
+ * tree, and enforces the count and (known) size limits before anything is written.
+ */
+export async function selectFiles(files: readonly TreeFile[], options: SelectOptions): Promise<TreeFile[]> {
+  const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+  const matcher = createIgnoreMatcher({
+    defaults: options.defaultIgnores ?? true,
+    ...(options.ignore !== undefined ? { patterns: options.ignore } : {}),
+  });
+  const depth = (p: string): number => p.split('/').length;
+  const ignoreFiles = files
+    .filter((f) => f.path === SOURCE_IGNORE_FILE || f.path.endsWith(`/${SOURCE_IGNORE_FILE}`))
+    .sort((a, b) => depth(a.path) - depth(b.path));
+  for (const file of ignoreFiles) {
+    const dir = posix.dirname(file.path);
+    // Rules in a folder that shallower rules exclude never count, as git never reads them.
+    if (dir !== '.' && matcher.ignores(dir, true)) continue;
+    matcher.add(dir === '.' ? '' : dir, new TextDecoder().decode(await options.readBlob(file.oid)));
+  }
+  const chosen = files.filter((f) => f.mode !== '160000' && !matcher.ignores(f.path, false));
+  if (chosen.length > limits.maxFiles) {
+    throw new ArtifactProblem(
+      'limit',
+      `the artifact would hold ${chosen.length} files, more than the limit of ${limits.maxFiles}`,
+    );
+  }
+  let total = 0;
+  for (const file of chosen) {
+    if (file.size === undefined) continue;
+    checkFileSize(file.path, file.size, limits.maxFileBytes);
+    total += file.size;
+  }
+  if (total > limits.maxTotalBytes) {
+    throw new ArtifactProblem(
+      'limit',
+      `the artifact would hold ${total} bytes, more than the limit of ${limits.maxTotalBytes}`,
+    );
+  }
+  for (const file of chosen) {
+    if (file.mode !== '120000') continue;
+    const target = new TextDecoder().decode(await options.readBlob(file.oid));
+    checkLinkTarget(file.path, target);
+  }
+  return chosen;
+}
+
+function checkFileSize(path: string, size: number, max: number): void {
+  if (size > max)
+    throw new ArtifactProblem('limit', `file is ${size} bytes, more than the limit of ${max}`, path);
+}
+
+/** Refuses a link whose target is absolute or climbs out of the tree (judged by its text). */
+export function checkLinkTarget(path: string, target: string): void {
+  if (target.startsWith('/') || /^[a-zA-Z]:[\\/]/.test(target) || target.includes('\\')) {
+    throw new ArtifactProblem('unsafe', `symbolic link points outside the artifact (${target})`, path);
+  }
+  const resolved = posix.normalize(posix.join(posix.dirname(path), target));
+  if (resolved === '..' || resolved.startsWith('../')) {
+    throw new ArtifactProblem('unsafe', `symbolic link points outside the artifact (${target})`, path);
+  }
+}
+
+/**
+ * Checks the written artifact: every symbolic link must resolve inside it (chains of links can
+ * escape where each text alone looks harmless), and sizes the engine did not know must fit.
+ */
+export async function checkWritten(
+  dir: string,
+  files: readonly TreeFile[],
+  limits: ArtifactLimits | undefined,
+): Promise<void> {
+  const max = { ...DEFAULT_LIMITS, ...(limits ?? {}) };
+  const root = await realpath(dir);
+  let total = 0;
+  let unknownSizes = false;
+  for (const file of files) {
+    const abs = posix.join(dir, file.path);
+    if (file.mode === '120000') {
+      let real: string | undefined;
+      try {
+        real = await realpath(abs);
+      } catch {
+        real = undefined; // A dangling link inside the tree reads as missing: harmless.
+      }
+      if (real !== undefined && real !== root && !real.startsWith(`${root}/`)) {
+        throw new ArtifactProblem('unsafe', 'symbolic link resolves outside the artifact', file.path);
+      }
+      continue;
+    }
+    if (file.size !== undefined) {
+      total += file.size;
+      continue;
+    }
+    unknownSizes = true;
+    const size = (await lstat(abs)).size;
+    checkFileSize(file.path, size, max.maxFileBytes);
+    total += size;
+  }
+  if (unknownSizes && total > max.maxTotalBytes) {
+    throw new ArtifactProblem(
+      'limit',
+      `the artifact holds ${total} bytes, more than the limit of ${max.maxTotalBytes}`,
+    );
+  }
+}
+
+/**
+ * The content digest of an artifact: SHA-256 over `mode oid path` lines of its files in path
+ * order. Blob ids are content hashes, so equal digests mean equal files, without reading them.
+ */
+export function digestFiles(files: readonly TreeFile[]): string {
+  const hash = createHash('sha256');
+  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const file of sorted) hash.update(`${file.mode} ${file.oid} ${file.path}\n`);
+  return `sha256:${hash.digest('hex')}`;
+}

@@ -1,0 +1,83 @@
+import type { RemoteRef } from './ref.js';
+
+/** Which implementation talks to the server and reads objects. */
+export type EngineName = 'isomorphic-git' | 'native';
+
+/** One file of a tree, as listed by an engine. */
+export interface TreeFile {
+  /** Path relative to the tree root, `/` separators. */
+  readonly path: string;
+  /** Git mode: `100644`, `100755`, `120000` (symbolic link) or `160000` (submodule). */
+  readonly mode: string;
+  readonly oid: string;
+  /** Size in bytes, when the engine knows it without reading the blob. */
+  readonly size?: number | undefined;
+}
+
+/** Progress of a long clone or fetch. */
+export interface GitProgress {
+  readonly phase: string;
+  readonly loaded: number;
+  readonly total?: number | undefined;
+}
+
+/** Transport settings for one call. */
+export interface RemoteContext {
+  /** Repository URL without credentials. */
+  readonly url: string;
+  /** Credential and extra headers. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly caCert?: string | undefined;
+  readonly signal: AbortSignal;
+  readonly onProgress?: ((progress: GitProgress) => void) | undefined;
+}
+
+/** Why a transport call failed, so the source can pick an error code. */
+export type TransportFailure = 'auth' | 'not-found' | 'network' | 'protocol';
+
+/** A failure of an engine talking to a server. Messages may contain URLs; the source redacts them. */
+export class TransportError extends Error {
+  /** The kind of failure. */
+  readonly kind: TransportFailure;
+
+  constructor(kind: TransportFailure, message: string) {
+    super(message);
+    this.name = 'TransportError';
+    this.kind = kind;
+  }
+}
+
+/** What to fetch. */
+export interface FetchRequest {
+  /** A full ref name (`refs/heads/main`); absent to fetch every branch and tag. */
+  readonly refName?: string | undefined;
+  /** Shallow depth; absent for full history. */
+  readonly depth?: number | undefined;
+}
+
+/**
+ * The operations a {@link GitSource} needs from Git. isomorphic-git (the default, pure JavaScript)
+ * and the native `git` program implement it; everything else (refs, ignore rules, limits,
+ * signatures, artifacts) is shared code on top.
+ */
+export interface GitEngine {
+  readonly name: EngineName;
+  /** Lists the server's refs under `prefix` (all when absent), with annotated tags peeled. */
+  listRemoteRefs(context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]>;
+  /** Creates the bare repository when it does not exist yet. */
+  ensureRepo(gitdir: string, url: string): Promise<void>;
+  /** Whether the object is in the local repository. */
+  hasObject(gitdir: string, oid: string): Promise<boolean>;
+  /** Fetches from the server into the local repository (incrementally when it holds history). */
+  fetch(context: RemoteContext, gitdir: string, request: FetchRequest): Promise<void>;
+  /** Reads a raw object (commit, tag) without its `<type> <size>\0` header. */
+  readObject(gitdir: string, oid: string): Promise<{ type: string; content: Uint8Array }>;
+  /** The tree id at `path` under `treeOid`, or undefined if it is missing or not a folder. */
+  subtree(gitdir: string, treeOid: string, path: string): Promise<string | undefined>;
+  /** Every non-folder entry under a tree, recursively. */
+  listFiles(gitdir: string, treeOid: string, signal: AbortSignal): Promise<TreeFile[]>;
+  /** Reads a blob. */
+  readBlob(gitdir: string, oid: string): Promise<Uint8Array>;
+  /** Writes the given files (regular files, executables, symbolic links) under `destDir`. */
+  writeFiles(gitdir: string, files: readonly TreeFile[], destDir: string, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,458 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Artifact,
+  type ArtifactMeta,
+  type FetchOptions,
+  GitOpsError,
+  type Source,
+  type SourceChange,
+} from '@gitops-kit/core';
+import type { Key } from 'openpgp';
+import { type ArtifactLimits, ArtifactProblem, checkWritten, digestFiles, selectFiles } from './artifact.js';
+import { authHeaders, type GitAuth, normaliseRepoUrl, secretsOf, splitUrlCredentials } from './auth.js';
+import {
+  type EngineName,
+  type GitEngine,
+  type GitProgress,
+  type RemoteContext,
+  TransportError,
+} from './engine.js';
+import { describe, GitErrorCodes, gitError, Redactor } from './errors.js';
+import { IsomorphicGitEngine, type NodeFs } from './iso-engine.js';
+import { NativeGitEngine } from './native-engine.js';
+import { formatPerson, type ParsedObject, parseCommit, parsePerson, parseTag } from './objects.js';
+import {
+  describeRef,
+  fullRefName,
+  type GitRef,
+  type ResolvedRef,
+  refKind,
+  refPrefix,
+  resolveRef,
+  validRange,
+} from './ref.js';
+import { formatRevision } from './revision.js';
+import { readPublicKeys, type VerifiedSignature, type VerifyMode, verifyDetached } from './signature.js';
+
+/** Signature verification settings. */
+export interface GitVerifyOptions {
+  /** `off`, `head` (the commit's signature) or `tag` (the annotated tag's signature). */
+  readonly mode: VerifyMode;
+  /** Armored OpenPGP public keys trusted to sign. */
+  readonly publicKeys: readonly string[];
+}
+
+/** Options for {@link GitSource}. */
+export interface GitSourceOptions {
+  /** Repository URL: `https://host/owner/repo.git` (credentials in it are moved to `auth`). */
+  readonly url: string;
+  /** What to follow; default `{ branch: 'main' }`. */
+  readonly ref?: GitRef;
+  /** Only this folder of the repository becomes the artifact. */
+  readonly path?: string;
+  /** A persistent folder for the repository cache and the artifacts. */
+  readonly cacheDir: string;
+  readonly auth?: GitAuth;
+  readonly verify?: GitVerifyOptions;
+  /** Extra ignore patterns (`.sourceignore` syntax), evaluated after every other rule. */
+  readonly ignore?: readonly string[] | string;
+  /** Apply Flux's default exclusions (default true). */
+  readonly defaultIgnores?: boolean;
+  readonly limits?: ArtifactLimits;
+  /** `isomorphic-git` (default), `native` (the git program), or an engine of your own. */
+  readonly engine?: EngineName | GitEngine;
+  /** Artifacts kept on disk besides the current one (default 2), so readers of older ones finish. */
+  readonly keepArtifacts?: number;
+  /** Progress of long clones and fetches. */
+  readonly onProgress?: (progress: GitProgress) => void;
+  /** `node:fs` for the isomorphic-git engine (injected in tests). */
+  readonly fs?: NodeFs;
+}
+
+/** What is stored beside each artifact folder, so a restarted process can reuse it. */
+interface StoredArtifact {
+  readonly revision: string;
+  readonly digest: string;
+  readonly meta: ArtifactMeta;
+}
+
+/** One fetch at a time per repository folder, across every source of this process. */
+const locks = new Map<string, Promise<unknown>>();
+
+async function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const before = locks.get(key) ?? Promise.resolve();
+  const run = before.then(work, work);
+  const settled = run.catch(() => undefined);
+  locks.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    if (locks.get(key) === settled) locks.delete(key);
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * A {@link Source} that follows a Git repository over HTTP(S): a branch, a tag, the highest tag in
+ * a semver range, or a pinned commit. It keeps a shallow clone in `cacheDir`, asks the server only
+ * for the one ref on each poll, and builds a new artifact only when the commit (or the settings)
+ * changed. Artifacts are written to fresh folders and never modified, so the previous one stays
+ * usable while a fetch fails.
+ */
+export class GitSource implements Source {
+  readonly description: string;
+  /** The repository URL without credentials. */
+  readonly url: string;
+  readonly ref: GitRef;
+  readonly #options: GitSourceOptions;
+  readonly #engine: GitEngine;
+  readonly #headers: Record<string, string>;
+  readonly #redactor: Redactor;
+  readonly #repoDir: string;
+  readonly #artifactsDir: string;
+  readonly #settingsKey: string;
+  #keys: Promise<Key[]> | undefined;
+  #last: Artifact | undefined;
+
+  /** Validates the options; throws `SourceError` (`SOURCE_GIT_INVALID_OPTIONS`) when they are wrong. */
+  constructor(options: GitSourceOptions) {
+    const split = splitUrlCredentials(options.url);
+    const auth: GitAuth | undefined =
+      split.basic && !options.auth?.basic && !options.auth?.bearerToken
+        ? { ...(options.auth ?? {}), basic: split.basic }
+        : options.auth;
+    this.url = split.url;
+    this.ref = options.ref ?? { branch: 'main' };
+    this.#options = { ...options, ...(auth ? { auth } : {}) };
+    this.#headers = authHeaders(auth);
+    this.#redactor = new Redactor([...secretsOf(auth), ...(split.basic ? [split.basic.password] : [])]);
+    this.description = `git ${this.url}@${describeRef(this.ref)}${options.path ? ` path ${options.path}` : ''}`;
+
+    const invalid = (message: string): never => {
+      throw gitError(GitErrorCodes.InvalidOptions, message, this.#redactor);
+    };
+    if ('semver' in this.ref && !validRange(this.ref.semver))
+      invalid(`invalid semver range "${this.ref.semver}"`);
+    if ('commit' in this.ref && !/^[0-9a-f]{40}$/i.test(this.ref.commit))
+      invalid('a pinned commit must be a full 40-character SHA-1');
+    if (options.verify && options.verify.mode !== 'off' && options.verify.publicKeys.length === 0) {
+      invalid('signature verification needs at least one public key');
+    }
+    if (options.verify?.mode === 'tag' && !('tag' in this.ref || 'semver' in this.ref)) {
+      invalid('tag signature verification needs a tag or semver ref');
+    }
+    const isSsh = /^ssh:\/\//i.test(this.url) || /^[^@/:]+@[^:/]+:/.test(this.url);
+    const engine = options.engine ?? 'isomorphic-git';
+    if (typeof engine === 'string') {
+      if (isSsh && engine === 'isomorphic-git') {
+        invalid('SSH URLs need the native engine (engine: "native"); isomorphic-git speaks HTTP(S) only');
+      }
+      if (!isSsh && !/^https?:\/\//i.test(this.url)) invalid('the URL must start with https:// or http://');
+    }
+    this.#engine =
+      typeof engine === 'string'
+        ? engine === 'native'
+          ? new NativeGitEngine()
+          : new IsomorphicGitEngine(options.fs)
+        : engine;
+
+    const repoKey = sha256(`${this.#engine.name}\n${normaliseRepoUrl(this.url)}`).slice(0, 16);
+    // Pinned commits need full history; branches and tags live in a shallow clone.
+    this.#repoDir = join(options.cacheDir, 'repos', `${repoKey}${'commit' in this.ref ? '-full' : ''}.git`);
+    this.#artifactsDir = join(options.cacheDir, 'artifacts');
+    this.#settingsKey = sha256(
+      JSON.stringify([
+        this.url,
+        options.path ?? '',
+        options.ignore ?? null,
+        options.defaultIgnores ?? true,
+        options.limits ?? null,
+        options.verify?.mode ?? 'off',
+        options.verify?.publicKeys ?? [],
+      ]),
+    ).slice(0, 16);
+  }
+
+  /** The engine in use (`isomorphic-git` or `native`). */
+  get engine(): EngineName {
+    return this.#engine.name;
+  }
+
+  /**
+   * Whether a change notification concerns this source: the URL (normalised, without
+   * credentials) must match when given, and the ref (short or full name) must be the followed
+   * branch or tag, or any tag for a semver range. A pinned commit never changes.
+   */
+  matches(change: SourceChange): boolean {
+    if (change.bucket !== undefined) return false;
+    if (
+      change.url !== undefined &&
+      normaliseRepoUrl(splitUrlCredentials(change.url).url) !== normaliseRepoUrl(this.url)
+    ) {
+      return false;
+    }
+    if (change.ref === undefined) return true;
+    const kind = refKind(this.ref);
+    if (kind === 'commit') return false;
+    if (kind === 'semver') return change.ref.startsWith('refs/tags/') || !change.ref.startsWith('refs/');
+    const full = fullRefName(this.ref) as string;
+    const short = full.replace(/^refs\/(heads|tags)\//, '');
+    return change.ref === full || change.ref === short;
+  }
+
+  /**
+   * Fetches the current artifact. When the ref still points at the commit of the last artifact
+   * (this process's, `previous`, or one on disk from an earlier process) and the settings are the
+   * same, only the ref is asked for and that artifact is returned as it is.
+   */
+  async fetch(options: FetchOptions): Promise<Artifact> {
+    const { signal } = options;
+    try {
+      signal.throwIfAborted();
+      return await withLock(this.#repoDir, () => this.#fetch(options));
+    } catch (error) {
+      if (signal.aborted)
+        throw gitError(GitErrorCodes.Aborted, `fetch of ${this.url} aborted`, this.#redactor, signal.reason);
+      throw this.#toSourceError(error);
+    }
+  }
+
+  async #fetch({ signal, previous }: FetchOptions): Promise<Artifact> {
+    const context: RemoteContext = {
+      url: this.url,
+      headers: this.#headers,
+      caCert: this.#options.auth?.caCert,
+      signal,
+      onProgress: this.#options.onProgress,
+    };
+    await mkdir(this.#artifactsDir, { recursive: true });
+    await this.#engine.ensureRepo(this.#repoDir, this.url);
+
+    let resolved: ResolvedRef | undefined;
+    if ('commit' in this.ref) {
+      resolved = resolveRef(this.ref, []);
+    } else {
+      const refs = await this.#engine.listRemoteRefs(context, refPrefix(this.ref));
+      resolved = resolveRef(this.ref, refs);
+    }
+    if (!resolved) {
+      throw gitError(
+        GitErrorCodes.RefNotFound,
+        `${describeRef(this.ref)} not found in ${this.url}`,
+        this.#redactor,
+      );
+    }
+    const verifyTag = this.#options.verify?.mode === 'tag';
+    const name = `${resolved.commit}${verifyTag && resolved.tagObject ? `-${resolved.tagObject.slice(0, 12)}` : ''}-${this.#settingsKey}`;
+    const revision = formatRevision(resolved.revisionName, resolved.commit);
+
+    const reused = await this.#reuse(name, revision, previous);
+    if (reused) return reused;
+
+    signal.throwIfAborted();
+    const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
+    if (!(await this.#hasAll(needed))) {
+      await this.#engine.fetch(context, this.#repoDir, {
+        refName: resolved.fullName,
+        depth: 'commit' in this.ref ? undefined : 1,
+      });
+      if (!(await this.#hasAll(needed))) {
+        throw gitError(
+          GitErrorCodes.RefNotFound,
+          `${describeRef(this.ref)} (${resolved.commit}) not found in ${this.url}`,
+          this.#redactor,
+        );
+      }
+    }
+    signal.throwIfAborted();
+    const artifact = await this.#build(name, revision, resolved, signal);
+    this.#last = artifact;
+    await this.#collectGarbage(artifact, previous);
+    return artifact;
+  }
+
+  async #hasAll(oids: readonly string[]): Promise<boolean> {
+    for (const oid of oids) if (!(await this.#engine.hasObject(this.#repoDir, oid))) return false;
+    return true;
+  }
+
+  /** The existing artifact for this commit and settings, when there is one. */
+  async #reuse(
+    name: string,
+    revision: string,
+    previous: Artifact | undefined,
+  ): Promise<Artifact | undefined> {
+    const dir = join(this.#artifactsDir, name);
+    for (const candidate of [this.#last, previous]) {
+      if (candidate && candidate.dir === dir && candidate.revision === revision && existsSync(dir))
+        return candidate;
+    }
+    try {
+      const stored = JSON.parse(await readFile(`${dir}.json`, 'utf8')) as StoredArtifact;
+      if (stored.revision !== revision || !existsSync(dir)) return undefined;
+      const artifact: Artifact = { revision, digest: stored.digest, dir, meta: stored.meta };
+      this.#last = artifact;
+      return artifact;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #build(
+    name: string,
+    revision: string,
+    resolved: ResolvedRef,
+    signal: AbortSignal,
+  ): Promise<Artifact> {
+    const commit = parseCommit((await this.#engine.readObject(this.#repoDir, resolved.commit)).content);
+    const signed = await this.#verify(commit, resolved);
+
+    let tree = commit.headers.get('tree') as string;
+    const subPath = this.#options.path?.replace(/^\/+|\/+$/g, '').replace(/^\.\/?/, '');
+    if (subPath) {
+      const sub = await this.#engine.subtree(this.#repoDir, tree, subPath);
+      if (!sub)
+        throw gitError(
+          GitErrorCodes.PathNotFound,
+          `path "${subPath}" not found at ${revision}`,
+          this.#redactor,
+        );
+      tree = sub;
+    }
+    const listed = await this.#engine.listFiles(this.#repoDir, tree, signal);
+    const files = await selectFiles(listed, {
+      ignore: this.#options.ignore,
+      defaultIgnores: this.#options.defaultIgnores,
+      limits: this.#options.limits,
+      readBlob: (oid) => this.#engine.readBlob(this.#repoDir, oid),
+    });
+
+    const dir = join(this.#artifactsDir, name);
+    const scratch = join(this.#artifactsDir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(scratch, { recursive: true });
+      await this.#engine.writeFiles(this.#repoDir, files, scratch, signal);
+      await checkWritten(scratch, files, this.#options.limits);
+      const author = parsePerson(commit.headers.get('author'));
+      const committer = parsePerson(commit.headers.get('committer'));
+      const meta: ArtifactMeta = {
+        author: formatPerson(author),
+        committer: formatPerson(committer),
+        message: commit.message.trim(),
+        time: committer?.time ?? author?.time,
+        ...(signed === undefined ? {} : { verified: true, signer: signed.userId ?? signed.keyId }),
+        origin: this.url,
+      };
+      const artifact: Artifact = { revision, digest: digestFiles(files), dir, meta };
+      if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+      await rename(scratch, dir);
+      const stored: StoredArtifact = { revision, digest: artifact.digest, meta };
+      await writeFile(`${dir}.json`, JSON.stringify(stored));
+      return artifact;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Verifies the configured signature; returns the signer, undefined when verification is off. */
+  async #verify(commit: ParsedObject, resolved: ResolvedRef): Promise<VerifiedSignature | undefined> {
+    const mode = this.#options.verify?.mode ?? 'off';
+    if (mode === 'off') return undefined;
+    let target: ParsedObject = commit;
+    let what = `commit ${resolved.commit}`;
+    if (mode === 'tag') {
+      if (!resolved.tagObject) {
+        throw gitError(
+          GitErrorCodes.SignatureMissing,
+          `${resolved.revisionName} is a lightweight tag: there is no tag signature to verify`,
+          this.#redactor,
+        );
+      }
+      target = parseTag((await this.#engine.readObject(this.#repoDir, resolved.tagObject)).content);
+      what = `tag ${resolved.revisionName}`;
+    }
+    if (!target.signature)
+      throw gitError(GitErrorCodes.SignatureMissing, `${what} is not signed`, this.#redactor);
+    this.#keys ??= readPublicKeys(this.#options.verify?.publicKeys ?? []);
+    let keys: Key[];
+    try {
+      keys = await this.#keys;
+    } catch (error) {
+      this.#keys = undefined;
+      throw gitError(
+        GitErrorCodes.InvalidOptions,
+        'the public keys for signature verification cannot be read',
+        this.#redactor,
+        error,
+      );
+    }
+    const verified = await verifyDetached(target.payload, target.signature, keys);
+    if (!verified) {
+      throw gitError(
+        GitErrorCodes.SignatureInvalid,
+        `the signature of ${what} does not verify against the given keys`,
+        this.#redactor,
+      );
+    }
+    return verified;
+  }
+
+  /** Deletes old artifacts, keeping the current one, `previous`, and the newest few. */
+  async #collectGarbage(current: Artifact, previous: Artifact | undefined): Promise<void> {
+    const keep = this.#options.keepArtifacts ?? 2;
+    const entries = await readdir(this.#artifactsDir).catch(() => [] as string[]);
+    const mine = entries.filter((e) => e.endsWith(`-${this.#settingsKey}`));
+    const dated = await Promise.all(
+      mine.map(async (e) => ({
+        dir: join(this.#artifactsDir, e),
+        mtime: (await stat(join(this.#artifactsDir, e)).catch(() => undefined))?.mtimeMs ?? 0,
+      })),
+    );
+    dated.sort((a, b) => b.mtime - a.mtime);
+    const protectedDirs = new Set([current.dir, previous?.dir]);
+    let kept = 0;
+    for (const entry of dated) {
+      if (protectedDirs.has(entry.dir)) continue;
+      if (kept < keep) {
+        kept++;
+        continue;
+      }
+      await rm(entry.dir, { recursive: true, force: true });
+      await rm(`${entry.dir}.json`, { force: true });
+    }
+  }
+
+  #toSourceError(error: unknown): Error {
+    if (error instanceof GitOpsError) return error;
+    if (error instanceof TransportError) {
+      if (error.kind === 'auth') {
+        return gitError(
+          GitErrorCodes.AuthFailed,
+          `authentication to ${this.url} failed: ${error.message}`,
+          this.#redactor,
+        );
+      }
+      return gitError(
+        GitErrorCodes.FetchFailed,
+        `cannot fetch ${this.url}: ${error.message}`,
+        this.#redactor,
+      );
+    }
+    if (error instanceof ArtifactProblem) {
+      const code = error.kind === 'limit' ? GitErrorCodes.LimitExceeded : GitErrorCodes.UnsafePath;
+      return gitError(code, `${error.file ? `${error.file}: ` : ''}${error.message}`, this.#redactor);
+    }
+    return gitError(
+      GitErrorCodes.FetchFailed,
+      `cannot fetch ${this.url}: ${describe(error)}`,
+      this.#redactor,
+      error,
+    );
+  }
+}

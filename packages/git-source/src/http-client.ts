@@ -1,0 +1,98 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+
+/** Options for {@link createHttpClient}. */
+export interface HttpClientOptions {
+  /** Headers added to every request (credentials live here, not in URLs). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** PEM certificate authority to trust for HTTPS. */
+  readonly caCert?: string;
+  /** Aborts every request in flight, and refuses new ones, once it fires. */
+  readonly signal?: AbortSignal;
+  /** Gives up on a request that sends nothing for this long (ms, default 60 s). */
+  readonly idleTimeoutMs?: number;
+}
+
+async function collect(body: GitHttpRequest['body']): Promise<Buffer | undefined> {
+  if (body === undefined) return undefined;
+  const chunks: Uint8Array[] = [];
+  const source = body as unknown;
+  if (source instanceof Uint8Array) return Buffer.from(source);
+  if (typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+    for await (const chunk of source as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  } else if (typeof (source as Iterable<Uint8Array>)[Symbol.iterator] === 'function') {
+    for (const chunk of source as Iterable<Uint8Array>) chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * An isomorphic-git HTTP client on `node:http`/`node:https`: it adds the credential headers, trusts
+ * a custom CA, follows redirects on GET, and aborts requests when the signal fires (isomorphic-git
+ * itself takes no signal). Connections are kept alive across the requests of one fetch.
+ */
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient & { close(): void } {
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({ keepAlive: true, ...(options.caCert ? { ca: options.caCert } : {}) });
+  const idle = options.idleTimeoutMs ?? 60_000;
+
+  async function request(req: GitHttpRequest, redirects = 0): Promise<GitHttpResponse> {
+    options.signal?.throwIfAborted();
+    const body = await collect(req.body);
+    const url = new URL(req.url);
+    const secure = url.protocol === 'https:';
+    const headers: Record<string, string> = { ...(req.headers ?? {}), ...(options.headers ?? {}) };
+    if (body) headers['content-length'] = String(body.length);
+    return new Promise<GitHttpResponse>((resolve, reject) => {
+      const outgoing = (secure ? https : http).request(url, {
+        method: req.method ?? 'GET',
+        headers,
+        agent: secure ? httpsAgent : httpAgent,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      outgoing.setTimeout(idle, () =>
+        outgoing.destroy(new Error(`no answer from ${url.host} within ${idle} ms`)),
+      );
+      outgoing.on('error', reject);
+      outgoing.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location && (req.method ?? 'GET') === 'GET' && redirects < 5) {
+          res.resume();
+          const next = new URL(location, url);
+          // Never carry credentials to another host.
+          if (next.host !== url.host) {
+            reject(
+              new Error(`redirected to another host (${next.host}); refusing to send credentials there`),
+            );
+            return;
+          }
+          request({ ...req, url: next.toString() }, redirects + 1).then(resolve, reject);
+          return;
+        }
+        const responseHeaders: Record<string, string> = {};
+        for (const [key, value] of Object.entries(res.headers)) {
+          if (value !== undefined) responseHeaders[key] = Array.isArray(value) ? value.join(', ') : value;
+        }
+        resolve({
+          url: url.toString(),
+          method: req.method ?? 'GET',
+          statusCode: status,
+          statusMessage: res.statusMessage ?? '',
+          headers: responseHeaders,
+          body: res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>,
+        });
+      });
+      outgoing.end(body);
+    });
+  }
+
+  return {
+    request: (req) => request(req),
+    close: () => {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
