@@ -10,3 +10,9 @@ export {
   PRUNE_DISABLED,
 } from './fake-cluster.js';
 export { ManualClock } from './manual-clock.js';
+export {
+  type CommitOptions,
+  type MemoryCommit,
+  MemorySource,
+  type MemorySourceOptions,
+} from './memory-source.js';

@@ -1,0 +1,164 @@
+import { EventEmitter } from 'eventemitter3';
+import type { GitOpsError, Stage } from '../errors.js';
+import type { ObjectRef } from '../refs.js';
+import type { Artifact, ArtifactMeta, HealthReport, Plan, PruneResult } from '../types.js';
+import type { ListenerErrorHandler } from './options.js';
+import type { PlanSummary, ReconcilerStatus } from './status.js';
+
+/** Fields every event payload has. */
+export interface EventBase {
+  /** The reconciler's name. */
+  readonly reconciler: string;
+  /** The revision the event is about; undefined only when a fetch failed before any revision was known. */
+  readonly revision: string | undefined;
+}
+
+/** The payload of each reconciler event. */
+export interface ReconcilerEvents {
+  /** The source produced an artifact. */
+  fetched: EventBase & {
+    readonly revision: string;
+    readonly digest: string;
+    readonly meta: ArtifactMeta;
+    readonly artifact: Artifact;
+  };
+  /** Manifests are ready; `cached` when the previous render was reused. */
+  rendered: EventBase & { readonly revision: string; readonly manifests: number; readonly cached: boolean };
+  /** The target planned the change. */
+  planned: EventBase & { readonly revision: string; readonly plan: Plan; readonly summary: PlanSummary };
+  /** Live objects differ from what was last applied. */
+  drifted: EventBase & { readonly revision: string; readonly objects: readonly ObjectRef[] };
+  /** The set was written. */
+  applied: EventBase & { readonly revision: string; readonly writes: number; readonly summary: PlanSummary };
+  /** Objects that left the desired set were deleted (some may be skipped or have failed). */
+  pruned: EventBase & { readonly revision: string; readonly result: PruneResult };
+  /** Every applied object is Current. */
+  healthy: EventBase & { readonly revision: string; readonly report: HealthReport };
+  /** Some object failed, or the health wait ran out of time. */
+  unhealthy: EventBase & {
+    readonly revision: string;
+    readonly report: HealthReport | undefined;
+    readonly reason: 'Failed' | 'Timeout';
+    readonly message: string;
+  };
+  /** A revision that never became healthy was replaced by the last healthy one. */
+  rolledBack: EventBase & {
+    readonly revision: string;
+    readonly from: string;
+    readonly to: string;
+    /** Whether the revision rolled back to became healthy again. */
+    readonly healthy: boolean;
+  };
+  /** A pass failed. */
+  failed: EventBase & { readonly stage: Stage; readonly error: GitOpsError };
+  /** The status changed; `status` is the new frozen value. */
+  status: EventBase & { readonly status: ReconcilerStatus };
+}
+
+/** The name of a reconciler event. */
+export type ReconcilerEventName = keyof ReconcilerEvents;
+
+/** A listener of one event. It may be async; a rejected promise is reported like a throw. */
+export type ReconcilerListener<K extends ReconcilerEventName> = (payload: ReconcilerEvents[K]) => unknown;
+
+/** The argument lists eventemitter3 types its emitter with. */
+type EventArgs = { [K in ReconcilerEventName]: [ReconcilerEvents[K]] };
+
+type Wrapped = (payload: never) => void;
+
+/**
+ * A typed emitter whose listeners can never break the code that emits. eventemitter3 lets a throwing
+ * listener escape `emit()` and skip the listeners after it, so every listener is wrapped when it is
+ * registered: throws and rejected promises go to `onListenerError` instead. The wrappers are tracked
+ * per original function so `off(event, fn)` keeps working.
+ */
+export class GuardedEmitter {
+  readonly #emitter = new EventEmitter<EventArgs>();
+  readonly #wrappers = new Map<ReconcilerEventName, Map<unknown, Wrapped[]>>();
+  readonly #onError: ListenerErrorHandler;
+
+  /** @param onError receives every listener failure; its own failures are swallowed. */
+  constructor(onError: ListenerErrorHandler) {
+    this.#onError = onError;
+  }
+
+  /** Adds a listener. */
+  on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): void {
+    this.#add(event, listener, false);
+  }
+
+  /** Adds a listener that runs at most once. */
+  once<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): void {
+    this.#add(event, listener, true);
+  }
+
+  /** Removes a listener (every registration of it), or all listeners of the event without one. */
+  off<K extends ReconcilerEventName>(event: K, listener?: ReconcilerListener<K>): void {
+    const byListener = this.#wrappers.get(event);
+    if (!listener) {
+      this.#emitter.removeAllListeners(event);
+      this.#wrappers.delete(event);
+      return;
+    }
+    const wrappers = byListener?.get(listener);
+    if (!wrappers) return;
+    byListener?.delete(listener);
+    for (const wrapper of wrappers) this.#emitter.off(event, wrapper as never);
+  }
+
+  /** How many listeners an event has. */
+  listenerCount(event: ReconcilerEventName): number {
+    return this.#emitter.listenerCount(event);
+  }
+
+  /** Calls every listener of the event; never throws. */
+  emit<K extends ReconcilerEventName>(event: K, payload: ReconcilerEvents[K]): void {
+    // The wrappers cannot throw, but keep emit total even if eventemitter3 itself did.
+    try {
+      (this.#emitter.emit as (event: K, payload: ReconcilerEvents[K]) => boolean)(event, payload);
+    } catch (error) {
+      this.#report(error, event);
+    }
+  }
+
+  #add<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>, once: boolean): void {
+    const wrapper = (payload: ReconcilerEvents[K]): void => {
+      if (once) this.#forget(event, listener, wrapper as Wrapped);
+      try {
+        const result = listener(payload);
+        if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+          (result as PromiseLike<unknown>).then(undefined, (error: unknown) => this.#report(error, event));
+        }
+      } catch (error) {
+        this.#report(error, event);
+      }
+    };
+    let byListener = this.#wrappers.get(event);
+    if (!byListener) {
+      byListener = new Map();
+      this.#wrappers.set(event, byListener);
+    }
+    byListener.set(listener, [...(byListener.get(listener) ?? []), wrapper as Wrapped]);
+    const add = once ? this.#emitter.once : this.#emitter.on;
+    (add as (event: K, fn: (payload: ReconcilerEvents[K]) => void) => unknown).call(
+      this.#emitter,
+      event,
+      wrapper,
+    );
+  }
+
+  #forget(event: ReconcilerEventName, listener: unknown, wrapper: Wrapped): void {
+    const byListener = this.#wrappers.get(event);
+    const rest = byListener?.get(listener)?.filter((w) => w !== wrapper) ?? [];
+    if (rest.length > 0) byListener?.set(listener, rest);
+    else byListener?.delete(listener);
+  }
+
+  #report(error: unknown, event: string): void {
+    try {
+      this.#onError(error, event);
+    } catch {
+      // The error handler failed too: there is nowhere left to report to, and a pass must go on.
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import { ReconcileError } from '../errors.js';
+import type { SourceChange } from '../types.js';
+import type { ReconcilerEvents } from './events.js';
+import { Semaphore } from './gate.js';
+import { ReconcilerErrorCodes } from './pass.js';
+import type { Deferral, ReconcileResult, Reconciler, StopOptions } from './reconciler.js';
+import { getCondition, isReadyAtLatest, type ReconcilerStatus } from './status.js';
+
+/** Options of a {@link Manager}. */
+export interface ManagerOptions {
+  /** How many passes may run at once across all reconcilers (default 4). */
+  readonly concurrency?: number;
+  /** How soon a pass deferred by `dependsOn` is tried again, in milliseconds (default 30 seconds). */
+  readonly dependencyRetryInterval?: number;
+}
+
+/** Options of {@link Manager.add}. */
+export interface AddOptions {
+  /** Names of reconcilers that must be Ready at their newest revision before this one runs a pass. */
+  readonly dependsOn?: readonly string[];
+}
+
+/** The `Ready` reason of a reconciler whose pass waits for its dependencies. */
+export const DependencyNotReadyReason = 'DependencyNotReady';
+
+interface Entry {
+  readonly reconciler: Reconciler;
+  readonly dependsOn: readonly string[];
+  unbind?: () => void;
+  onStatus?: (event: ReconcilerEvents['status']) => void;
+  ready: boolean;
+}
+
+/**
+ * Runs many reconcilers: bounded concurrency of passes (a shared semaphore), `dependsOn` ordering,
+ * triggers by name or by change notification, and a graceful stop.
+ */
+export class Manager {
+  readonly #entries = new Map<string, Entry>();
+  readonly #gate: Semaphore;
+  readonly #dependencyRetryInterval: number;
+  #started = false;
+
+  /** Creates an empty manager. */
+  constructor(options: ManagerOptions = {}) {
+    this.#gate = new Semaphore(options.concurrency ?? 4);
+    const retry = options.dependencyRetryInterval ?? 30_000;
+    if (!Number.isFinite(retry) || retry <= 0) {
+      throw new RangeError(`Manager option dependencyRetryInterval must be positive, got ${retry}`);
+    }
+    this.#dependencyRetryInterval = retry;
+  }
+
+  /**
+   * Adds a reconciler. Names must be unique. Dependencies may be added later, but must all exist by
+   * {@link start}; when the manager runs already, the reconciler is checked and started at once.
+   */
+  add(reconciler: Reconciler, options: AddOptions = {}): this {
+    const name = reconciler.name;
+    if (this.#entries.has(name)) throw new TypeError(`Manager already has a reconciler named ${name}`);
+    const entry: Entry = { reconciler, dependsOn: [...(options.dependsOn ?? [])], ready: false };
+    this.#entries.set(name, entry);
+    if (this.#started) {
+      try {
+        this.#checkGraph();
+      } catch (error) {
+        this.#entries.delete(name);
+        throw error;
+      }
+      this.#attach(entry);
+      reconciler.start();
+    }
+    return this;
+  }
+
+  /** The reconciler with this name. */
+  get(name: string): Reconciler | undefined {
+    return this.#entries.get(name)?.reconciler;
+  }
+
+  /** Names of the reconcilers, in the order they were added. */
+  names(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  /** Every reconciler's current status, by name. */
+  statuses(): Record<string, ReconcilerStatus> {
+    const out: Record<string, ReconcilerStatus> = {};
+    for (const [name, entry] of this.#entries) out[name] = entry.reconciler.status;
+    return out;
+  }
+
+  /**
+   * Checks the dependency graph (every dependency exists, no cycles; throws `ReconcileError` with
+   * code `RECONCILE_DEPENDENCY_MISSING` or `RECONCILE_DEPENDENCY_CYCLE`), then starts every reconciler.
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#checkGraph();
+    this.#started = true;
+    for (const entry of this.#entries.values()) this.#attach(entry);
+    for (const entry of this.#entries.values()) entry.reconciler.start();
+  }
+
+  /**
+   * Stops every reconciler. By default passes in flight finish first (graceful); `{ abort: true }`
+   * aborts them. Resolves when no pass runs.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    this.#started = false;
+    const abort = options.abort ?? false;
+    await Promise.all([...this.#entries.values()].map((entry) => entry.reconciler.stop({ abort })));
+    for (const entry of this.#entries.values()) this.#detach(entry);
+  }
+
+  /** Asks the named reconciler for a pass; throws a `TypeError` for an unknown name. */
+  trigger(name: string): Promise<ReconcileResult> {
+    const entry = this.#entries.get(name);
+    if (!entry) throw new TypeError(`Manager has no reconciler named ${name}`);
+    return entry.reconciler.trigger();
+  }
+
+  /**
+   * Triggers every reconciler whose source says the change concerns it (`Source.matches`); returns
+   * their names. Webhook receivers call this.
+   */
+  triggerMatching(change: SourceChange): string[] {
+    const names: string[] = [];
+    for (const [name, entry] of this.#entries) {
+      if (entry.reconciler.source.matches?.(change)) {
+        names.push(name);
+        void entry.reconciler.trigger();
+      }
+    }
+    return names;
+  }
+
+  /** Binds the gate and the dependency check, and listens for readiness to wake dependants early. */
+  #attach(entry: Entry): void {
+    if (entry.unbind) return;
+    const { reconciler } = entry;
+    entry.unbind = reconciler.bind({
+      gate: this.#gate,
+      precondition: () => this.#deferral(entry),
+    });
+    entry.ready = isReadyAtLatest(reconciler.status);
+    entry.onStatus = ({ status }) => {
+      const ready = isReadyAtLatest(status);
+      const became = ready && !entry.ready;
+      entry.ready = ready;
+      if (became) this.#wakeDependants(reconciler.name);
+    };
+    reconciler.on('status', entry.onStatus);
+  }
+
+  #detach(entry: Entry): void {
+    entry.unbind?.();
+    entry.unbind = undefined;
+    if (entry.onStatus) entry.reconciler.off('status', entry.onStatus);
+    entry.onStatus = undefined;
+  }
+
+  /** Why the entry's pass must wait, if a dependency is not Ready at its newest revision. */
+  #deferral(entry: Entry): Deferral | undefined {
+    const waiting = entry.dependsOn.filter((name) => {
+      const dependency = this.#entries.get(name);
+      return !dependency || !isReadyAtLatest(dependency.reconciler.status);
+    });
+    if (waiting.length === 0) return undefined;
+    return {
+      reason: DependencyNotReadyReason,
+      message: `Waiting for ${waiting.join(', ')} to be Ready at the newest revision`,
+      retryAfter: this.#dependencyRetryInterval,
+    };
+  }
+
+  /** Triggers the reconcilers waiting for `name` as soon as it became ready, instead of at their retry. */
+  #wakeDependants(name: string): void {
+    for (const entry of this.#entries.values()) {
+      if (!entry.dependsOn.includes(name)) continue;
+      if (getCondition(entry.reconciler.status, 'Ready')?.reason !== DependencyNotReadyReason) continue;
+      void entry.reconciler.trigger();
+    }
+  }
+
+  /** Every dependency exists and the graph has no cycle. */
+  #checkGraph(): void {
+    for (const [name, entry] of this.#entries) {
+      for (const dependency of entry.dependsOn) {
+        if (!this.#entries.has(dependency)) {
+          throw new ReconcileError(
+            ReconcilerErrorCodes.DependencyMissing,
+            `Reconciler ${name} depends on ${dependency}, which the manager does not have`,
+          );
+        }
+      }
+    }
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (name: string, path: string[]): void => {
+      const seen = state.get(name);
+      if (seen === 'done') return;
+      if (seen === 'visiting') {
+        const cycle = [...path.slice(path.indexOf(name)), name].join(' → ');
+        throw new ReconcileError(ReconcilerErrorCodes.DependencyCycle, `Dependency cycle: ${cycle}`);
+      }
+      state.set(name, 'visiting');
+      for (const dependency of this.#entries.get(name)?.dependsOn ?? []) visit(dependency, [...path, name]);
+      state.set(name, 'done');
+    };
+    for (const name of this.#entries.keys()) visit(name, []);
+  }
+}

@@ -1,0 +1,523 @@
+import { sleep } from '../clock.js';
+import {
+  ApplyError,
+  ErrorCodes,
+  HealthError,
+  PruneError,
+  ReconcileError,
+  type Stage,
+  toGitOpsError,
+} from '../errors.js';
+import { mergeInventory } from '../plan.js';
+import { formatRef, type ObjectRef } from '../refs.js';
+import type {
+  Artifact,
+  HealthReport,
+  Inventory,
+  InventoryEntry,
+  Manifest,
+  Plan,
+  PruneResult,
+} from '../types.js';
+import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
+import { type HealthySet, loadState, persistState, type ReconcilerMemory } from './memory.js';
+import type { ResolvedOptions } from './options.js';
+import { abortError } from './scheduling.js';
+import { type PlanSummary, type StatusRecipe, setCondition, setInventory, summarizePlan } from './status.js';
+
+/** Error codes the reconciler adds to core's `ErrorCodes`. */
+export const ReconcilerErrorCodes = {
+  StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
+  StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
+  PlanFailed: 'RECONCILE_PLAN_FAILED',
+  DependencyCycle: 'RECONCILE_DEPENDENCY_CYCLE',
+  DependencyMissing: 'RECONCILE_DEPENDENCY_MISSING',
+} as const;
+
+/** What a pass that did not throw achieved. */
+export interface PassResult {
+  /** `rolledBack` when the fetched revision was (or stays) replaced by the last healthy one. */
+  readonly outcome: 'succeeded' | 'rolledBack';
+  readonly artifact: Artifact;
+  /** The revision whose objects are applied now. */
+  readonly appliedRevision: string;
+  readonly summary: PlanSummary;
+  readonly writes: number;
+  readonly pruned: number;
+  /** The final health reading, with `wait`. */
+  readonly health: HealthReport['status'] | undefined;
+  /** Why a revision was rolled back or held back. */
+  readonly reason?: string;
+}
+
+/** What a pass needs from its reconciler. */
+export interface PassHost {
+  readonly options: ResolvedOptions;
+  readonly memory: ReconcilerMemory;
+  emit<K extends ReconcilerEventName>(event: K, payload: ReconcilerEvents[K]): void;
+  update(recipe: StatusRecipe): void;
+}
+
+/** The outcome of a health wait. */
+interface HealthOutcome {
+  readonly healthy: boolean;
+  readonly report: HealthReport;
+  readonly message: string;
+}
+
+/** What applying one set did. */
+interface ApplyOutcome {
+  readonly summary: PlanSummary;
+  readonly writes: number;
+  readonly pruned: number;
+  readonly refs: readonly ObjectRef[];
+}
+
+/** Lists a few references for a message, and how many more there are. */
+function listRefs(refs: readonly ObjectRef[], max = 5): string {
+  const shown = refs.slice(0, max).map(formatRef).join(', ');
+  return refs.length > max ? `${shown} and ${refs.length - max} more` : shown;
+}
+
+/**
+ * One reconcile, stage by stage, in the order DESIGN.md fixes: fetch, render, empty-set guard, plan,
+ * validate, apply, store inventory, prune, store inventory, health wait, rollback. Every stage gets
+ * the pass signal and a stage boundary checks it, so a target that ignores the signal still stops at
+ * the next boundary. Failures are thrown as typed errors; the reconciler does the accounting.
+ */
+export class Pass {
+  readonly #host: PassHost;
+  readonly #signal: AbortSignal;
+  /** The fetched artifact, once known: failures name its revision. */
+  artifact: Artifact | undefined;
+
+  /** @param signal aborts on stop, timeout or a caller's signal. */
+  constructor(host: PassHost, signal: AbortSignal) {
+    this.#host = host;
+    this.#signal = signal;
+  }
+
+  get #options(): ResolvedOptions {
+    return this.#host.options;
+  }
+
+  get #memory(): ReconcilerMemory {
+    return this.#host.memory;
+  }
+
+  /** Runs the pass. */
+  async run(): Promise<PassResult> {
+    await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
+      loadState(this.#options, this.#memory, this.#signal),
+    );
+    const artifact = await this.#fetch();
+    const held = this.#memory.held;
+    const lastHealthy = this.#memory.lastHealthy;
+    if (held && lastHealthy && held.revision === artifact.revision && held.digest === artifact.digest) {
+      return this.#holdHealthy(artifact, lastHealthy);
+    }
+    // A new revision (or new content) arrived: it gets its chance.
+    this.#memory.held = undefined;
+    const manifests = await this.#render(artifact);
+    this.#guardEmpty(artifact.revision, manifests);
+    this.#host.update((d) => {
+      d.lastAttemptedRevision = artifact.revision;
+    });
+    const applied = await this.#applySet(artifact.revision, manifests);
+    if (!this.#options.wait) {
+      return {
+        outcome: 'succeeded',
+        artifact,
+        appliedRevision: artifact.revision,
+        ...applied,
+        health: undefined,
+      };
+    }
+    const health = await this.#waitHealthy(artifact.revision, applied.refs);
+    if (health.healthy) {
+      this.#rememberHealthy({ artifact, manifests });
+      return {
+        outcome: 'succeeded',
+        artifact,
+        appliedRevision: artifact.revision,
+        ...applied,
+        health: 'Current',
+      };
+    }
+    const canRollBack =
+      this.#options.rollback &&
+      lastHealthy !== undefined &&
+      (lastHealthy.artifact.revision !== artifact.revision ||
+        lastHealthy.artifact.digest !== artifact.digest);
+    if (!canRollBack) {
+      throw new HealthError(this.#healthCode(health), `Revision ${artifact.revision}: ${health.message}`);
+    }
+    return this.#rollBack(artifact, lastHealthy, health);
+  }
+
+  /**
+   * Fetches, renders and plans without recording anything: no events, no status, no cache, and the
+   * stored state is read into a local value so a concurrent pass cannot be overwritten by it.
+   */
+  async preview(): Promise<Plan> {
+    const { source, renderer, target, stateStore, name } = this.#options;
+    const signal = this.#signal;
+    const memory = this.#memory;
+    const stored = memory.loaded
+      ? memory.stored
+      : await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
+          stateStore.load(name, { signal }),
+        );
+    const inventory = stored?.inventory ?? { entries: [] };
+    const artifact = await this.#stage('source', ErrorCodes.SourceFetchFailed, () =>
+      source.fetch({ signal, previous: memory.lastArtifact }),
+    );
+    this.artifact = artifact;
+    const manifests = await this.#stage('render', ErrorCodes.RenderToolFailed, async () => {
+      const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal }) : '';
+      const cache = memory.renderCache;
+      return cache?.revision === artifact.revision &&
+        cache.digest === artifact.digest &&
+        cache.cacheKey === cacheKey
+        ? cache.manifests
+        : renderer.render(artifact, { signal });
+    });
+    this.#guardEmpty(artifact.revision, manifests, inventory);
+    return this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
+      target.plan(manifests, inventory, { signal }),
+    );
+  }
+
+  /** Fetches the artifact and records it. */
+  async #fetch(): Promise<Artifact> {
+    const { source } = this.#options;
+    const artifact = await this.#stage('source', ErrorCodes.SourceFetchFailed, () =>
+      source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
+    );
+    this.artifact = artifact;
+    this.#memory.lastArtifact = artifact;
+    this.#host.update((d) => {
+      d.lastFetchedRevision = artifact.revision;
+    });
+    this.#host.emit('fetched', {
+      reconciler: this.#options.name,
+      revision: artifact.revision,
+      digest: artifact.digest,
+      meta: artifact.meta,
+      artifact,
+    });
+    return artifact;
+  }
+
+  /** Renders, or reuses the previous render when artifact and renderer configuration are the same. */
+  async #render(artifact: Artifact): Promise<readonly Manifest[]> {
+    const { renderer } = this.#options;
+    return this.#stage('render', ErrorCodes.RenderToolFailed, async () => {
+      const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal: this.#signal }) : '';
+      const cache = this.#memory.renderCache;
+      const cached =
+        cache !== undefined &&
+        cache.revision === artifact.revision &&
+        cache.digest === artifact.digest &&
+        cache.cacheKey === cacheKey;
+      const manifests = cached ? cache.manifests : await renderer.render(artifact, { signal: this.#signal });
+      if (!cached) {
+        this.#memory.renderCache = {
+          revision: artifact.revision,
+          digest: artifact.digest,
+          cacheKey,
+          manifests,
+        };
+      }
+      this.#host.emit('rendered', {
+        reconciler: this.#options.name,
+        revision: artifact.revision,
+        manifests: manifests.length,
+        cached,
+      });
+      return manifests;
+    });
+  }
+
+  /** Invariant 2: an empty set never empties a non-empty inventory unless the caller opted in. */
+  #guardEmpty(
+    revision: string,
+    manifests: readonly Manifest[],
+    inventory: Inventory = this.#memory.stored.inventory,
+  ): void {
+    const owned = inventory.entries.length;
+    if (manifests.length > 0 || owned === 0 || this.#options.allowEmpty) return;
+    throw new ReconcileError(
+      ErrorCodes.EmptySetRefused,
+      `Revision ${revision} renders no objects while ${owned} object${owned === 1 ? ' is' : 's are'} applied; ` +
+        'refusing to prune them all (set allowEmpty to allow an empty set)',
+    );
+  }
+
+  /**
+   * Plans, validates, applies and prunes one set against the stored inventory, storing the inventory
+   * after the apply (before the prune) and again after the prune (invariant 4).
+   */
+  async #applySet(revision: string, manifests: readonly Manifest[]): Promise<ApplyOutcome> {
+    const { target, name } = this.#options;
+    const signal = this.#signal;
+    const before = this.#memory.stored.inventory;
+    const plan = await this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
+      target.plan(manifests, before, { signal }),
+    );
+    const summary = summarizePlan(plan);
+    this.#host.update((d) => {
+      d.lastPlan = summary;
+    });
+    this.#host.emit('planned', { reconciler: name, revision, plan, summary });
+    if (plan.drifted.length > 0) {
+      this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
+    }
+    // Invariant 3: the whole set is validated before the first write.
+    await this.#stage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
+
+    let applied: readonly InventoryEntry[];
+    let writes: number;
+    try {
+      ({ applied, writes } = await target.apply(plan, { signal }));
+    } catch (error) {
+      // Whatever was written stays owned, so it is neither forgotten nor orphaned.
+      if (error instanceof ApplyError && error.applied.length > 0) {
+        try {
+          await this.#storeInventory(mergeInventory(before, error.applied), undefined);
+        } catch {
+          // The apply error is the one to report; memory keeps the inventory for the next save.
+        }
+      }
+      throw this.#wrap(error, 'apply', ErrorCodes.ApplyFailed);
+    }
+    // With prune on, the prune candidates stay in the stored inventory until they are gone, so a
+    // crash between apply and prune forgets nothing. With prune off they are released.
+    const candidates = this.#options.prune ? plan.prune : [];
+    await this.#storeInventory(mergeInventory({ entries: applied }, candidates), revision);
+    this.#host.emit('applied', { reconciler: name, revision, writes, summary });
+
+    const pruned =
+      this.#options.prune && plan.prune.length > 0 ? await this.#prune(revision, plan, applied) : 0;
+    return { summary, writes, pruned, refs: applied.map((e) => e.ref) };
+  }
+
+  /** Deletes what left the set; failed deletes stay in the inventory and fail the pass. */
+  async #prune(revision: string, plan: Plan, applied: readonly InventoryEntry[]): Promise<number> {
+    const { target, name } = this.#options;
+    this.#checkAborted();
+    const result: PruneResult = await this.#stage('prune', ErrorCodes.PruneFailed, () =>
+      target.prune(plan.prune, { signal: this.#signal }),
+    );
+    await this.#storeInventory(
+      mergeInventory(
+        { entries: applied },
+        result.failed.map((f) => f.entry),
+      ),
+      revision,
+    );
+    this.#host.emit('pruned', { reconciler: name, revision, result });
+    if (result.failed.length > 0) {
+      const refs = result.failed.map((f) => f.entry.ref);
+      throw new PruneError(
+        ErrorCodes.PruneFailed,
+        `${refs.length} object${refs.length === 1 ? '' : 's'} could not be deleted: ${listRefs(refs)}: ${result.failed[0]?.message ?? ''}`,
+      );
+    }
+    return result.deleted.length;
+  }
+
+  /** Stores the inventory (and the applied revision when given), in memory, in status and in the store. */
+  async #storeInventory(inventory: Inventory, appliedRevision: string | undefined): Promise<void> {
+    const memory = this.#memory;
+    memory.stored = {
+      ...memory.stored,
+      inventory,
+      ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
+    };
+    this.#host.update((d) => {
+      setInventory(d, inventory);
+      if (appliedRevision !== undefined) d.lastAppliedRevision = appliedRevision;
+    });
+    try {
+      await persistState(this.#options, memory);
+    } catch (error) {
+      throw new ReconcileError(
+        ReconcilerErrorCodes.StateSaveFailed,
+        `Could not store the inventory of ${this.#options.name}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Polls the target's health every `healthPollInterval` on the injected clock until every object is
+   * Current, one Failed, or `healthTimeout` passed.
+   */
+  async #waitHealthy(revision: string, refs: readonly ObjectRef[]): Promise<HealthOutcome> {
+    const { target, clock, healthPollInterval, healthTimeout, name } = this.#options;
+    const now = (): string => new Date(clock.now()).toISOString();
+    this.#host.update((d) =>
+      setCondition(
+        d,
+        'Healthy',
+        'Unknown',
+        'Progressing',
+        `Waiting for ${refs.length} objects of ${revision}`,
+        now(),
+      ),
+    );
+    const deadline = clock.now() + healthTimeout;
+    let outcome: HealthOutcome;
+    for (;;) {
+      this.#checkAborted();
+      const report: HealthReport =
+        refs.length === 0
+          ? { status: 'Current', objects: [] }
+          : await this.#stage('health', ErrorCodes.HealthFailed, () =>
+              target.health(refs, { signal: this.#signal }),
+            );
+      if (report.status === 'Current') {
+        outcome = { healthy: true, report, message: `All ${refs.length} objects are Current` };
+        break;
+      }
+      if (report.status === 'Failed') {
+        const failed = report.objects.filter((o) => o.status === 'Failed');
+        const first = failed[0];
+        const detail = first ? ` (${formatRef(first.ref)}: ${first.message})` : '';
+        outcome = {
+          healthy: false,
+          report,
+          message: `Health check failed for ${listRefs(failed.map((o) => o.ref))}${detail}`,
+        };
+        break;
+      }
+      const left = deadline - clock.now();
+      if (left <= 0) {
+        const pending = report.objects.filter((o) => o.status !== 'Current').map((o) => o.ref);
+        outcome = {
+          healthy: false,
+          report,
+          message: `Timed out after ${healthTimeout} ms waiting for ${listRefs(pending)}`,
+        };
+        break;
+      }
+      await this.#stage('health', ErrorCodes.HealthFailed, () =>
+        sleep(clock, Math.min(healthPollInterval, left), this.#signal),
+      );
+    }
+    const { report } = outcome;
+    this.#host.update((d) =>
+      outcome.healthy
+        ? setCondition(d, 'Healthy', 'True', 'Healthy', outcome.message, now())
+        : setCondition(d, 'Healthy', 'False', this.#healthReason(report), outcome.message, now()),
+    );
+    if (outcome.healthy) {
+      this.#host.emit('healthy', { reconciler: name, revision, report });
+    } else {
+      this.#host.emit('unhealthy', {
+        reconciler: name,
+        revision,
+        report,
+        reason: report.status === 'Failed' ? 'Failed' : 'Timeout',
+        message: outcome.message,
+      });
+    }
+    return outcome;
+  }
+
+  /**
+   * Invariant 6: the revision applied but never became healthy, so the last healthy set is applied
+   * again (pruning what the bad revision added) and the revision is held back until a new one comes.
+   */
+  async #rollBack(artifact: Artifact, healthy: HealthySet, bad: HealthOutcome): Promise<PassResult> {
+    const from = artifact.revision;
+    const to = healthy.artifact.revision;
+    this.#memory.held = { revision: artifact.revision, digest: artifact.digest };
+    const applied = await this.#applySet(to, healthy.manifests);
+    const health = await this.#waitHealthy(to, applied.refs);
+    this.#host.emit('rolledBack', {
+      reconciler: this.#options.name,
+      revision: to,
+      from,
+      to,
+      healthy: health.healthy,
+    });
+    if (!health.healthy) {
+      throw new HealthError(
+        this.#healthCode(health),
+        `Revision ${from} was unhealthy and rolling back to ${to} did not make it healthy: ${health.message}`,
+      );
+    }
+    this.#rememberHealthy(healthy);
+    return {
+      outcome: 'rolledBack',
+      artifact,
+      appliedRevision: to,
+      ...applied,
+      health: 'Current',
+      reason: `Revision ${from} never became healthy (${bad.message}); rolled back to ${to}`,
+    };
+  }
+
+  /**
+   * While the source keeps returning a rolled-back revision, the last healthy set is reconciled
+   * instead (so drift is still corrected), as Argo CD does not sync a failed commit again.
+   */
+  async #holdHealthy(artifact: Artifact, healthy: HealthySet): Promise<PassResult> {
+    const to = healthy.artifact.revision;
+    const applied = await this.#applySet(to, healthy.manifests);
+    let health: HealthReport['status'] | undefined;
+    if (this.#options.wait) {
+      const outcome = await this.#waitHealthy(to, applied.refs);
+      if (!outcome.healthy) {
+        throw new HealthError(this.#healthCode(outcome), `Revision ${to}: ${outcome.message}`);
+      }
+      health = 'Current';
+    }
+    return {
+      outcome: 'rolledBack',
+      artifact,
+      appliedRevision: to,
+      ...applied,
+      health,
+      reason: `Revision ${artifact.revision} was rolled back; holding ${to} until a new revision arrives`,
+    };
+  }
+
+  #rememberHealthy(set: HealthySet): void {
+    this.#memory.lastHealthy = set;
+    this.#memory.stored = { ...this.#memory.stored, lastHealthyRevision: set.artifact.revision };
+    this.#host.update((d) => {
+      d.lastHealthyRevision = set.artifact.revision;
+    });
+  }
+
+  #healthCode(outcome: HealthOutcome): string {
+    return outcome.report.status === 'Failed' ? ErrorCodes.HealthFailed : ErrorCodes.HealthTimeout;
+  }
+
+  #healthReason(report: HealthReport): string {
+    return report.status === 'Failed' ? 'HealthCheckFailed' : 'HealthCheckTimeout';
+  }
+
+  #checkAborted(): void {
+    if (this.#signal.aborted) throw abortError(this.#signal);
+  }
+
+  /** Runs one stage: checks the signal before it, and types whatever it throws. */
+  async #stage<T>(stage: Stage, code: string, run: () => Promise<T>): Promise<T> {
+    this.#checkAborted();
+    try {
+      return await run();
+    } catch (error) {
+      throw this.#wrap(error, stage, code);
+    }
+  }
+
+  /** An abort wins over whatever error it caused; other errors keep their type or get the stage's. */
+  #wrap(error: unknown, stage: Stage, code: string): Error {
+    if (this.#signal.aborted) return abortError(this.#signal);
+    return toGitOpsError(error, stage, code);
+  }
+}

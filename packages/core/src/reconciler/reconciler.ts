@@ -1,0 +1,601 @@
+import { castDraft } from 'immer';
+import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
+import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
+import {
+  GuardedEmitter,
+  type ReconcilerEventName,
+  type ReconcilerEvents,
+  type ReconcilerListener,
+} from './events.js';
+import type { Gate } from './gate.js';
+import { newMemory, persistState, type ReconcilerMemory } from './memory.js';
+import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { Pass, type PassHost, type PassResult, ReconcilerErrorCodes } from './pass.js';
+import { intervalDelay, retryDelay } from './scheduling.js';
+import {
+  addHistory,
+  initialStatus,
+  type PlanSummary,
+  produceStatus,
+  type ReconcilerStatus,
+  type StatusRecipe,
+  setCondition,
+} from './status.js';
+
+/** What one call to {@link Reconciler.reconcile} (or a scheduled pass) came to. */
+export interface ReconcileResult {
+  /**
+   * `succeeded`, `failed`, `rolledBack` (the fetched revision was replaced by the last healthy one),
+   * or `skipped` (suspended, deferred by a dependency, or stopped before it started).
+   */
+  readonly outcome: ReconcileOutcome;
+  /** A stable reason: the error's code name for failures, `Suspended`, `DependencyNotReady`, `Stopped`… */
+  readonly reason?: string;
+  /** A sentence for people. */
+  readonly message: string;
+  /** The revision fetched, when the fetch got that far. */
+  readonly revision?: string;
+  /** The revision whose objects are applied after the pass. */
+  readonly appliedRevision?: string;
+  readonly plan?: PlanSummary;
+  /** Write requests made by the apply. */
+  readonly writes: number;
+  /** Objects deleted by the prune. */
+  readonly pruned: number;
+  /** The final health reading, with `wait`. */
+  readonly health?: HealthReport['status'];
+  /** The error of a failed pass. */
+  readonly error?: GitOpsError;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly durationMs: number;
+}
+
+/** Options of {@link Reconciler.reconcile} and {@link Reconciler.plan}. */
+export interface ReconcileCallOptions {
+  /** Aborts the pass (and any pass it was coalesced into). */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link Reconciler.stop}. */
+export interface StopOptions {
+  /** Abort the pass in flight (true, the default) or let it finish. */
+  readonly abort?: boolean;
+}
+
+/** Why a pass must wait, as a `Manager` decides it for `dependsOn`. */
+export interface Deferral {
+  /** Condition reason, such as `DependencyNotReady`. */
+  readonly reason: string;
+  readonly message: string;
+  /** When to try again, in milliseconds. */
+  readonly retryAfter: number;
+}
+
+/** What a `Manager` attaches to a reconciler it runs. */
+export interface ReconcilerBinding {
+  /** Bounds concurrent passes; replaces the `gate` option while bound. */
+  readonly gate?: Gate;
+  /** Called before each pass; a deferral skips the pass and schedules a retry. */
+  readonly precondition?: () => Deferral | undefined;
+}
+
+/** One caller waiting for a pass. */
+interface Request {
+  readonly kind: 'scheduled' | 'trigger' | 'manual';
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (result: ReconcileResult) => void;
+}
+
+/** One pass and the callers it will answer. */
+interface Run {
+  readonly requests: Request[];
+  readonly controller: AbortController;
+  /** Set once the pass got through its precondition and gate: later callers wait for the next pass. */
+  started: boolean;
+  /** Removes the abort listeners put on callers' signals. */
+  readonly unlink: (() => void)[];
+  done: Promise<void>;
+}
+
+/** Turns `SOME_ERROR_CODE` into `SomeErrorCode`. */
+function pascalCase(code: string): string {
+  return code
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]?.toUpperCase() + part.slice(1))
+    .join('');
+}
+
+const reasonByCode = new Map<string, string>(
+  [...Object.entries(ErrorCodes), ...Object.entries(ReconcilerErrorCodes)].map(([name, code]) => [
+    code,
+    name,
+  ]),
+);
+
+/** The condition reason of an error code: core's name for it (`EmptySetRefused`), else the code in PascalCase. */
+export function reasonOf(code: string): string {
+  return reasonByCode.get(code) ?? pascalCase(code);
+}
+
+/**
+ * Keeps a target in the state a source describes. One pass at a time: calls made while a pass runs
+ * coalesce into exactly one more. See the README's "Reconciler" section for the whole picture.
+ */
+export class Reconciler {
+  readonly #options: ResolvedOptions;
+  readonly #memory: ReconcilerMemory = newMemory();
+  readonly #events: GuardedEmitter;
+  #status: ReconcilerStatus;
+  #current: Run | undefined;
+  #next: Request[] | undefined;
+  #started = false;
+  #suspended = false;
+  #cancelTimer: (() => void) | undefined;
+  #binding: ReconcilerBinding | undefined;
+  /** The retry delay of the newest deferral, if the newest pass was deferred. */
+  #deferredFor: number | undefined;
+
+  /** Checks the options; nothing runs until {@link start}, {@link reconcile} or {@link trigger}. */
+  constructor(options: ReconcilerOptions) {
+    this.#options = resolveOptions(options);
+    this.#events = new GuardedEmitter(this.#options.onListenerError);
+    this.#status = initialStatus(this.#options.name, this.#now());
+  }
+
+  /** The name given in the options. */
+  get name(): string {
+    return this.#options.name;
+  }
+
+  /** The source (a `Manager` asks it whether a change notification concerns it). */
+  get source(): Source {
+    return this.#options.source;
+  }
+
+  /** The current status: a frozen value, replaced on every change. */
+  get status(): ReconcilerStatus {
+    return this.#status;
+  }
+
+  /** Whether a pass is in flight. */
+  get busy(): boolean {
+    return this.#current !== undefined;
+  }
+
+  /** Adds an event listener. A listener that throws or rejects never affects a pass. */
+  on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): this {
+    this.#events.on(event, listener);
+    return this;
+  }
+
+  /** Adds a listener that runs once. */
+  once<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): this {
+    this.#events.once(event, listener);
+    return this;
+  }
+
+  /** Removes a listener, or every listener of the event. */
+  off<K extends ReconcilerEventName>(event: K, listener?: ReconcilerListener<K>): this {
+    this.#events.off(event, listener);
+    return this;
+  }
+
+  /**
+   * Runs a pass now, or joins the next one if a pass is in flight, and resolves with its result.
+   * It runs even while suspended (suspend stops scheduled passes only). It never rejects: failures
+   * are in the result, the status and the `failed` event.
+   */
+  reconcile(options: ReconcileCallOptions = {}): Promise<ReconcileResult> {
+    return this.#request('manual', options.signal);
+  }
+
+  /**
+   * Asks for a pass soon (a webhook, a dependency became ready). Coalesces like {@link reconcile};
+   * while suspended it resolves at once with a `skipped` result.
+   */
+  trigger(): Promise<ReconcileResult> {
+    return this.#request('trigger', undefined);
+  }
+
+  /**
+   * What a pass would change now: fetches, renders and plans the newest revision, and writes
+   * nothing (no apply, no store, no status, no events). Throws the typed error of a failing stage,
+   * including `EmptySetRefused`.
+   */
+  async plan(options: ReconcileCallOptions = {}): Promise<Plan> {
+    const controller = new AbortController();
+    const unlink = this.#link(options.signal, controller);
+    const cancel = this.#options.clock.setTimer(this.#options.timeout, () =>
+      controller.abort(this.#timeoutError()),
+    );
+    try {
+      return await new Pass(this.#host(), controller.signal).preview();
+    } finally {
+      cancel();
+      unlink();
+    }
+  }
+
+  /** Starts scheduled passes: one now, then every `interval` (with jitter), sooner after a failure. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    if (!this.#suspended) void this.#request('scheduled', undefined);
+  }
+
+  /**
+   * Stops scheduled passes, drops queued ones, and resolves when the pass in flight has ended. By
+   * default that pass is aborted through its signal; `{ abort: false }` lets it finish.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    this.#started = false;
+    this.#clearTimer();
+    this.#update((d) => {
+      d.nextRunAt = undefined;
+    });
+    const queued = this.#next ?? [];
+    this.#next = undefined;
+    for (const request of queued) request.resolve(this.#skipped('Stopped', 'The reconciler was stopped'));
+    const current = this.#current;
+    if (!current) return;
+    if (options.abort ?? true) {
+      current.controller.abort(new ReconcileError(ErrorCodes.Aborted, `Reconciler ${this.name} was stopped`));
+    }
+    await current.done;
+  }
+
+  /** Stops scheduled and triggered passes until {@link resume}; explicit {@link reconcile} calls still run. */
+  suspend(): void {
+    if (this.#suspended) return;
+    this.#suspended = true;
+    this.#clearTimer();
+    this.#update((d) => {
+      d.suspended = true;
+      d.nextRunAt = undefined;
+      if (!this.#current)
+        setCondition(d, 'Reconciling', 'False', 'Suspended', 'Reconciliation is suspended', this.#now());
+    });
+  }
+
+  /** Ends a suspension; a started reconciler runs a pass at once. */
+  resume(): void {
+    if (!this.#suspended) return;
+    this.#suspended = false;
+    this.#update((d) => {
+      d.suspended = false;
+      if (!this.#current)
+        setCondition(d, 'Reconciling', 'False', 'Resumed', 'Reconciliation resumed', this.#now());
+    });
+    if (this.#started) void this.#request('scheduled', undefined);
+  }
+
+  /**
+   * Attaches a manager's gate and precondition. Returns the function that detaches them. Meant for
+   * `Manager`; a program that drives reconcilers itself can use it to share a `Semaphore`.
+   */
+  bind(binding: ReconcilerBinding): () => void {
+    this.#binding = binding;
+    return () => {
+      if (this.#binding === binding) this.#binding = undefined;
+    };
+  }
+
+  /** Queues a request: joins a pass that has not started, else the next pass, else starts one. */
+  #request(kind: Request['kind'], signal: AbortSignal | undefined): Promise<ReconcileResult> {
+    if (this.#suspended && kind !== 'manual') {
+      return Promise.resolve(this.#skipped('Suspended', 'Reconciliation is suspended'));
+    }
+    return new Promise((resolve) => {
+      const request: Request = { kind, signal, resolve };
+      const current = this.#current;
+      if (current && !current.started) {
+        current.requests.push(request);
+        current.unlink.push(this.#link(signal, current.controller));
+      } else if (current) {
+        this.#next ??= [];
+        this.#next.push(request);
+      } else {
+        this.#launch([request]);
+      }
+    });
+  }
+
+  /** Starts a pass for the given requests, and what follows it: the coalesced next pass or the schedule. */
+  #launch(requests: Request[]): void {
+    this.#clearTimer();
+    const controller = new AbortController();
+    const run: Run = { requests, controller, started: false, unlink: [], done: Promise.resolve() };
+    for (const request of requests) run.unlink.push(this.#link(request.signal, controller));
+    this.#current = run;
+    run.done = this.#execute(run).then((result) => {
+      for (const unlink of run.unlink) unlink();
+      this.#current = undefined;
+      for (const request of run.requests) request.resolve(result);
+      this.#afterPass(result);
+    });
+  }
+
+  /** Runs the coalesced requests next, or schedules the next pass. */
+  #afterPass(result: ReconcileResult): void {
+    let next = this.#next ?? [];
+    this.#next = undefined;
+    if (this.#suspended) {
+      for (const request of next.filter((r) => r.kind !== 'manual')) {
+        request.resolve(this.#skipped('Suspended', 'Reconciliation is suspended'));
+      }
+      next = next.filter((r) => r.kind === 'manual');
+    }
+    // A caller that gave up while queued is answered without starting a pass for it.
+    for (const request of next.filter((r) => r.signal?.aborted)) {
+      request.resolve(this.#skipped('Aborted', 'The caller aborted before the pass started'));
+    }
+    next = next.filter((r) => !r.signal?.aborted);
+    if (next.length > 0) {
+      this.#launch(next);
+      return;
+    }
+    this.#schedule(result);
+  }
+
+  /** Sets the timer of the next scheduled pass, when started and not suspended. */
+  #schedule(result: ReconcileResult): void {
+    if (!this.#started || this.#suspended) return;
+    const o = this.#options;
+    const delay =
+      result.outcome === 'failed'
+        ? retryDelay(this.#status.failures, o.retryInterval, o.maxRetryInterval)
+        : result.outcome === 'skipped' && this.#deferredFor !== undefined
+          ? this.#deferredFor
+          : intervalDelay(o.interval, o.jitter, o.random);
+    this.#clearTimer();
+    this.#cancelTimer = o.clock.setTimer(delay, () => {
+      this.#cancelTimer = undefined;
+      void this.#request('scheduled', undefined);
+    });
+    const at = new Date(o.clock.now() + delay).toISOString();
+    this.#update((d) => {
+      d.nextRunAt = at;
+    });
+  }
+
+  #clearTimer(): void {
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+  }
+
+  /** Precondition, gate, then the pass with its timeout; turns the outcome into status and result. */
+  async #execute(run: Run): Promise<ReconcileResult> {
+    const startedAt = this.#options.clock.now();
+    this.#deferredFor = undefined;
+    const deferral = this.#binding?.precondition?.();
+    if (deferral) {
+      this.#deferredFor = deferral.retryAfter;
+      this.#update((d) => setCondition(d, 'Ready', 'False', deferral.reason, deferral.message, this.#now()));
+      return this.#skipped(deferral.reason, deferral.message, startedAt);
+    }
+    const gate = this.#binding?.gate ?? this.#options.gate;
+    let release = (): void => {};
+    if (gate) {
+      try {
+        release = await gate.acquire(run.controller.signal);
+      } catch {
+        return this.#skipped(
+          this.#started ? 'Aborted' : 'Stopped',
+          'The pass was aborted while waiting for a slot',
+          startedAt,
+        );
+      }
+    }
+    run.started = true;
+    const cancelTimeout = this.#options.clock.setTimer(this.#options.timeout, () =>
+      run.controller.abort(this.#timeoutError()),
+    );
+    this.#update((d) =>
+      setCondition(d, 'Reconciling', 'True', 'Progressing', 'Reconciliation in progress', this.#now()),
+    );
+    const pass = new Pass(this.#host(), run.controller.signal);
+    try {
+      const result = await pass.run();
+      return await this.#succeeded(result, startedAt);
+    } catch (error) {
+      return await this.#failed(error, pass.artifact, startedAt);
+    } finally {
+      cancelTimeout();
+      release();
+    }
+  }
+
+  /** Records a pass that did not throw. */
+  async #succeeded(result: PassResult, startedAt: number): Promise<ReconcileResult> {
+    const { artifact } = result;
+    const durationMs = this.#options.clock.now() - startedAt;
+    const rolledBack = result.outcome === 'rolledBack';
+    const message = rolledBack
+      ? (result.reason ?? `Rolled back to ${result.appliedRevision}`)
+      : `Applied revision ${result.appliedRevision}`;
+    this.#record(artifact, result.outcome, rolledBack ? 'RolledBack' : undefined, startedAt, durationMs);
+    const now = this.#now();
+    this.#update((d) => {
+      d.failures = 0;
+      d.history = castDraft(this.#memory.stored.history ?? []);
+      if (rolledBack) {
+        setCondition(d, 'Ready', 'False', 'RolledBack', message, now);
+        setCondition(d, 'Stalled', 'True', 'RolledBack', message, now);
+      } else {
+        setCondition(d, 'Ready', 'True', 'ReconciliationSucceeded', message, now);
+        setCondition(d, 'Stalled', 'False', 'ReconciliationSucceeded', message, now);
+      }
+      this.#settleReconciling(d, rolledBack ? 'RolledBack' : 'ReconciliationSucceeded', message, now);
+      if (!this.#options.wait)
+        setCondition(d, 'Healthy', 'Unknown', 'NotChecked', 'Health checks are off', now);
+    });
+    try {
+      await persistState(this.#options, this.#memory);
+    } catch (error) {
+      return this.#failed(
+        new ReconcileError(
+          ReconcilerErrorCodes.StateSaveFailed,
+          `Could not store the history of ${this.name}`,
+          {
+            cause: error,
+          },
+        ),
+        artifact,
+        startedAt,
+      );
+    }
+    return {
+      outcome: result.outcome,
+      ...(rolledBack ? { reason: 'RolledBack' } : {}),
+      message,
+      revision: artifact.revision,
+      appliedRevision: result.appliedRevision,
+      plan: result.summary,
+      writes: result.writes,
+      pruned: result.pruned,
+      ...(result.health === undefined ? {} : { health: result.health }),
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs,
+    };
+  }
+
+  /** Records a failed pass: event, status, history, backoff. */
+  async #failed(
+    thrown: unknown,
+    artifact: Artifact | undefined,
+    startedAt: number,
+  ): Promise<ReconcileResult> {
+    const error = toGitOpsError(thrown, 'reconcile', ErrorCodes.Aborted);
+    const reason = reasonOf(error.code);
+    const durationMs = this.#options.clock.now() - startedAt;
+    this.#events.emit('failed', {
+      reconciler: this.name,
+      revision: artifact?.revision,
+      stage: error.stage,
+      error,
+    });
+    this.#record(artifact, 'failed', error.message, startedAt, durationMs);
+    const now = this.#now();
+    const held = this.#memory.held;
+    this.#update((d) => {
+      d.failures += 1;
+      d.history = castDraft(this.#memory.stored.history ?? []);
+      setCondition(d, 'Ready', 'False', reason, error.message, now);
+      if (held)
+        setCondition(d, 'Stalled', 'True', 'RolledBack', `Revision ${held.revision} was rolled back`, now);
+      else setCondition(d, 'Stalled', 'False', reason, error.message, now);
+      this.#settleReconciling(d, reason, error.message, now);
+    });
+    try {
+      await persistState(this.#options, this.#memory);
+    } catch {
+      // The pass already failed and says why; the history is written with the next save.
+    }
+    return {
+      outcome: 'failed',
+      reason,
+      message: error.message,
+      ...(artifact ? { revision: artifact.revision } : {}),
+      ...(this.#status.lastAppliedRevision === undefined
+        ? {}
+        : { appliedRevision: this.#status.lastAppliedRevision }),
+      writes: 0,
+      pruned: 0,
+      error,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs,
+    };
+  }
+
+  /** Sets Reconciling=False after a pass, or Suspended when suspended meanwhile. */
+  #settleReconciling(d: Parameters<StatusRecipe>[0], reason: string, message: string, now: string): void {
+    if (this.#suspended)
+      setCondition(d, 'Reconciling', 'False', 'Suspended', 'Reconciliation is suspended', now);
+    else setCondition(d, 'Reconciling', 'False', reason, message, now);
+  }
+
+  /** Adds a history entry for a pass that got an artifact (a failed fetch has no revision to record). */
+  #record(
+    artifact: Artifact | undefined,
+    outcome: ReconcileOutcome,
+    reason: string | undefined,
+    startedAt: number,
+    durationMs: number,
+  ): void {
+    if (!artifact) return;
+    const memory = this.#memory;
+    const history = addHistory(
+      memory.stored.history ?? [],
+      {
+        revision: artifact.revision,
+        digest: artifact.digest,
+        ...(artifact.meta.author === undefined ? {} : { author: artifact.meta.author }),
+        ...(artifact.meta.message === undefined ? {} : { message: artifact.meta.message }),
+        outcome,
+        ...(reason === undefined ? {} : { reason }),
+        startedAt: new Date(startedAt).toISOString(),
+        durationMs,
+      },
+      this.#options.historyLimit,
+    );
+    if (history !== memory.stored.history) memory.stored = { ...memory.stored, history };
+  }
+
+  /** A result for a pass that did not run. Status is left as it is. */
+  #skipped(reason: string, message: string, startedAt = this.#options.clock.now()): ReconcileResult {
+    return {
+      outcome: 'skipped',
+      reason,
+      message,
+      writes: 0,
+      pruned: 0,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: this.#options.clock.now() - startedAt,
+    };
+  }
+
+  /** Aborts `controller` when `signal` aborts; returns the function that removes the link. */
+  #link(signal: AbortSignal | undefined, controller: AbortController): () => void {
+    if (!signal) return () => {};
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      return () => {};
+    }
+    const onAbort = (): void => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => signal.removeEventListener('abort', onAbort);
+  }
+
+  #timeoutError(): ReconcileError {
+    return new ReconcileError(
+      ErrorCodes.Timeout,
+      `Reconciler ${this.name}: the pass did not finish within ${this.#options.timeout} ms`,
+    );
+  }
+
+  /** The view of this reconciler a pass works with. */
+  #host(): PassHost {
+    return {
+      options: this.#options,
+      memory: this.#memory,
+      emit: <K extends ReconcilerEventName>(event: K, payload: ReconcilerEvents[K]) =>
+        this.#events.emit(event, payload),
+      update: (recipe) => this.#update(recipe),
+    };
+  }
+
+  /** Produces the next status; emits `status` only when something changed. */
+  #update(recipe: StatusRecipe): void {
+    const next = produceStatus(this.#status, recipe);
+    if (next === this.#status) return;
+    this.#status = next;
+    this.#events.emit('status', { reconciler: this.name, revision: next.lastFetchedRevision, status: next });
+  }
+
+  #now(): string {
+    return new Date(this.#options.clock.now()).toISOString();
+  }
+}

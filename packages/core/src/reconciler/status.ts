@@ -1,0 +1,169 @@
+import { castDraft, type Draft, freeze, Immer } from 'immer';
+import type { Condition, HistoryEntry, Inventory, Plan } from '../types.js';
+
+/** The condition types a reconciler reports, in the order they appear in `conditions`. */
+export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Healthy';
+
+/** How many objects a plan creates, updates, leaves, prunes, and found drifted. */
+export interface PlanSummary {
+  readonly create: number;
+  readonly update: number;
+  readonly unchanged: number;
+  readonly prune: number;
+  readonly drifted: number;
+}
+
+/** The observable state of a reconciler: a frozen value, replaced (never mutated) on every change. */
+export interface ReconcilerStatus {
+  readonly name: string;
+  /** `Ready`, `Reconciling`, `Stalled` and `Healthy`, as Kubernetes conditions. */
+  readonly conditions: readonly Condition[];
+  /** The revision of the newest artifact fetched. */
+  readonly lastFetchedRevision: string | undefined;
+  /** The revision the newest pass tried to apply. */
+  readonly lastAttemptedRevision: string | undefined;
+  /** The revision whose objects are applied now. */
+  readonly lastAppliedRevision: string | undefined;
+  /** The newest revision seen healthy (with `wait`). */
+  readonly lastHealthyRevision: string | undefined;
+  /** The objects this reconciler owns. */
+  readonly inventory: Inventory;
+  /** Outcomes, newest first, at most `historyLimit`. Repeats of the newest outcome are not added again. */
+  readonly history: readonly HistoryEntry[];
+  /** Consecutive failed passes (0 after a success). */
+  readonly failures: number;
+  /** When the next scheduled pass runs (ISO 8601), if one is scheduled. */
+  readonly nextRunAt: string | undefined;
+  readonly suspended: boolean;
+  /** Counts of the newest plan. */
+  readonly lastPlan: PlanSummary | undefined;
+}
+
+/** A private Immer instance: the global Immer settings of the embedding program do not matter here. */
+const immer = new Immer({ autoFreeze: true });
+
+/** A recipe that changes a status draft. */
+export type StatusRecipe = (draft: Draft<ReconcilerStatus>) => void;
+
+/** The status of a reconciler that has not run yet. */
+export function initialStatus(name: string, now: string): ReconcilerStatus {
+  const condition = (type: ConditionType, status: Condition['status'], reason: string, message: string) => ({
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: now,
+  });
+  return freeze(
+    {
+      name,
+      conditions: [
+        condition('Ready', 'Unknown', 'Pending', 'Not reconciled yet'),
+        condition('Reconciling', 'False', 'Pending', 'Not reconciled yet'),
+        condition('Stalled', 'False', 'Pending', 'Not reconciled yet'),
+        condition('Healthy', 'Unknown', 'Pending', 'Not checked yet'),
+      ],
+      lastFetchedRevision: undefined,
+      lastAttemptedRevision: undefined,
+      lastAppliedRevision: undefined,
+      lastHealthyRevision: undefined,
+      inventory: { entries: [] },
+      history: [],
+      failures: 0,
+      nextRunAt: undefined,
+      suspended: false,
+      lastPlan: undefined,
+    } satisfies ReconcilerStatus as ReconcilerStatus,
+    true,
+  );
+}
+
+/** Applies a recipe; returns the same object when nothing changed, so callers can skip a `status` event. */
+export function produceStatus(status: ReconcilerStatus, recipe: StatusRecipe): ReconcilerStatus {
+  return immer.produce(status, recipe);
+}
+
+/**
+ * Sets a condition on a draft. `lastTransitionTime` moves only when the status value changes, as in
+ * Kubernetes, so "Ready since" stays meaningful across passes that confirm the same state.
+ */
+export function setCondition(
+  draft: Draft<ReconcilerStatus>,
+  type: ConditionType,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+  now: string,
+): void {
+  const existing = draft.conditions.find((c) => c.type === type);
+  if (!existing) {
+    draft.conditions.push({ type, status, reason, message, lastTransitionTime: now });
+    return;
+  }
+  if (existing.status !== status) existing.lastTransitionTime = now;
+  existing.status = status;
+  existing.reason = reason;
+  existing.message = message;
+}
+
+/** Finds a condition of a status. */
+export function getCondition(status: ReconcilerStatus, type: ConditionType): Condition | undefined {
+  return status.conditions.find((c) => c.type === type);
+}
+
+/**
+ * Whether a status is Ready at its newest revision: `Ready=True` and the applied revision is the one
+ * fetched last. This is what `dependsOn` waits for.
+ */
+export function isReadyAtLatest(status: ReconcilerStatus): boolean {
+  return (
+    getCondition(status, 'Ready')?.status === 'True' &&
+    status.lastAppliedRevision !== undefined &&
+    status.lastAppliedRevision === status.lastFetchedRevision
+  );
+}
+
+/** The counts of a plan. */
+export function summarizePlan(plan: Plan): PlanSummary {
+  return {
+    create: plan.create.length,
+    update: plan.update.length,
+    unchanged: plan.unchanged.length,
+    prune: plan.prune.length,
+    drifted: plan.drifted.length,
+  };
+}
+
+/**
+ * Puts an inventory into a draft. Entries are copied so freezing the status never freezes objects a
+ * target or store still holds.
+ */
+export function setInventory(draft: Draft<ReconcilerStatus>, inventory: Inventory): void {
+  draft.inventory = castDraft({
+    entries: inventory.entries.map((e) => ({ ref: { ...e.ref }, digest: e.digest })),
+  });
+}
+
+/**
+ * Adds an outcome to a history, newest first, bounded by `limit`. When the newest entry already
+ * records the same revision, digest, outcome and reason, nothing is added: periodic passes that
+ * confirm the same state would otherwise push real changes out of a short history.
+ */
+export function addHistory(
+  history: readonly HistoryEntry[],
+  entry: HistoryEntry,
+  limit: number,
+): readonly HistoryEntry[] {
+  const newest = history[0];
+  if (
+    newest &&
+    newest.revision === entry.revision &&
+    newest.digest === entry.digest &&
+    newest.outcome === entry.outcome &&
+    newest.reason === entry.reason
+  ) {
+    // The same array when nothing changes, so immer sees no change and no status event fires.
+    return history.length > limit ? history.slice(0, limit) : history;
+  }
+  return [entry, ...history].slice(0, limit);
+}
