@@ -1,0 +1,178 @@
+import {
+  type FieldChange,
+  formatRef,
+  type InventoryEntry,
+  type KubeObject,
+  type Plan,
+  type PlannedObject,
+} from '@gitops-kit/core';
+import { structuredPatch } from 'diff';
+import { stringify } from 'yaml';
+import { maskSecrets, ownedFields, projectLive, SECRET_MASK, stripServerFields } from './diff-projection.js';
+
+/** Options for {@link formatPlanDiff}. */
+export interface FormatPlanDiffOptions {
+  /** ANSI colors (red removals, green additions, cyan hunk headers). Default false. */
+  readonly color?: boolean | undefined;
+  /** Unchanged lines shown around each change. Default 3. */
+  readonly context?: number | undefined;
+  /** List unchanged objects too (one line each). Default false. */
+  readonly showUnchanged?: boolean | undefined;
+  /**
+   * The field manager the target applies with (default `gitops-kit`): live fields it owns are
+   * shown even when the desired object no longer sets them, so removals appear in the diff.
+   */
+  readonly fieldManager?: string | undefined;
+  /**
+   * Label and annotation prefixes the target adds itself (default `gitops-kit.dev/`): left out of
+   * both sides so bookkeeping marks do not read as changes.
+   */
+  readonly ignorePrefixes?: readonly string[] | undefined;
+}
+
+const ANSI = {
+  red: '\u001b[31m',
+  green: '\u001b[32m',
+  cyan: '\u001b[36m',
+  bold: '\u001b[1m',
+  reset: '\u001b[0m',
+};
+
+type Paint = (text: string, color: keyof typeof ANSI) => string;
+
+function painter(enabled: boolean): Paint {
+  return enabled ? (text, color) => `${ANSI[color]}${text}${ANSI.reset}` : (text) => text;
+}
+
+/** One line counting what a plan does: `Plan: 1 to create, 2 to update, 0 to prune, 1 drifted, 5 unchanged`. */
+export function planSummaryLine(plan: Plan): string {
+  return (
+    `Plan: ${plan.create.length} to create, ${plan.update.length} to update, ` +
+    `${plan.prune.length} to prune, ${plan.drifted.length} drifted, ${plan.unchanged.length} unchanged`
+  );
+}
+
+/**
+ * Objects as YAML 1.1 (so strings like `on` and `yes` stay quoted, as kubectl reads them), one key
+ * per line and no folding, so a line diff lines up.
+ */
+export function toDiffYaml(object: unknown): string {
+  return stringify(object, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+function withoutPrefixed(
+  values: Record<string, string> | undefined,
+  prefixes: readonly string[],
+): Record<string, string> | undefined {
+  if (!values) return values;
+  const kept = Object.entries(values).filter(([key]) => !prefixes.some((prefix) => key.startsWith(prefix)));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+/** The object without the target's own labels and annotations. */
+function withoutMarks(object: KubeObject, prefixes: readonly string[]): KubeObject {
+  if (prefixes.length === 0) return object;
+  const { labels, annotations, ...metadata } = object.metadata;
+  const keptLabels = withoutPrefixed(labels, prefixes);
+  const keptAnnotations = withoutPrefixed(annotations, prefixes);
+  return {
+    ...object,
+    metadata: {
+      ...metadata,
+      ...(keptLabels ? { labels: keptLabels } : {}),
+      ...(keptAnnotations ? { annotations: keptAnnotations } : {}),
+    },
+  };
+}
+
+/** The two YAML texts to compare for one planned object: live (empty when absent) and desired. */
+export function diffTexts(
+  object: PlannedObject,
+  options: Pick<FormatPlanDiffOptions, 'fieldManager' | 'ignorePrefixes'> = {},
+): { live: string; desired: string } {
+  const prefixes = options.ignorePrefixes ?? ['gitops-kit.dev/'];
+  const owned = object.live ? ownedFields(object.live, options.fieldManager ?? 'gitops-kit') : undefined;
+  const liveClean = object.live ? withoutMarks(stripServerFields(object.live), prefixes) : undefined;
+  const desiredClean = withoutMarks(stripServerFields(object.manifest.object), prefixes);
+  const masked = maskSecrets(liveClean, desiredClean);
+  const live = masked.live ? projectLive(masked.live, masked.desired, owned) : undefined;
+  return { live: live === undefined ? '' : toDiffYaml(live), desired: toDiffYaml(masked.desired) };
+}
+
+/** A unified diff of two texts (`--- live` / `+++ desired`), or no lines when they are equal. */
+function unifiedDiff(live: string, desired: string, context: number, paint: Paint): string[] {
+  const patch = structuredPatch('live', 'desired', live, desired, undefined, undefined, { context });
+  if (patch.hunks.length === 0) return [];
+  const lines = [paint('--- live', 'red'), paint('+++ desired', 'green')];
+  for (const hunk of patch.hunks) {
+    // As in GNU diff, an empty range starts at the line before it (`-0,0` for a new file).
+    const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
+    const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
+    lines.push(paint(`@@ -${oldStart},${hunk.oldLines} +${newStart},${hunk.newLines} @@`, 'cyan'));
+    for (const line of hunk.lines) {
+      if (line.startsWith('\\')) continue;
+      if (line.startsWith('-')) lines.push(paint(line, 'red'));
+      else if (line.startsWith('+')) lines.push(paint(line, 'green'));
+      else lines.push(line);
+    }
+  }
+  return lines;
+}
+
+function formatValue(value: unknown): string {
+  return value === SECRET_MASK ? value : (JSON.stringify(value) ?? 'undefined');
+}
+
+/** Field changes as lines, for updates whose live object the target did not keep. */
+function changeLines(changes: readonly FieldChange[], paint: Paint): string[] {
+  return changes.map((change) => {
+    if (change.before === undefined)
+      return paint(`  ${change.path}: + ${formatValue(change.after)}`, 'green');
+    if (change.after === undefined) return paint(`  ${change.path}: - ${formatValue(change.before)}`, 'red');
+    return `  ${change.path}: ${formatValue(change.before)} → ${formatValue(change.after)}`;
+  });
+}
+
+function originText(object: PlannedObject): string {
+  const { file, line } = object.manifest.origin;
+  return file ? `  (${file}:${line})` : '';
+}
+
+function objectSection(object: PlannedObject, options: FormatPlanDiffOptions, paint: Paint): string[] {
+  const ref = formatRef(object.ref);
+  if (object.action === 'unchanged') return [`  unchanged ${ref}`];
+  const drift = object.drifted ? ' (drifted: changed outside gitops-kit)' : '';
+  const header =
+    object.action === 'create'
+      ? paint(`+ create ${ref}${drift}${originText(object)}`, 'bold')
+      : paint(`~ update ${ref}${drift}${originText(object)}`, 'bold');
+  if (object.action === 'update' && !object.live) {
+    return [header, ...changeLines(object.changes, paint)];
+  }
+  const texts = diffTexts(object, options);
+  const diff = unifiedDiff(texts.live, texts.desired, options.context ?? 3, paint);
+  // An update can be invisible in the projection (say, a field another manager owns moves back):
+  // the field changes still say what the target saw.
+  if (diff.length === 0) return [header, ...changeLines(object.changes, paint)];
+  return [header, ...diff];
+}
+
+function pruneLine(entry: InventoryEntry, paint: Paint): string {
+  return paint(`- prune ${formatRef(entry.ref)}`, 'red');
+}
+
+/**
+ * A plan as a pull-request reviewer reads it: the summary line, then a unified YAML diff per
+ * object to create or update (live on the `---` side, desired on the `+++` side, without server
+ * bookkeeping, Secret values masked), then the objects to prune.
+ */
+export function formatPlanDiff(plan: Plan, options: FormatPlanDiffOptions = {}): string {
+  const paint = painter(options.color ?? false);
+  const sections: string[][] = [[paint(planSummaryLine(plan), 'bold')]];
+  for (const object of plan.objects) {
+    if (object.action === 'unchanged' && !options.showUnchanged) continue;
+    sections.push(objectSection(object, options, paint));
+  }
+  if (plan.prune.length > 0) sections.push(plan.prune.map((entry) => pruneLine(entry, paint)));
+  return `${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`;
+}
