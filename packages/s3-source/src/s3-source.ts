@@ -1,0 +1,536 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, resolve, sep } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  type Artifact,
+  type ArtifactMeta,
+  createIgnoreMatcher,
+  ErrorCodes,
+  type FetchOptions,
+  SOURCE_IGNORE_FILE,
+  type Source,
+  type SourceChange,
+  SourceError,
+} from '@gitops-kit/core';
+import type { BucketClient, ListedObject, ListedVersion } from './bucket-client.js';
+import {
+  ArtifactCache,
+  artifactId,
+  type CachedArtifact,
+  type CachedEntry,
+  type CachedIgnoreFile,
+  type CacheState,
+  linkOrCopy,
+} from './cache.js';
+import { downloadObject, runPool } from './download.js';
+import { S3ErrorCodes } from './errors.js';
+import { checkLayout, isFolderMarker, normalisePrefix, relativePathOf } from './keys.js';
+import {
+  computeContentDigest,
+  computeRevision,
+  contentKey,
+  type IndexEntry,
+  selectVersionsAt,
+  sortEntries,
+} from './object-index.js';
+import { RequestCounter, type RequestStats } from './request-stats.js';
+import {
+  createS3Client,
+  displayEndpoint,
+  S3BucketClient,
+  type S3ConnectionOptions,
+} from './s3-bucket-client.js';
+
+/** Limits that protect the process from a bucket that is larger than expected. */
+export interface S3SourceLimits {
+  /** Largest single object, in bytes (default 32 MiB). */
+  readonly maxObjectSize?: number | undefined;
+  /** Most objects in an artifact, after ignore rules (default 10,000). */
+  readonly maxObjects?: number | undefined;
+  /** Most bytes in an artifact (default 256 MiB). */
+  readonly maxTotalBytes?: number | undefined;
+}
+
+/** Options of {@link S3Source}. */
+export interface S3SourceOptions extends S3ConnectionOptions {
+  /** Only objects under this folder (`apps/prod` or `apps/prod/`); they appear at the artifact root. */
+  readonly prefix?: string | undefined;
+  /**
+   * A folder that survives restarts, used by this source alone. Default: a folder under the OS
+   * temporary directory named after endpoint, bucket and prefix.
+   */
+  readonly cacheDir?: string | undefined;
+  /** Build the artifact from the object versions current at this time (versioned buckets). */
+  readonly versionsAt?: Date | undefined;
+  /** Extra ignore patterns (`.sourceignore` syntax), evaluated after the bucket's `.sourceignore` files. */
+  readonly ignore?: string | readonly string[] | undefined;
+  /** Apply Flux's default exclusions (VCS files, images, archives, CI folders). Default true. */
+  readonly defaultIgnores?: boolean | undefined;
+  readonly limits?: S3SourceLimits | undefined;
+  /** Downloads in flight at once (default 8). */
+  readonly concurrency?: number | undefined;
+  /** Artifacts kept on disk, the current one included (default 2, at least 1). */
+  readonly keepArtifacts?: number | undefined;
+  /** Object metadata keys (`x-amz-meta-<key>`) naming the uploader, first found wins. */
+  readonly authorMetadataKeys?: readonly string[] | undefined;
+  /** Listings tried when objects keep changing during the download (default 3). */
+  readonly consistencyAttempts?: number | undefined;
+  /** Use this S3 client (its configuration is yours) instead of one built from the options. */
+  readonly client?: S3Client | undefined;
+  /** Use this bucket client instead of S3 (for unit tests of the source's logic). */
+  readonly bucketClient?: BucketClient | undefined;
+}
+
+const DEFAULT_LIMITS = {
+  maxObjectSize: 32 * 1024 * 1024,
+  maxObjects: 10_000,
+  maxTotalBytes: 256 * 1024 * 1024,
+};
+const DEFAULT_AUTHOR_KEYS = ['author', 'uploaded-by', 'uploader'];
+/** `.sourceignore` files larger than this are refused: they are rules, not content. */
+const MAX_IGNORE_FILE = 256 * 1024;
+
+/** The index of one listing, ready to build or compare. */
+interface ListingResult {
+  readonly entries: readonly IndexEntry[];
+  readonly revision: string;
+}
+
+function isSourceIgnore(path: string): boolean {
+  return path === SOURCE_IGNORE_FILE || path.endsWith(`/${SOURCE_IGNORE_FILE}`);
+}
+
+function limitError(message: string): SourceError {
+  return new SourceError(ErrorCodes.SourceLimitExceeded, message);
+}
+
+function isChanged(error: unknown): boolean {
+  return error instanceof SourceError && error.code === S3ErrorCodes.ObjectChanged;
+}
+
+/**
+ * A Source over any S3-compatible bucket. Every fetch lists the objects under the prefix, applies
+ * the ignore rules, and names the result `sha256:<digest of the (key, ETag, size) index>`. When that
+ * revision is already on disk the fetch downloads nothing; otherwise only objects the cache does not
+ * hold are downloaded, each checked against the listed ETag, and the artifact is assembled from
+ * hard links in a fresh folder, so the artifact always holds exactly the objects its revision names.
+ */
+export class S3Source implements Source {
+  /** `s3 <endpoint>/<bucket>/<prefix>`, without credentials. */
+  readonly description: string;
+  readonly #bucket: string;
+  readonly #prefix: string;
+  readonly #endpoint: string;
+  readonly #client: BucketClient;
+  readonly #counter = new RequestCounter();
+  readonly #cache: ArtifactCache;
+  readonly #ignore: string | readonly string[] | undefined;
+  readonly #defaultIgnores: boolean;
+  readonly #limits: Required<{ [K in keyof S3SourceLimits]: number }>;
+  readonly #concurrency: number;
+  readonly #keep: number;
+  readonly #authorKeys: readonly string[];
+  readonly #attempts: number;
+  #versionsAt: Date | undefined;
+  #state: CacheState | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Creates a source; nothing is contacted until the first fetch. */
+  constructor(options: S3SourceOptions) {
+    if (!options.bucket) throw new SourceError(ErrorCodes.SourceFetchFailed, 'S3Source needs a bucket name');
+    this.#bucket = options.bucket;
+    this.#prefix = normalisePrefix(options.prefix);
+    this.#endpoint = displayEndpoint(options.endpoint, options.region);
+    this.#versionsAt = options.versionsAt;
+    this.description = `s3 ${this.#endpoint}/${this.#bucket}/${this.#prefix}`;
+    const secrets = options.credentials
+      ? [
+          options.credentials.secretAccessKey,
+          options.credentials.accessKeyId,
+          options.credentials.sessionToken ?? '',
+        ]
+      : [];
+    this.#client =
+      options.bucketClient ??
+      new S3BucketClient({
+        client: options.client ?? createS3Client(options),
+        bucket: this.#bucket,
+        endpoint: this.#endpoint,
+        secrets,
+        counter: this.#counter,
+      });
+    const cacheDir =
+      options.cacheDir ??
+      join(
+        tmpdir(),
+        'gitops-kit-s3',
+        createHash('sha256')
+          .update(`${this.#endpoint}\n${this.#bucket}\n${this.#prefix}`)
+          .digest('hex')
+          .slice(0, 16),
+      );
+    this.#cache = new ArtifactCache(resolve(cacheDir));
+    this.#ignore = options.ignore;
+    this.#defaultIgnores = options.defaultIgnores ?? true;
+    this.#limits = {
+      maxObjectSize: options.limits?.maxObjectSize ?? DEFAULT_LIMITS.maxObjectSize,
+      maxObjects: options.limits?.maxObjects ?? DEFAULT_LIMITS.maxObjects,
+      maxTotalBytes: options.limits?.maxTotalBytes ?? DEFAULT_LIMITS.maxTotalBytes,
+    };
+    this.#concurrency = Math.max(1, options.concurrency ?? 8);
+    this.#keep = Math.max(1, options.keepArtifacts ?? 2);
+    this.#authorKeys = options.authorMetadataKeys ?? DEFAULT_AUTHOR_KEYS;
+    this.#attempts = Math.max(1, options.consistencyAttempts ?? 3);
+  }
+
+  /** The cache folder in use. */
+  get cacheDir(): string {
+    return this.#cache.root;
+  }
+
+  /** The point in time artifacts are built for, or undefined for the current objects. */
+  get versionsAt(): Date | undefined {
+    return this.#versionsAt;
+  }
+
+  /**
+   * Builds the next artifacts from the object versions current at `at` (roll back to a past state of
+   * a versioned bucket), or from the current objects again when `at` is undefined.
+   */
+  setVersionsAt(at: Date | undefined): void {
+    this.#versionsAt = at;
+  }
+
+  /** Requests, requests per operation and body bytes since creation or the last {@link resetStats}. */
+  stats(): RequestStats {
+    return this.#counter.snapshot();
+  }
+
+  /** Sets the request counters back to zero. */
+  resetStats(): void {
+    this.#counter.reset();
+  }
+
+  /** Whether a bucket notification concerns this source: same bucket (and endpoint, when given). */
+  matches(change: SourceChange): boolean {
+    if (change.bucket !== this.#bucket) return false;
+    if (change.url === undefined) return true;
+    return displayEndpoint(change.url, undefined) === this.#endpoint;
+  }
+
+  /** Fetches the artifact for the bucket's current state (or its state at `versionsAt`). One at a time. */
+  fetch(options: FetchOptions): Promise<Artifact> {
+    const run = this.#queue.then(
+      () => this.#fetch(options.signal),
+      () => this.#fetch(options.signal),
+    );
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #fetch(signal: AbortSignal): Promise<Artifact> {
+    signal.throwIfAborted();
+    this.#state ??= await this.#cache.load();
+    const state = this.#state;
+    let staging: string | undefined;
+    // Downloads survive a retried listing, so an object fetched once is not fetched again.
+    const downloaded = new Map<string, { file: string; entry: CachedEntry }>();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const ignoreBefore = JSON.stringify(state.ignoreFiles);
+        let listing: ListingResult;
+        try {
+          listing = await this.#list(state, signal);
+        } catch (error) {
+          if (isChanged(error) && attempt < this.#attempts) continue;
+          throw this.#unstable(error);
+        }
+        const id = artifactId(listing.revision, this.#prefix);
+        const existing = state.artifacts.find((a) => a.id === id);
+        if (existing && (await this.#cache.has(id))) {
+          const moved = state.artifacts[0] !== existing;
+          if (moved) state.artifacts = [existing, ...state.artifacts.filter((a) => a !== existing)];
+          if (moved || JSON.stringify(state.ignoreFiles) !== ignoreBefore) await this.#cache.save(state);
+          return this.#toArtifact(existing);
+        }
+        staging ??= await this.#cache.createStaging();
+        try {
+          const artifact = await this.#build(state, listing, id, staging, attempt, downloaded, signal);
+          return this.#toArtifact(artifact);
+        } catch (error) {
+          if (isChanged(error) && attempt < this.#attempts) continue;
+          throw this.#unstable(error);
+        }
+      }
+    } finally {
+      if (staging) await this.#cache.removeStaging(staging);
+    }
+  }
+
+  #unstable(error: unknown): unknown {
+    if (!isChanged(error)) return error;
+    return new SourceError(
+      S3ErrorCodes.Unstable,
+      `bucket "${this.#bucket}" kept changing during ${this.#attempts} attempts to download a consistent set of objects; will try again on the next poll`,
+      { cause: error },
+    );
+  }
+
+  /** Lists the bucket (or its versions), checks keys and limits, applies ignore rules: the index. */
+  async #list(state: CacheState, signal: AbortSignal): Promise<ListingResult> {
+    const maxListed = this.#limits.maxObjects * 10;
+    const listed: ListedObject[] = [];
+    const tooMany = (): SourceError =>
+      limitError(
+        `more than ${maxListed} objects under "${this.#prefix}" in bucket "${this.#bucket}" (10 × limits.maxObjects); narrow the prefix or raise the limit`,
+      );
+    if (this.#versionsAt) {
+      const versions: ListedVersion[] = [];
+      for await (const page of this.#client.listObjectVersions(this.#prefix, signal)) {
+        versions.push(...page);
+        if (versions.length > maxListed) throw tooMany();
+      }
+      if (versions.length > 0 && versions.every((v) => v.versionId === 'null')) {
+        throw new SourceError(
+          S3ErrorCodes.NotVersioned,
+          `bucket "${this.#bucket}" keeps no object versions, so its state at ${this.#versionsAt.toISOString()} cannot be rebuilt; enable versioning`,
+        );
+      }
+      listed.push(...selectVersionsAt(versions, this.#versionsAt));
+    } else {
+      for await (const page of this.#client.listObjects(this.#prefix, signal)) {
+        listed.push(...page);
+        if (listed.length > maxListed) throw tooMany();
+      }
+    }
+
+    const candidates: IndexEntry[] = [];
+    const ignoreFiles: IndexEntry[] = [];
+    for (const object of listed) {
+      if (!object.key.startsWith(this.#prefix) || isFolderMarker(object.key)) continue;
+      const path = relativePathOf(object.key, this.#prefix);
+      const entry: IndexEntry = {
+        key: object.key,
+        path,
+        etag: object.etag,
+        size: object.size,
+        lastModified: object.lastModified?.toISOString(),
+        versionId: object.versionId,
+      };
+      (isSourceIgnore(path) ? ignoreFiles : candidates).push(entry);
+    }
+
+    const matcher = createIgnoreMatcher({
+      defaults: this.#defaultIgnores,
+      ...(this.#ignore === undefined ? {} : { patterns: this.#ignore }),
+    });
+    const texts = await this.#readIgnoreFiles(state, ignoreFiles, signal);
+    // Shallower files first, as the matcher expects for a walk from the root.
+    for (const { entry, text } of texts) matcher.add(posix.dirname(entry.path), text);
+
+    const entries = sortEntries(candidates.filter((entry) => !matcher.ignores(entry.path, false)));
+    checkLayout(entries.map((entry) => entry.path));
+    this.#checkLimits(entries);
+    return { entries, revision: computeRevision(entries) };
+  }
+
+  /** The text of each `.sourceignore`, from the cache when its ETag is known, else downloaded. */
+  async #readIgnoreFiles(
+    state: CacheState,
+    files: readonly IndexEntry[],
+    signal: AbortSignal,
+  ): Promise<{ entry: IndexEntry; text: string }[]> {
+    const result: { entry: IndexEntry; text: string }[] = [];
+    const kept: Record<string, CachedIgnoreFile> = {};
+    const ordered = [...files].sort((a, b) => a.path.split('/').length - b.path.split('/').length);
+    for (const entry of ordered) {
+      const key = contentKey(entry);
+      let cached = state.ignoreFiles[key];
+      if (!cached) {
+        if (entry.size > MAX_IGNORE_FILE) {
+          throw limitError(
+            `${entry.key} is ${entry.size} bytes; an ignore file may have at most ${MAX_IGNORE_FILE}`,
+          );
+        }
+        const response = await this.#client.getObject({
+          key: entry.key,
+          versionId: entry.versionId,
+          ifMatch: entry.versionId === undefined ? entry.etag : undefined,
+          signal,
+        });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        try {
+          for await (const chunk of response.body) {
+            const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+            size += buffer.length;
+            if (size > MAX_IGNORE_FILE)
+              throw limitError(`${entry.key} is larger than ${MAX_IGNORE_FILE} bytes`);
+            chunks.push(buffer);
+          }
+        } finally {
+          response.body.destroy();
+        }
+        this.#counter.bytes(size);
+        cached = { etag: entry.etag, text: Buffer.concat(chunks).toString('utf8') };
+      }
+      kept[key] = cached;
+      result.push({ entry, text: cached.text });
+    }
+    state.ignoreFiles = kept;
+    return result;
+  }
+
+  #checkLimits(entries: readonly IndexEntry[]): void {
+    const { maxObjects, maxObjectSize, maxTotalBytes } = this.#limits;
+    if (entries.length > maxObjects) {
+      throw limitError(
+        `${entries.length} objects under "${this.#prefix}" in bucket "${this.#bucket}" exceed limits.maxObjects (${maxObjects})`,
+      );
+    }
+    let total = 0;
+    for (const entry of entries) {
+      if (entry.size > maxObjectSize) {
+        throw new SourceError(
+          ErrorCodes.SourceLimitExceeded,
+          `object ${JSON.stringify(entry.key)} is ${entry.size} bytes, above limits.maxObjectSize (${maxObjectSize})`,
+          { location: { file: entry.path } },
+        );
+      }
+      total += entry.size;
+    }
+    if (total > maxTotalBytes) {
+      throw limitError(
+        `the objects under "${this.#prefix}" in bucket "${this.#bucket}" total ${total} bytes, above limits.maxTotalBytes (${maxTotalBytes})`,
+      );
+    }
+  }
+
+  /**
+   * Assembles the artifact for `listing` in a fresh folder: objects already on disk (in a kept
+   * artifact or downloaded by an earlier attempt) are hard-linked, the rest downloaded; then the
+   * folder is renamed into place, the state saved, and artifacts beyond the kept number removed.
+   */
+  async #build(
+    state: CacheState,
+    listing: ListingResult,
+    id: string,
+    staging: string,
+    attempt: number,
+    downloaded: Map<string, { file: string; entry: CachedEntry }>,
+    signal: AbortSignal,
+  ): Promise<CachedArtifact> {
+    const tree = join(staging, `tree-${attempt}`);
+    const objects = join(staging, 'objects');
+    await mkdir(objects, { recursive: true });
+    const folders = new Set<string>([tree]);
+    for (const entry of listing.entries) folders.add(dirname(this.#fileIn(tree, entry.path)));
+    for (const folder of folders) await mkdir(folder, { recursive: true });
+
+    const onDisk = new Map<string, { file: string; entry: CachedEntry }>();
+    for (const artifact of state.artifacts) {
+      const dir = this.#cache.artifactDir(artifact.id);
+      for (const entry of artifact.entries) {
+        const key = contentKey(entry);
+        if (!onDisk.has(key)) onDisk.set(key, { file: this.#fileIn(dir, entry.path), entry });
+      }
+    }
+    for (const [key, value] of downloaded) onDisk.set(key, value);
+
+    const result = new Map<string, CachedEntry>();
+    const missing: IndexEntry[] = [];
+    await runPool(listing.entries, 16, signal, async (entry) => {
+      const known = onDisk.get(contentKey(entry));
+      if (known) {
+        try {
+          await linkOrCopy(known.file, this.#fileIn(tree, entry.path));
+          result.set(entry.key, { ...entry, sha256: known.entry.sha256, author: known.entry.author });
+          return;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        }
+      }
+      missing.push(entry);
+    });
+
+    await runPool(
+      missing,
+      this.#concurrency,
+      signal,
+      async (entry, poolSignal) => {
+        const file = join(objects, randomUUID());
+        const got = await downloadObject({
+          client: this.#client,
+          entry,
+          file,
+          signal: poolSignal,
+          onBytes: (count) => this.#counter.bytes(count),
+        });
+        const author = this.#authorKeys
+          .map((k) => got.metadata[k.toLowerCase()])
+          .find((v) => v !== undefined);
+        const cached: CachedEntry = { ...entry, sha256: got.sha256, author };
+        downloaded.set(contentKey(entry), { file, entry: cached });
+        await linkOrCopy(file, this.#fileIn(tree, entry.path));
+        result.set(entry.key, cached);
+      },
+      isChanged,
+    );
+
+    const entries = listing.entries.map((entry) => result.get(entry.key) as CachedEntry);
+    const artifact: CachedArtifact = {
+      id,
+      revision: listing.revision,
+      digest: computeContentDigest(entries),
+      prefix: this.#prefix,
+      entries,
+    };
+    await this.#cache.commit(tree, id);
+    const kept = [artifact, ...state.artifacts.filter((a) => a.id !== id)];
+    const dropped = kept.splice(this.#keep);
+    state.artifacts = kept;
+    await this.#cache.save(state);
+    for (const old of dropped) await this.#cache.remove(old.id);
+    return artifact;
+  }
+
+  /** The absolute path of `path` inside `dir`; refuses anything that would land outside it. */
+  #fileIn(dir: string, path: string): string {
+    const file = resolve(dir, ...path.split('/'));
+    if (!file.startsWith(`${dir}${sep}`)) {
+      throw new SourceError(
+        ErrorCodes.SourceUnsafePath,
+        `path ${JSON.stringify(path)} leaves the artifact folder`,
+      );
+    }
+    return file;
+  }
+
+  /** Audit metadata: the newest LastModified, who uploaded that object, where it all came from. */
+  #meta(entries: readonly CachedEntry[]): ArtifactMeta {
+    let newest: CachedEntry | undefined;
+    for (const entry of entries) {
+      if (entry.lastModified && (!newest?.lastModified || entry.lastModified > newest.lastModified))
+        newest = entry;
+    }
+    const at = this.#versionsAt ? ` as of ${this.#versionsAt.toISOString()}` : '';
+    const meta: { -readonly [K in keyof ArtifactMeta]: ArtifactMeta[K] } = {
+      origin: `s3://${this.#bucket}/${this.#prefix} at ${this.#endpoint}`,
+      message: `${entries.length} object${entries.length === 1 ? '' : 's'}${at}${newest ? `; newest ${newest.path}` : ''}`,
+    };
+    if (newest?.lastModified) meta.time = newest.lastModified;
+    if (newest?.author) meta.author = newest.author;
+    return meta;
+  }
+
+  #toArtifact(cached: CachedArtifact): Artifact {
+    return {
+      revision: cached.revision,
+      digest: cached.digest,
+      dir: this.#cache.artifactDir(cached.id),
+      meta: this.#meta(cached.entries),
+    };
+  }
+}
