@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import type { Inventory, KubeObject, Manifest, Plan } from '@gitops-kit/core';
+import { KubeClient, KubernetesTarget, type KubernetesTargetOptions } from '@gitops-kit/k8s-target';
+import { testenv } from '@gitops-kit/testenv';
+
+/** Helpers shared by the k8s-target integration tests (real apiserver from testenv). */
+
+/** A unique name with a prefix, valid as a Namespace name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Manifests from objects, each with its own file name so errors can be checked for it. */
+export function manifests(objects: readonly KubeObject[]): Manifest[] {
+  return objects.map((object, i) => ({
+    object,
+    origin: {
+      file: `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`,
+      documentIndex: 0,
+      line: i + 1,
+    },
+  }));
+}
+
+/** A Namespace object. */
+export function namespace(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+}
+
+/** A ConfigMap object. */
+export function configMap(ns: string, name: string, data: Record<string, string>): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data };
+}
+
+/** A Deployment object. */
+export function deployment(ns: string, name: string, replicas = 1, image = 'nginx:1.27'): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name: 'main', image, resources: { limits: { cpu: '0.5', memory: '64Mi' } } }],
+        },
+      },
+    },
+  };
+}
+
+/** A target against the test apiserver, and a separate client for checks. */
+export async function kubeTarget(
+  options: Partial<KubernetesTargetOptions> = {},
+): Promise<{ target: KubernetesTarget; admin: KubeClient }> {
+  const kube = await testenv.kube();
+  const target = new KubernetesTarget({
+    name: uniqueName('owner'),
+    kubeConfig: kube.kubeConfig(),
+    ...options,
+  });
+  const admin = KubeClient.fromKubeConfig(kube.kubeConfig());
+  return { target, admin };
+}
+
+/** Plans, validates and applies; returns the plan, the new inventory and the writes made. */
+export async function sync(
+  target: KubernetesTarget,
+  objects: readonly KubeObject[] | readonly Manifest[],
+  inventory: Inventory,
+): Promise<{ plan: Plan; inventory: Inventory; writes: number }> {
+  const signal = AbortSignal.timeout(60_000);
+  const set =
+    objects.length > 0 && 'origin' in (objects[0] as object)
+      ? (objects as Manifest[])
+      : manifests(objects as KubeObject[]);
+  const plan = await target.plan(set, inventory, { signal });
+  await target.validate(plan, { signal });
+  const result = await target.apply(plan, { signal });
+  return { plan, inventory: { entries: result.applied }, writes: result.writes };
+}
+
+/** GETs an object, or undefined when it does not exist. */
+export async function getObject(admin: KubeClient, path: string): Promise<KubeObject | undefined> {
+  try {
+    return await admin.request<KubeObject>({ method: 'GET', path });
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
