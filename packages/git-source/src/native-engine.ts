@@ -198,17 +198,20 @@ export class NativeGitEngine implements GitEngine {
     return { type: header[1] as string, content: out.subarray(newline + 1, newline + 1 + size) };
   }
 
-  /** `git rev-parse <tree>:<path>` checked to be a tree. */
+  /** `git rev-parse <tree>:<path>`, checked to be a tree with `cat-file -t`. */
   async subtree(gitdir: string, treeOid: string, path: string): Promise<string | undefined> {
-    const result = await this.#run([
+    const parsed = await this.#run([
       '--git-dir',
       gitdir,
       'rev-parse',
       '--verify',
       '--quiet',
-      `${treeOid}:${path}^{tree}`,
+      `${treeOid}:${path}`,
     ]);
-    return result.code === 0 ? result.stdout.toString().trim() : undefined;
+    const oid = parsed.stdout.toString().trim();
+    if (parsed.code !== 0 || !oid) return undefined;
+    const type = await this.#run(['--git-dir', gitdir, 'cat-file', '-t', oid]);
+    return type.code === 0 && type.stdout.toString().trim() === 'tree' ? oid : undefined;
   }
 
   /** `git ls-tree -r -l -z`: every file with its size, in one process. */
