@@ -1,8 +1,10 @@
 /**
  * @gitops-kit/testenv: real servers for integration tests. Inside vitest's `integration`
- * project the global setup has already started them; elsewhere (a tsx benchmark) the first
- * call starts what it needs, and the process's exit stops it.
+ * project the global setup's control server starts each server the first time a test asks for
+ * it, once per run; elsewhere (a tsx benchmark) the first call starts what it needs in this
+ * process, and the process's exit stops it.
  */
+import { askControl, type ServerName } from './control.js';
 import {
   fromInfo,
   type GitEnv,
@@ -13,82 +15,78 @@ import {
   type TestenvInfo,
   type ToolsEnv,
 } from './env.js';
-import { PROVIDED_KEY } from './provided.js';
-import { findTools } from './tools.js';
+import { type ControlInfo, PROVIDED_KEY } from './provided.js';
+import { findTools, type ToolsInfo } from './tools.js';
 
 export type { AssetName, PinnedVersions } from './assets.js';
 export { cacheDir, findAsset, pinnedVersions } from './assets.js';
 export type { GitEnv, KubeEnv, S3Env, StartOptions, Testenv, TestenvInfo, ToolsEnv } from './env.js';
-export { fromInfo, startTestenv } from './env.js';
+export { fromInfo, gitEnv, kubeEnv, s3Env, startTestenv } from './env.js';
 export type { CreateRepoOptions, GitInfo, TestRepo } from './git.js';
 export type { KubeInfo } from './kube.js';
+export type { ControlInfo } from './provided.js';
 export type { S3Info } from './s3.js';
 export { s3Client } from './s3.js';
 export type { ToolsInfo } from './tools.js';
 
-type Server = 'kube' | 's3' | 'git';
-
 // Outside vitest: one environment per server, started on first use.
-const ownEnvs = new Map<Server, Promise<Testenv>>();
+const ownEnvs = new Map<ServerName, Promise<Testenv>>();
+// Inside a vitest worker: answers of the control server, asked once per worker.
+const fromControl = new Map<string, Promise<unknown>>();
 
-async function provided(): Promise<TestenvInfo | undefined> {
+async function control(): Promise<ControlInfo | undefined> {
   if (process.env.VITEST !== 'true') return undefined;
   const { inject } = await import('vitest');
   const info = inject(PROVIDED_KEY);
   if (!info) {
     throw new Error(
-      'testenv: no servers were provided to this test. Servers are started by the `integration` ' +
+      'testenv: no servers are provided to this test. They are started for the `integration` ' +
         'project (files named *.int.test.ts, globalSetup testenv/src/global-setup.ts).',
     );
   }
   return info;
 }
 
-async function server<K extends Server>(name: K): Promise<NonNullable<Omit<Testenv, 'stop'>[K]>> {
-  const info = await provided();
-  if (info) {
-    const value = fromInfo(info)[name];
-    if (!value) {
-      throw new Error(
-        `testenv: the ${name} server was not started for this run (GITOPS_KIT_TESTENV=${process.env.GITOPS_KIT_TESTENV ?? ''})`,
-      );
-    }
-    return value as NonNullable<Omit<Testenv, 'stop'>[K]>;
+async function ask<T>(path: string): Promise<T | undefined> {
+  const info = await control();
+  if (!info) return undefined;
+  let answer = fromControl.get(path);
+  if (!answer) {
+    answer = askControl<T>(info, path);
+    fromControl.set(path, answer);
   }
+  return (await answer) as T;
+}
+
+async function ownEnv(name: ServerName): Promise<Testenv> {
   let env = ownEnvs.get(name);
   if (!env) {
     env = startTestenv({ kube: name === 'kube', s3: name === 's3', git: name === 'git', tools: false });
     ownEnvs.set(name, env);
   }
-  const value = (await env)[name];
-  if (!value) throw new Error(`testenv: the ${name} server did not start`);
-  return value as NonNullable<Omit<Testenv, 'stop'>[K]>;
+  return env;
 }
 
 /** The servers and tools of the current test run. */
 export const testenv = {
   /** The Kubernetes API: kubeconfig path, server URL, version, and a client-node KubeConfig. */
-  kube(): Promise<KubeEnv> {
-    return server('kube');
+  async kube(): Promise<KubeEnv> {
+    const info = (await ask<TestenvInfo>('/servers/kube')) ?? (await ownEnv('kube')).info;
+    return fromInfo(info).kube ?? missing('kube');
   },
   /** The S3 server (MinIO): endpoint, region, credentials, version, createBucket(). */
-  s3(): Promise<S3Env> {
-    return server('s3');
+  async s3(): Promise<S3Env> {
+    const info = (await ask<TestenvInfo>('/servers/s3')) ?? (await ownEnv('s3')).info;
+    return fromInfo(info).s3 ?? missing('s3');
   },
   /** The Git smart-HTTP server: base URL, credentials, token, version, createRepo(). */
-  git(): Promise<GitEnv> {
-    return server('git');
+  async git(): Promise<GitEnv> {
+    const info = (await ask<TestenvInfo>('/servers/git')) ?? (await ownEnv('git')).info;
+    return fromInfo(info).git ?? missing('git');
   },
   /** Absolute paths of kustomize, helm and kubectl, and the versions they report. */
   async tools(): Promise<ToolsEnv> {
-    const info = await provided();
-    if (!info) return findTools();
-    if (info.tools) return info.tools;
-    throw new Error(info.toolsError ?? 'testenv: tools were not looked up for this run');
-  },
-  /** Everything the run started, as plain data (paths of logs live under `workDir`). */
-  async info(): Promise<TestenvInfo | undefined> {
-    return provided();
+    return (await ask<ToolsInfo>('/tools')) ?? findTools();
   },
   /** Outside vitest: stops what the calls above started. Inside vitest the global setup does. */
   async stop(): Promise<void> {
@@ -97,3 +95,7 @@ export const testenv = {
     await Promise.allSettled(envs.map(async (env) => (await env).stop()));
   },
 };
+
+function missing(name: ServerName): never {
+  throw new Error(`testenv: the ${name} server did not start`);
+}
