@@ -9,7 +9,7 @@ import {
   type SchemaOptions,
   type Tags,
 } from 'yaml';
-import { ErrorCodes, type ErrorLocation, RenderError } from '../errors.js';
+import { ErrorCodes, type ErrorLocation, formatLocation, type GitOpsError, RenderError } from '../errors.js';
 import type { KubeObject, Manifest } from '../types.js';
 
 /**
@@ -275,4 +275,12 @@ export function parseManifests(text: string, file: string, options: ParseManifes
   const out: Manifest[] = [];
   for (const [index, doc] of docs.entries()) documentManifests(doc, index, file, lines, options, out);
   return out;
+}
+
+/** An error's message without the `file:line (document N) object: ` prefix its location added. */
+export function messageWithoutLocation(error: GitOpsError): string {
+  const prefix = `${formatLocation(error.location)}: `;
+  return prefix.length > 2 && error.message.startsWith(prefix)
+    ? error.message.slice(prefix.length)
+    : error.message;
 }

@@ -1,0 +1,156 @@
+import { stringify } from 'yaml';
+import { digestObject } from '../digest.js';
+import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
+import { formatRef, refOf } from '../refs.js';
+import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
+import { messageWithoutLocation, parseManifests } from './parse.js';
+
+/**
+ * Variable substitution after rendering, as Flux's `postBuild.substitute`: each object is written
+ * as YAML, `${VAR}` and `${VAR:=default}` are replaced in the text, and the text is read again, so
+ * `replicas: ${REPLICAS}` becomes the number 3. Supported forms:
+ *   `${VAR}`             the value; undefined → empty string, or an error in strict mode
+ *   `${VAR:=default}`    the value when set and not empty, else the default (also `${VAR:-default}`)
+ *   `${VAR=default}`     the value when set, else the default (also `${VAR-default}`)
+ *   `$${VAR}`            a literal `${VAR}`
+ * Bare `$VAR` and anything that is not a valid name (`${a.b}`, `${ARR[@]}`) are left as they are,
+ * so shell scripts in ConfigMaps survive. An object with the annotation or label
+ * `kustomize.toolkit.fluxcd.io/substitute: disabled` is left untouched.
+ */
+
+/** The annotation (or label) that opts an object out of substitution when set to `disabled`. */
+export const SUBSTITUTE_ANNOTATION = 'kustomize.toolkit.fluxcd.io/substitute';
+
+/** Options for {@link substituteVariables}. */
+export interface SubstituteOptions {
+  /** Variable values by name (names: letters, digits and `_`, not starting with a digit). */
+  readonly variables: Readonly<Record<string, string>>;
+  /** Make a variable that is undefined and has no default an error naming the object (default false). */
+  readonly strict?: boolean;
+  /** The opt-out annotation/label key (default {@link SUBSTITUTE_ANNOTATION}). */
+  readonly optOutKey?: string;
+}
+
+const VARIABLE_NAME = /^[_a-zA-Z][_a-zA-Z0-9]*$/;
+const REFERENCE = /\$(\$?)\{([_a-zA-Z][_a-zA-Z0-9]*)(?:(:?[=-])([^}]*))?\}/g;
+
+/** Whether any string (value or key) in a JSON value contains `${`. */
+function mentionsVariable(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('${');
+  if (Array.isArray(value)) return value.some(mentionsVariable);
+  if (value && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value)) if (key.includes('${') || mentionsVariable(v)) return true;
+  }
+  return false;
+}
+
+/**
+ * Replaces variable references in a text. Returns the text and the names that were undefined
+ * without a default.
+ */
+export function substituteText(
+  text: string,
+  variables: Readonly<Record<string, string>>,
+): { text: string; undefinedNames: string[] } {
+  const missing = new Set<string>();
+  const out = text.replace(
+    REFERENCE,
+    (whole, escaped: string, name: string, operator?: string, fallback?: string) => {
+      if (escaped) return whole.slice(1);
+      const has = Object.hasOwn(variables, name);
+      const value = has ? variables[name] : undefined;
+      if (operator === ':=' || operator === ':-') return value ? value : (fallback ?? '');
+      if (operator === '=' || operator === '-') return has ? (value ?? '') : (fallback ?? '');
+      if (!has) {
+        missing.add(name);
+        return '';
+      }
+      return value ?? '';
+    },
+  );
+  return { text: out, undefinedNames: [...missing].sort() };
+}
+
+function optedOut(manifest: Manifest, key: string): boolean {
+  const { annotations, labels } = manifest.object.metadata;
+  return annotations?.[key] === 'disabled' || labels?.[key] === 'disabled';
+}
+
+/**
+ * Substitutes variables in every manifest that mentions one and has not opted out. Origins are
+ * kept. In strict mode an undefined variable without a default is a `RenderError`
+ * `RENDER_UNDEFINED_VARIABLE` naming the object and the variables (never their values).
+ */
+export function substituteVariables(manifests: readonly Manifest[], options: SubstituteOptions): Manifest[] {
+  for (const name of Object.keys(options.variables)) {
+    if (!VARIABLE_NAME.test(name)) {
+      throw new RenderError(
+        'RENDER_INVALID_VARIABLE',
+        `"${name}" is not a valid variable name (letters, digits, _)`,
+      );
+    }
+  }
+  const key = options.optOutKey ?? SUBSTITUTE_ANNOTATION;
+  return manifests.map((manifest) => {
+    if (optedOut(manifest, key) || !mentionsVariable(manifest.object)) return manifest;
+    const object = formatRef(refOf(manifest.object));
+    const location = { ...manifest.origin, object };
+    // YAML 1.1 output quotes strings like `yes` and `0644`, so reading it back keeps their types.
+    const yaml = stringify(manifest.object, { version: '1.1', lineWidth: 0 });
+    const { text, undefinedNames } = substituteText(yaml, options.variables);
+    if (options.strict && undefinedNames.length > 0) {
+      const names = undefinedNames.map((n) => `\${${n}}`).join(', ');
+      throw new RenderError(
+        ErrorCodes.RenderUndefinedVariable,
+        `variable${undefinedNames.length === 1 ? '' : 's'} ${names} not defined (strict substitution)`,
+        { location },
+      );
+    }
+    let reparsed: Manifest[];
+    try {
+      reparsed = parseManifests(text, manifest.origin.file, { flattenLists: false });
+    } catch (error) {
+      // Parse messages name fields and positions, never values, so they are safe to pass on.
+      const reason = error instanceof GitOpsError ? messageWithoutLocation(error) : 'unreadable YAML';
+      throw new RenderError(
+        error instanceof GitOpsError ? error.code : ErrorCodes.RenderInvalidObject,
+        `after variable substitution: ${reason}`,
+        { location, cause: error },
+      );
+    }
+    if (reparsed.length !== 1) {
+      throw new RenderError(
+        ErrorCodes.RenderInvalidObject,
+        'variable substitution turned the object into something other than one object',
+        { location },
+      );
+    }
+    return { object: reparsed[0]!.object, origin: manifest.origin };
+  });
+}
+
+/**
+ * Wraps a renderer so its output goes through {@link substituteVariables}. The cache key includes
+ * a digest of the variables, so changed values render again.
+ */
+export function withSubstitution(renderer: Renderer, options: SubstituteOptions): Renderer {
+  const variablesKey = digestObject({
+    v: options.variables,
+    s: options.strict ?? false,
+    k: options.optOutKey ?? '',
+  });
+  const wrapped: Renderer = {
+    name: renderer.name,
+    async render(artifact: Artifact, renderOptions: RenderOptions): Promise<Manifest[]> {
+      return substituteVariables(await renderer.render(artifact, renderOptions), options);
+    },
+  };
+  const inner = renderer.cacheKey?.bind(renderer);
+  if (inner) {
+    return {
+      ...wrapped,
+      cacheKey: async (o: RenderOptions) => `${await inner(o)}|substitute:${variablesKey}`,
+    };
+  }
+  return wrapped;
+}
