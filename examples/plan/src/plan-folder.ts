@@ -1,0 +1,54 @@
+import {
+  type Artifact,
+  emptyInventory,
+  type Plan,
+  planHasChanges,
+  RawRenderer,
+  type Renderer,
+  type StateStore,
+  type Target,
+} from '@gitops-kit/core';
+import { type FormatPlanDiffOptions, formatPlanDiff } from '@gitops-kit/k8s-target';
+
+/** What {@link planFolder} needs: everything that touches the world is passed in. */
+export interface PlanFolderOptions {
+  /** The artifact to render (a folder snapshot). */
+  readonly artifact: Artifact;
+  /** Where the plan is made: a KubernetesTarget, or a FakeCluster in tests. */
+  readonly target: Target;
+  /** Where the reconciler keeps its inventory. */
+  readonly stateStore: StateStore;
+  /** The reconciler's name: the key of its stored state. */
+  readonly name: string;
+  /** Default: the raw renderer (every YAML and JSON file, recursively). */
+  readonly renderer?: Renderer | undefined;
+  /** How the diff is printed. */
+  readonly format?: FormatPlanDiffOptions | undefined;
+  readonly signal: AbortSignal;
+}
+
+/** A plan, its printable form and the exit status that goes with it. */
+export interface FolderPlan {
+  readonly plan: Plan;
+  readonly text: string;
+  /** 0 when nothing would change, 2 when something would (as `terraform plan -detailed-exitcode`). */
+  readonly exitCode: 0 | 2;
+}
+
+/**
+ * Renders an artifact and plans it against the target and the reconciler's stored inventory, the
+ * same inputs a reconcile would use, so the printed plan is what the next reconcile would do. Only
+ * reads: the target's `plan` writes nothing and the state is loaded, never saved.
+ */
+export async function planFolder(options: PlanFolderOptions): Promise<FolderPlan> {
+  const { signal } = options;
+  const renderer = options.renderer ?? new RawRenderer();
+  const manifests = await renderer.render(options.artifact, { signal });
+  const state = await options.stateStore.load(options.name, { signal });
+  const plan = await options.target.plan(manifests, state?.inventory ?? emptyInventory, { signal });
+  return {
+    plan,
+    text: formatPlanDiff(plan, options.format),
+    exitCode: planHasChanges(plan) ? 2 : 0,
+  };
+}

@@ -1,0 +1,205 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Artifact, MemoryStateStore, RawRenderer } from '@gitops-kit/core';
+import { FakeCluster } from '@gitops-kit/core/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePlanArgs, UsageError } from '../src/args.js';
+import { planFolder } from '../src/plan-folder.js';
+
+const deployment = (replicas: number, image: string): string => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: { app: web }
+  template:
+    metadata:
+      labels: { app: web }
+    spec:
+      containers:
+        - name: app
+          image: ${image}
+`;
+
+const configMap = (name: string, value: string): string => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+  namespace: shop
+data:
+  mode: "${value}"
+`;
+
+/** A fake cluster that has the `shop` namespace. */
+function cluster(): FakeCluster {
+  return new FakeCluster({ objects: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }] });
+}
+
+describe('planFolder', () => {
+  let dir: string;
+  const signal = new AbortController().signal;
+  const artifact = (): Artifact => ({ revision: 'local', digest: 'local', dir, meta: {} });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plan-example-'));
+    await mkdir(join(dir, 'apps'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Applies the folder as a reconcile would: plan, apply, store the inventory. */
+  async function reconcile(target: FakeCluster, store: MemoryStateStore): Promise<void> {
+    const manifests = await new RawRenderer().render(artifact(), { signal });
+    const state = await store.load('shop', { signal });
+    const plan = await target.plan(manifests, state?.inventory ?? { entries: [] }, { signal });
+    const result = await target.apply(plan, { signal });
+    await store.save('shop', { inventory: { entries: [...result.applied] } }, { signal });
+  }
+
+  it('exits 2 and shows every object to create on a fresh cluster, writing nothing', async () => {
+    await writeFile(
+      join(dir, 'apps', 'web.yaml'),
+      `${deployment(2, 'nginx:1.26')}---\n${configMap('cfg', 'on')}`,
+    );
+    const target = cluster();
+    const store = new MemoryStateStore();
+    const result = await planFolder({
+      artifact: artifact(),
+      target,
+      stateStore: store,
+      name: 'shop',
+      signal,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.text).toContain('Plan: 2 to create, 0 to update, 0 to prune, 0 drifted, 0 unchanged');
+    expect(result.text).toContain('+ create apps/v1 Deployment shop/web  (apps/web.yaml:1)');
+    expect(result.text).toContain('+ create v1 ConfigMap shop/cfg  (apps/web.yaml:18)');
+    expect(result.text).toContain('+  mode: "on"');
+    expect(target.operations).toEqual([]);
+    expect(await store.load('shop')).toBeUndefined();
+  });
+
+  it('exits 0 when the cluster already matches', async () => {
+    await writeFile(join(dir, 'apps', 'web.yaml'), deployment(2, 'nginx:1.26'));
+    const target = cluster();
+    const store = new MemoryStateStore();
+    await reconcile(target, store);
+    const result = await planFolder({
+      artifact: artifact(),
+      target,
+      stateStore: store,
+      name: 'shop',
+      signal,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.text).toBe('Plan: 0 to create, 0 to update, 0 to prune, 0 drifted, 1 unchanged\n');
+  });
+
+  it('shows updates as a diff and prunes from the stored inventory', async () => {
+    await writeFile(join(dir, 'apps', 'web.yaml'), deployment(2, 'nginx:1.26'));
+    await writeFile(join(dir, 'apps', 'old.yaml'), configMap('old', 'x'));
+    const target = cluster();
+    const store = new MemoryStateStore();
+    await reconcile(target, store);
+    const applied = target.operations.length;
+
+    await writeFile(join(dir, 'apps', 'web.yaml'), deployment(3, 'nginx:1.27'));
+    await rm(join(dir, 'apps', 'old.yaml'));
+    const result = await planFolder({
+      artifact: artifact(),
+      target,
+      stateStore: store,
+      name: 'shop',
+      signal,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.text).toContain('Plan: 0 to create, 1 to update, 1 to prune, 0 drifted, 0 unchanged');
+    expect(result.text).toContain('-  replicas: 2\n+  replicas: 3');
+    expect(result.text).toContain('-          image: nginx:1.26\n+          image: nginx:1.27');
+    expect(result.text).toContain('- prune v1 ConfigMap shop/old');
+    expect(target.operations).toHaveLength(applied);
+  });
+
+  it('compares against the named reconciler’s inventory only', async () => {
+    await writeFile(join(dir, 'apps', 'old.yaml'), configMap('old', 'x'));
+    const target = cluster();
+    const store = new MemoryStateStore();
+    await reconcile(target, store);
+    await rm(join(dir, 'apps', 'old.yaml'));
+    await writeFile(join(dir, 'apps', 'web.yaml'), deployment(1, 'nginx:1.27'));
+    const other = await planFolder({
+      artifact: artifact(),
+      target,
+      stateStore: store,
+      name: 'other',
+      signal,
+    });
+    expect(other.plan.prune).toEqual([]);
+    const same = await planFolder({
+      artifact: artifact(),
+      target,
+      stateStore: store,
+      name: 'shop',
+      signal,
+    });
+    expect(same.plan.prune.map((entry) => entry.ref.name)).toEqual(['old']);
+  });
+});
+
+describe('parsePlanArgs', () => {
+  it('takes a folder and defaults the rest', () => {
+    expect(parsePlanArgs(['deploy/prod'])).toEqual({
+      folder: join(process.cwd(), 'deploy/prod'),
+      kubeconfig: undefined,
+      namespace: 'default',
+      stateNamespace: 'default',
+      name: 'prod',
+      color: undefined,
+      context: 3,
+    });
+  });
+
+  it('reads every option', () => {
+    expect(
+      parsePlanArgs([
+        '/srv/app',
+        '--kubeconfig',
+        '/tmp/kc',
+        '--namespace',
+        'shop',
+        '--state-namespace',
+        'flux',
+        '--name',
+        'shop-prod',
+        '--context',
+        '0',
+        '--no-color',
+      ]),
+    ).toEqual({
+      folder: '/srv/app',
+      kubeconfig: '/tmp/kc',
+      namespace: 'shop',
+      stateNamespace: 'flux',
+      name: 'shop-prod',
+      color: false,
+      context: 0,
+    });
+    expect(parsePlanArgs(['/srv/app', '--color'])).toMatchObject({ color: true });
+    expect(parsePlanArgs(['--help'])).toBe('help');
+  });
+
+  it.each([
+    [[], /a folder is required/],
+    [['a', 'b'], /only one folder/],
+    [['a', '--context', '1.5'], /--context must be a whole number/],
+    [['a', '--frobnicate'], /frobnicate/],
+  ])('refuses %o', (argv, message) => {
+    expect(() => parsePlanArgs(argv)).toThrow(UsageError);
+    expect(() => parsePlanArgs(argv)).toThrow(message);
+  });
+});
