@@ -1,0 +1,220 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Source, SourceChange } from '../types.js';
+import {
+  genericChange,
+  githubChange,
+  gitlabChange,
+  parseBody,
+  sourceChanges,
+  type WebhookChange,
+} from './payload.js';
+import { constantTimeEqual, verifyHmacSha256 } from './verify.js';
+
+/** Something that can be triggered by a change: a `Reconciler` fits. */
+export interface WebhookReconciler {
+  readonly name: string;
+  readonly source: Source;
+  /** Asks for a pass soon; the result is not awaited. */
+  trigger(): unknown;
+}
+
+/** Something that triggers whatever a change concerns and names what it triggered: a `Manager` fits. */
+export interface WebhookDispatcher {
+  triggerMatching(change: SourceChange): string[];
+}
+
+/** The providers a request can come from. */
+export type WebhookProvider = 'github' | 'gitlab' | 'generic';
+
+/** What the handler did with one request (for logs and metrics; it never holds secrets). */
+export interface WebhookOutcome {
+  readonly provider: WebhookProvider | undefined;
+  /** HTTP status sent. */
+  readonly status: number;
+  /** Why the request was refused or ignored, when it was. */
+  readonly reason?: string;
+  readonly change?: WebhookChange;
+  /** Names of the reconcilers triggered. */
+  readonly triggered: readonly string[];
+}
+
+/** Options for {@link createWebhookHandler}. */
+export interface WebhookHandlerOptions {
+  /** A `Manager`, or a list of reconcilers (read on every request, so it may change). */
+  readonly targets: WebhookDispatcher | readonly WebhookReconciler[] | (() => Iterable<WebhookReconciler>);
+  /** GitHub: the webhook secret that signs `X-Hub-Signature-256`. */
+  readonly github?: { readonly secret: string };
+  /** GitLab: the secret token sent as `X-Gitlab-Token`. */
+  readonly gitlab?: { readonly token: string };
+  /**
+   * Any other sender: an HMAC-SHA256 of the body with `secret`, hex, optionally prefixed `sha256=`,
+   * in the header `header` (default `x-signature-256`). The body is JSON `{ "url"?, "ref"? }`.
+   */
+  readonly generic?: { readonly secret: string; readonly header?: string };
+  /** Largest accepted body in bytes (default 1 MiB); larger requests get 413. */
+  readonly maxBodyBytes?: number;
+  /** Called once per request with what was done. */
+  readonly onOutcome?: (outcome: WebhookOutcome) => void;
+}
+
+/** A `node:http` request listener that also resolves when the request is handled. */
+export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** The body was larger than allowed. */
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > max) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function providerOf(req: IncomingMessage): WebhookProvider {
+  if (header(req, 'x-github-event') !== undefined || header(req, 'x-hub-signature-256') !== undefined)
+    return 'github';
+  if (header(req, 'x-gitlab-event') !== undefined || header(req, 'x-gitlab-token') !== undefined)
+    return 'gitlab';
+  return 'generic';
+}
+
+function isDispatcher(targets: WebhookHandlerOptions['targets']): targets is WebhookDispatcher {
+  return typeof (targets as WebhookDispatcher).triggerMatching === 'function';
+}
+
+/** Triggers every target whose source matches one of the changes, each at most once. */
+function dispatch(targets: WebhookHandlerOptions['targets'], changes: readonly SourceChange[]): string[] {
+  const triggered = new Set<string>();
+  if (isDispatcher(targets)) {
+    // A Manager triggers as it matches; a reconciler matched by two URLs is triggered twice and
+    // coalesces the second request into the first.
+    for (const change of changes) for (const name of targets.triggerMatching(change)) triggered.add(name);
+    return [...triggered];
+  }
+  const list = typeof targets === 'function' ? [...targets()] : targets;
+  for (const reconciler of list) {
+    if (triggered.has(reconciler.name)) continue;
+    if (changes.some((change) => reconciler.source.matches?.(change) ?? false)) {
+      triggered.add(reconciler.name);
+      void Promise.resolve(reconciler.trigger()).catch(() => undefined);
+    }
+  }
+  return [...triggered];
+}
+
+/**
+ * A webhook receiver for `node:http` (or anything with the same request and response): GitHub
+ * push events signed with `X-Hub-Signature-256`, GitLab events with `X-Gitlab-Token`, and a
+ * generic HMAC-SHA256. Credentials are compared in constant time; a request that fails the check
+ * gets 401 and triggers nothing. A valid push triggers the reconcilers whose source matches the
+ * repository URL and ref. Bodies above the limit get 413 without being read to the end.
+ */
+export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  const max = options.maxBodyBytes ?? 1024 * 1024;
+
+  return async (req, res) => {
+    let provider: WebhookProvider | undefined;
+    const finish = (
+      status: number,
+      body: Record<string, unknown>,
+      outcome: Omit<WebhookOutcome, 'status' | 'provider' | 'triggered'> & { triggered?: readonly string[] },
+    ): void => {
+      if (!res.headersSent) {
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          ...(status === 413 ? { connection: 'close' } : {}),
+        });
+        res.end(`${JSON.stringify(body)}\n`);
+      }
+      try {
+        options.onOutcome?.({ provider, status, triggered: [], ...outcome });
+      } catch {
+        // A failing logger must not break the receiver.
+      }
+    };
+
+    if (req.method !== 'POST') {
+      finish(405, { error: 'method not allowed' }, { reason: 'method not allowed' });
+      return;
+    }
+    provider = providerOf(req);
+    let body: Buffer;
+    try {
+      body = await readBody(req, max);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        finish(413, { error: 'body too large' }, { reason: `body larger than ${max} bytes` });
+      else finish(400, { error: 'could not read body' }, { reason: 'could not read body' });
+      return;
+    }
+
+    let authentic = false;
+    if (provider === 'github' && options.github) {
+      authentic = verifyHmacSha256(options.github.secret, body, header(req, 'x-hub-signature-256'));
+    } else if (provider === 'gitlab' && options.gitlab) {
+      authentic = constantTimeEqual(header(req, 'x-gitlab-token') ?? '', options.gitlab.token);
+    } else if (provider === 'generic' && options.generic) {
+      authentic = verifyHmacSha256(
+        options.generic.secret,
+        body,
+        header(req, options.generic.header ?? 'x-signature-256'),
+      );
+    }
+    if (!authentic) {
+      finish(401, { error: 'invalid signature' }, { reason: 'invalid or missing signature' });
+      return;
+    }
+
+    let payload: unknown;
+    try {
+      payload = parseBody(body, header(req, 'content-type'));
+    } catch {
+      finish(400, { error: 'body is not JSON' }, { reason: 'body is not JSON' });
+      return;
+    }
+
+    let change: WebhookChange;
+    if (provider === 'github') {
+      const event = header(req, 'x-github-event') ?? 'push';
+      if (event !== 'push') {
+        finish(200, { ignored: event, triggered: [] }, { reason: `event ${event} ignored` });
+        return;
+      }
+      change = githubChange(payload);
+    } else if (provider === 'gitlab') {
+      const event = header(req, 'x-gitlab-event') ?? 'Push Hook';
+      if (event !== 'Push Hook' && event !== 'Tag Push Hook') {
+        finish(200, { ignored: event, triggered: [] }, { reason: `event ${event} ignored` });
+        return;
+      }
+      change = gitlabChange(payload);
+    } else {
+      change = genericChange(payload);
+    }
+
+    const triggered = dispatch(options.targets, sourceChanges(change));
+    finish(triggered.length > 0 ? 202 : 200, { triggered }, { change, triggered });
+  };
+}
