@@ -21,3 +21,4 @@ export * from './render/kustomize.js';
 export * from './render/process.js';
 export * from './render/substitute.js';
 export * from './render/tool.js';
+export * from './webhook/index.js';
