@@ -97,6 +97,21 @@ export function fromInfo(info: TestenvInfo): Omit<Testenv, 'stop'> {
 }
 
 /**
+ * Retries a start-up whose port was taken between choosing it and binding it (another process
+ * on the machine can grab a free port in that window). Each attempt gets its own folder.
+ */
+async function retryPortClash<T>(dir: string, start: (dir: string) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(attempt === 1 ? dir : `${dir}-${attempt}`);
+    } catch (error) {
+      const clash = error instanceof Error && /address already in use/i.test(error.message);
+      if (!clash || attempt >= 3) throw error;
+    }
+  }
+}
+
+/**
  * Starts the requested servers in parallel on free loopback ports (usable outside vitest,
  * e.g. by benchmarks run with tsx). With USE_EXISTING_CLUSTER=true, `kube` is the user's
  * cluster from KUBECONFIG. On a start-up failure everything already started is stopped and
@@ -121,11 +136,13 @@ export async function startTestenv(options: StartOptions = {}): Promise<Testenv>
   const info: TestenvInfo = { workDir };
   const results = await Promise.allSettled([
     want.kube
-      ? track(useExistingCluster() ? existingKube() : startKube(join(workDir, 'kube'))).then((k) => {
-          info.kube = k.info;
-        })
+      ? track(useExistingCluster() ? existingKube() : retryPortClash(join(workDir, 'kube'), startKube)).then(
+          (k) => {
+            info.kube = k.info;
+          },
+        )
       : undefined,
-    want.s3 ? track(startS3(join(workDir, 's3'))).then((s) => (info.s3 = s.info)) : undefined,
+    want.s3 ? track(retryPortClash(join(workDir, 's3'), startS3)).then((s) => (info.s3 = s.info)) : undefined,
     want.git ? track(startGit(join(workDir, 'git'))).then((g) => (info.git = g.info)) : undefined,
     want.tools
       ? findTools().then(
