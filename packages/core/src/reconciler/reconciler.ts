@@ -489,10 +489,13 @@ export class Reconciler {
       else setCondition(d, 'Stalled', 'False', reason, error.message, now);
       this.#settleReconciling(d, reason, error.message, now);
     });
-    try {
-      await persistState(this.#options, this.#memory);
-    } catch {
-      // The pass already failed and says why; the history is written with the next save.
+    // Only a pass that got an artifact adds history; otherwise the store is left untouched.
+    if (artifact) {
+      try {
+        await persistState(this.#options, this.#memory);
+      } catch {
+        // The pass already failed and says why; the history is written with the next save.
+      }
     }
     return {
       outcome: 'failed',
