@@ -124,6 +124,8 @@ export class S3Source implements Source {
   readonly #prefix: string;
   readonly #endpoint: string;
   readonly #client: BucketClient;
+  /** The S3 client this source built (and so closes), if it built one. */
+  readonly #ownClient: S3Client | undefined;
   readonly #counter = new RequestCounter();
   readonly #cache: ArtifactCache;
   readonly #ignore: string | readonly string[] | undefined;
@@ -152,15 +154,19 @@ export class S3Source implements Source {
           options.credentials.sessionToken ?? '',
         ]
       : [];
-    this.#client =
-      options.bucketClient ??
-      new S3BucketClient({
-        client: options.client ?? createS3Client(options),
+    if (options.bucketClient) {
+      this.#client = options.bucketClient;
+    } else {
+      const s3 = options.client ?? createS3Client(options);
+      if (!options.client) this.#ownClient = s3;
+      this.#client = new S3BucketClient({
+        client: s3,
         bucket: this.#bucket,
         endpoint: this.#endpoint,
         secrets,
         counter: this.#counter,
       });
+    }
     const cacheDir =
       options.cacheDir ??
       join(
@@ -211,6 +217,11 @@ export class S3Source implements Source {
   /** Sets the request counters back to zero. */
   resetStats(): void {
     this.#counter.reset();
+  }
+
+  /** Closes the connections of the S3 client this source created (a client you passed stays open). */
+  destroy(): void {
+    this.#ownClient?.destroy();
   }
 
   /** Whether a bucket notification concerns this source: same bucket (and endpoint, when given). */
