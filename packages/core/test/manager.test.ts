@@ -182,4 +182,18 @@ describe('Manager', () => {
     expect(manager.get('shop')).toBe(shop.reconciler);
     expect(() => manager.trigger('nope')).toThrow(TypeError);
   });
+
+  it('remove() stops a reconciler and refuses while others depend on it', async () => {
+    const { a, b } = rigs(['a', 'b']);
+    if (!a || !b) throw new Error('rigs');
+    const manager = new Manager().add(a.reconciler).add(b.reconciler, { dependsOn: ['a'] });
+    manager.start();
+    await expect(manager.remove('a')).rejects.toThrow(/b depends on it/);
+    expect(await manager.remove('b')).toBe(true);
+    expect(manager.names()).toEqual(['a']);
+    expect(b.reconciler.busy).toBe(false);
+    expect(await manager.remove('b')).toBe(false);
+    await manager.stop();
+    expect(a.clock.pendingTimers).toBe(0);
+  });
 });

@@ -73,6 +73,26 @@ export class Manager {
     return this;
   }
 
+  /**
+   * Stops (gracefully, like {@link stop}) and removes a reconciler. Throws a `TypeError` while
+   * another reconciler depends on it. Resolves with whether it was there.
+   */
+  async remove(name: string): Promise<boolean> {
+    const entry = this.#entries.get(name);
+    if (!entry) return false;
+    const dependants = [...this.#entries.values()].filter((e) => e.dependsOn.includes(name));
+    if (dependants.length > 0) {
+      const names = dependants.map((e) => e.reconciler.name).join(', ');
+      throw new TypeError(
+        `Cannot remove ${name}: ${names} depend${dependants.length === 1 ? 's' : ''} on it`,
+      );
+    }
+    this.#entries.delete(name);
+    await entry.reconciler.stop({ abort: false });
+    this.#detach(entry);
+    return true;
+  }
+
   /** The reconciler with this name. */
   get(name: string): Reconciler | undefined {
     return this.#entries.get(name)?.reconciler;

@@ -27,6 +27,7 @@ import { type PlanSummary, type StatusRecipe, setCondition, setInventory, summar
 
 /** Error codes the reconciler adds to core's `ErrorCodes`. */
 export const ReconcilerErrorCodes = {
+  Failed: 'RECONCILE_FAILED',
   StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
   StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
   PlanFailed: 'RECONCILE_PLAN_FAILED',
