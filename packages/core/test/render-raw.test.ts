@@ -35,7 +35,7 @@ describe('RawRenderer on a fixture tree', () => {
       'ConfigMap/two app/nested/config.yml:11#0',
       'ClusterRole/reader app/nested/role.json:1#0',
       'Deployment/web app/web.yaml:4#1',
-      'Service/web app/web.yaml:19#3',
+      'Service/web app/web.yaml:18#3',
       'ConfigMap/extra other/extra.yaml:1#0',
     ]);
   });

@@ -1,4 +1,14 @@
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
+import { copySubstitutionHints } from './parse.js';
+
+/** A deep copy of manifests that keeps the substitution hints of their objects. */
+function copyManifests(manifests: readonly Manifest[]): Manifest[] {
+  const copy = structuredClone(manifests) as Manifest[];
+  manifests.forEach((m, i) => {
+    copySubstitutionHints(m.object, copy[i]!.object);
+  });
+  return copy;
+}
 
 /**
  * A render cache keyed by artifact digest and the renderer's cache key (its options and tool
@@ -33,13 +43,13 @@ export class RenderCache {
     // Re-insert to mark it most recently used.
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    return structuredClone(entry) as Manifest[];
+    return copyManifests(entry);
   }
 
   /** Stores a copy of `manifests` under `key`, dropping the least recently used entry when full. */
   set(key: string, manifests: readonly Manifest[]): void {
     this.#entries.delete(key);
-    this.#entries.set(key, structuredClone(manifests));
+    this.#entries.set(key, copyManifests(manifests));
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
@@ -97,7 +107,7 @@ export function withRenderCache(renderer: Renderer, cache: RenderCache = new Ren
         // The first caller gets the renderer's own objects; later ones get copies.
         return running;
       }
-      return structuredClone(await running);
+      return copyManifests(await running);
     },
   };
   if (cacheKey) return { ...result, cacheKey };

@@ -1,6 +1,8 @@
 import {
   type Document,
   isMap,
+  isPair,
+  isScalar,
   isSeq,
   LineCounter,
   type Node,
@@ -78,10 +80,69 @@ function typeName(value: unknown): string {
 }
 
 /**
+ * Where, in an object, a plain (unquoted) scalar mentions `${`: JSON paths, as arrays of keys and
+ * indexes. Variable substitution reads the value of such a scalar again after replacing the
+ * variables (`replicas: ${N}` becomes a number), while a quoted one stays a string, exactly as
+ * substituting in the YAML text would do. Kept beside the object, not in it, and only for objects
+ * that mention a variable at all.
+ */
+const plainVariableScalars = new WeakMap<object, readonly (readonly (string | number)[])[]>();
+
+/** The paths of plain scalars that mention `${` in an object parsed by {@link parseManifests}. */
+export function plainVariablePaths(object: object): readonly (readonly (string | number)[])[] {
+  return plainVariableScalars.get(object) ?? [];
+}
+
+/** Copies the substitution hints of one object to a copy of it (the render cache does this). */
+export function copySubstitutionHints(from: object, to: object): void {
+  const paths = plainVariableScalars.get(from);
+  if (paths) plainVariableScalars.set(to, paths);
+}
+
+/** Collects the paths of plain string scalars containing `${` below a node. */
+function collectPlainVariables(node: unknown, path: (string | number)[], out: (string | number)[][]): void {
+  if (isScalar(node)) {
+    if (typeof node.value === 'string' && node.value.includes('${') && node.type === 'PLAIN')
+      out.push([...path]);
+    return;
+  }
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      if (!isPair(pair)) continue;
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      path.push(key);
+      collectPlainVariables(pair.value, path, out);
+      path.pop();
+    }
+    return;
+  }
+  if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      path.push(i);
+      collectPlainVariables(item, path, out);
+      path.pop();
+    });
+  }
+}
+
+/** Records substitution hints for an object made from `node`, when its text mentions a variable. */
+function recordHints(
+  object: object,
+  node: unknown,
+  text: string,
+  range: readonly number[] | undefined,
+): void {
+  if (!range || !text.slice(range[0], range[2] ?? range[1]).includes('${')) return;
+  const paths: (string | number)[][] = [];
+  collectPlainVariables(node, [], paths);
+  if (paths.length > 0) plainVariableScalars.set(object, paths);
+}
+
+/**
  * Checks the fields every object needs and that gitops-kit reads, so a bad manifest fails at render
  * time with its place rather than later at the target. Messages name fields, never values.
  */
-function checkObject(value: unknown, where: ErrorLocation): KubeObject {
+export function checkObject(value: unknown, where: ErrorLocation): KubeObject {
   if (!isRecord(value)) {
     throw new RenderError(
       ErrorCodes.RenderInvalidObject,
@@ -173,6 +234,7 @@ function lineOfNode(lines: LineCounter, node: Node | null | undefined, fallback:
 
 /** Turns one parsed document into zero (empty document), one, or many (`kind: List`) manifests. */
 function documentManifests(
+  text: string,
   doc: Document.Parsed,
   index: number,
   file: string,
@@ -202,10 +264,11 @@ function documentManifests(
   // `null`, `~` or an empty scalar: kubectl skips these documents too.
   if (value === null || value === undefined) return;
   if ((options.flattenLists ?? true) && isListObject(value)) {
-    flattenList(value, contents, where, lines, out);
+    flattenList(text, value, contents, where, lines, out);
     return;
   }
   const object = checkObject(value, where);
+  recordHints(object, contents, text, contents.range);
   out.push({ object, origin: { file, documentIndex: index, line } });
 }
 
@@ -222,6 +285,7 @@ function isListObject(value: unknown): value is Record<string, unknown> {
 
 /** Adds the items of a `kind: List`, each with its own line. */
 function flattenList(
+  text: string,
   list: Record<string, unknown>,
   contents: Node,
   where: ErrorLocation & { file: string; documentIndex: number; line: number },
@@ -245,7 +309,10 @@ function flattenList(
     if (item === null || item === undefined) return;
     const line = lineOfNode(lines, itemNodes[i] as Node | undefined, where.line);
     const at = { file: where.file, documentIndex: where.documentIndex, line };
-    out.push({ object: checkObject(item, at), origin: at });
+    const object = checkObject(item, at);
+    const node = itemNodes[i] as Node | undefined;
+    recordHints(object, node, text, node?.range ?? undefined);
+    out.push({ object, origin: at });
   });
 }
 
@@ -273,7 +340,7 @@ export function parseManifests(text: string, file: string, options: ParseManifes
     });
   }
   const out: Manifest[] = [];
-  for (const [index, doc] of docs.entries()) documentManifests(doc, index, file, lines, options, out);
+  for (const [index, doc] of docs.entries()) documentManifests(text, doc, index, file, lines, options, out);
   return out;
 }
 

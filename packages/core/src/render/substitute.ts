@@ -1,14 +1,14 @@
-import { stringify } from 'yaml';
+import { parseDocument } from 'yaml';
 import { digestObject } from '../digest.js';
 import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
 import { formatRef, refOf } from '../refs.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
-import { messageWithoutLocation, parseManifests } from './parse.js';
+import { checkObject, KUBECTL_YAML_OPTIONS, messageWithoutLocation, plainVariablePaths } from './parse.js';
 
 /**
- * Variable substitution after rendering, as Flux's `postBuild.substitute`: each object is written
- * as YAML, `${VAR}` and `${VAR:=default}` are replaced in the text, and the text is read again, so
- * `replicas: ${REPLICAS}` becomes the number 3. Supported forms:
+ * Variable substitution after rendering, as Flux's `postBuild.substitute`, with the result Flux's
+ * text substitution gives: a plain YAML value is read again (`replicas: ${REPLICAS}` becomes the
+ * number 3), a quoted one stays a string (`PORT: "${PORT}"` stays "8080"). Supported forms:
  *   `${VAR}`             the value; undefined → empty string, or an error in strict mode
  *   `${VAR:=default}`    the value when set and not empty, else the default (also `${VAR:-default}`)
  *   `${VAR=default}`     the value when set, else the default (also `${VAR-default}`)
@@ -76,10 +76,22 @@ function optedOut(manifest: Manifest, key: string): boolean {
   return annotations?.[key] === 'disabled' || labels?.[key] === 'disabled';
 }
 
+/** Reads a substituted plain scalar as YAML would (`3` → 3, `true` → true, `` → null). */
+function readPlain(text: string): unknown {
+  const doc = parseDocument(text, KUBECTL_YAML_OPTIONS);
+  if (doc.errors.length > 0) return text;
+  return doc.toJS({ maxAliasCount: 0 });
+}
+
+/** Path keys joined for lookup (keys cannot contain NUL). */
+const pathKey = (path: readonly (string | number)[]): string => path.join('\0');
+
 /**
  * Substitutes variables in every manifest that mentions one and has not opted out. Origins are
- * kept. In strict mode an undefined variable without a default is a `RenderError`
- * `RENDER_UNDEFINED_VARIABLE` naming the object and the variables (never their values).
+ * kept. A value that was a plain scalar in the YAML is read again after substitution (so
+ * `replicas: ${N}` becomes a number); a quoted or block value stays a string, as when Flux
+ * substitutes in the YAML text. In strict mode an undefined variable without a default is a
+ * `RenderError` `RENDER_UNDEFINED_VARIABLE` naming the object and the variables (never their values).
  */
 export function substituteVariables(manifests: readonly Manifest[], options: SubstituteOptions): Manifest[] {
   for (const name of Object.keys(options.variables)) {
@@ -93,39 +105,59 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
   const key = options.optOutKey ?? SUBSTITUTE_ANNOTATION;
   return manifests.map((manifest) => {
     if (optedOut(manifest, key) || !mentionsVariable(manifest.object)) return manifest;
-    const object = formatRef(refOf(manifest.object));
-    const location = { ...manifest.origin, object };
-    // YAML 1.1 output quotes strings like `yes` and `0644`, so reading it back keeps their types.
-    const yaml = stringify(manifest.object, { version: '1.1', lineWidth: 0 });
-    const { text, undefinedNames } = substituteText(yaml, options.variables);
-    if (options.strict && undefinedNames.length > 0) {
-      const names = undefinedNames.map((n) => `\${${n}}`).join(', ');
+    const location = { ...manifest.origin, object: formatRef(refOf(manifest.object)) };
+    const plain = new Set(plainVariablePaths(manifest.object).map(pathKey));
+    const missing = new Set<string>();
+    const path: (string | number)[] = [];
+    const replace = (text: string): string => {
+      const result = substituteText(text, options.variables);
+      for (const name of result.undefinedNames) missing.add(name);
+      return result.text;
+    };
+    const walk = (value: unknown): unknown => {
+      if (typeof value === 'string') {
+        if (!value.includes('${')) return value;
+        const text = replace(value);
+        return plain.has(pathKey(path)) ? readPlain(text) : text;
+      }
+      if (Array.isArray(value)) {
+        return value.map((item, i) => {
+          path.push(i);
+          const out = walk(item);
+          path.pop();
+          return out;
+        });
+      }
+      if (value && typeof value === 'object') {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) {
+          path.push(k);
+          out[k.includes('${') ? replace(k) : k] = walk(v);
+          path.pop();
+        }
+        return out;
+      }
+      return value;
+    };
+    const substituted = walk(manifest.object);
+    if (options.strict && missing.size > 0) {
+      const names = [...missing].sort().map((n) => `\${${n}}`);
       throw new RenderError(
         ErrorCodes.RenderUndefinedVariable,
-        `variable${undefinedNames.length === 1 ? '' : 's'} ${names} not defined (strict substitution)`,
+        `variable${names.length === 1 ? '' : 's'} ${names.join(', ')} not defined (strict substitution)`,
         { location },
       );
     }
-    let reparsed: Manifest[];
     try {
-      reparsed = parseManifests(text, manifest.origin.file, { flattenLists: false });
+      return { object: checkObject(substituted, manifest.origin), origin: manifest.origin };
     } catch (error) {
-      // Parse messages name fields and positions, never values, so they are safe to pass on.
-      const reason = error instanceof GitOpsError ? messageWithoutLocation(error) : 'unreadable YAML';
-      throw new RenderError(
-        error instanceof GitOpsError ? error.code : ErrorCodes.RenderInvalidObject,
-        `after variable substitution: ${reason}`,
-        { location, cause: error },
-      );
+      // Check messages name fields, never values, so they are safe to pass on.
+      if (!(error instanceof GitOpsError)) throw error;
+      throw new RenderError(error.code, `after variable substitution: ${messageWithoutLocation(error)}`, {
+        location,
+        cause: error,
+      });
     }
-    if (reparsed.length !== 1) {
-      throw new RenderError(
-        ErrorCodes.RenderInvalidObject,
-        'variable substitution turned the object into something other than one object',
-        { location },
-      );
-    }
-    return { object: reparsed[0]!.object, origin: manifest.origin };
   });
 }
 
