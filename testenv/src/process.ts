@@ -37,13 +37,23 @@ function installExitHook(): void {
 }
 
 // Runs the server under a bash watchdog that kills it when this Node process disappears,
-// even by SIGKILL (no 'exit' hook runs then): no server outlives the test run.
+// even by SIGKILL (no 'exit' hook runs then): no server outlives the test run. It watches its
+// own parent pid, which changes when Node dies (a `kill -0` would still see a zombie), and
+// escalates to SIGKILL, since a kube-apiserver whose etcd is gone can hang while shutting down.
 const WATCHDOG = [
   'parent=$1; shift',
   '"$@" & child=$!',
   "trap 'kill -TERM $child 2>/dev/null; wait $child; exit $?' TERM INT",
-  'while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1 & wait $!; done',
-  'kill -TERM "$child" 2>/dev/null',
+  'while kill -0 "$child" 2>/dev/null; do',
+  '  read -r st < /proc/$$/stat; st=${st##*) }; set -- $st',
+  '  [ "$2" = "$parent" ] || break',
+  '  sleep 1 & wait $!',
+  'done',
+  'if kill -0 "$child" 2>/dev/null; then',
+  '  kill -TERM "$child"',
+  '  for i in 1 2 3 4 5; do kill -0 "$child" 2>/dev/null || break; sleep 1; done',
+  '  kill -KILL "$child" 2>/dev/null',
+  'fi',
   'wait "$child"',
 ].join('\n');
 
