@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   ApplyError,
   type ApplyResult,
@@ -177,9 +178,13 @@ export class KubernetesTarget implements Target {
    * Compares the desired set with the live objects and the inventory. Costs one list per kind (and
    * namespace, when lists are per namespace), plus single reads for objects missing from them.
    */
-  async plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
-    const prepared = await this.#prepare(manifests, options.signal);
-    const live = await this.#readLive(prepared, options.signal);
+  plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
+    return scoped(options.signal, (signal) => this.#plan(manifests, inventory, signal));
+  }
+
+  async #plan(manifests: readonly Manifest[], inventory: Inventory, signal: AbortSignal): Promise<Plan> {
+    const prepared = await this.#prepare(manifests, signal);
+    const live = await this.#readLive(prepared, signal);
     const stored = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry.digest]));
     const ordered = [...prepared].sort((a, b) => a.stage - b.stage);
     const objects: PlannedObject[] = ordered.map((item) => {
@@ -227,13 +232,15 @@ export class KubernetesTarget implements Target {
    * refusal together, each naming its manifest. Objects that need something the plan creates first
    * (a Namespace, a CRD) are checked locally here and dry-run by {@link apply} once it exists.
    */
-  async validate(plan: Plan, options: TargetCallOptions): Promise<void> {
-    const state = await this.#stateOf(plan, options.signal);
-    const writes = plan.objects.filter((o) => o.action !== 'unchanged');
-    const deferred = deferredKeys(writes, state);
-    const now = writes.filter((o) => !deferred.has(refKey(o.ref)));
-    await this.#dryRun(now, state, options.signal, 'validate');
-    state.validated = true;
+  validate(plan: Plan, options: TargetCallOptions): Promise<void> {
+    return scoped(options.signal, async (signal) => {
+      const state = await this.#stateOf(plan, signal);
+      const writes = plan.objects.filter((o) => o.action !== 'unchanged');
+      const deferred = deferredKeys(writes, state);
+      const now = writes.filter((o) => !deferred.has(refKey(o.ref)));
+      await this.#dryRun(now, state, signal, 'validate');
+      state.validated = true;
+    });
   }
 
   /**
@@ -241,8 +248,11 @@ export class KubernetesTarget implements Target {
    * definitions first, then `*Class` kinds, then the rest), waiting for CRDs to be Established and
    * Namespaces to exist between stages. Unchanged objects are not written.
    */
-  async apply(plan: Plan, options: TargetCallOptions): Promise<ApplyResult> {
-    const signal = options.signal;
+  apply(plan: Plan, options: TargetCallOptions): Promise<ApplyResult> {
+    return scoped(options.signal, (signal) => this.#apply(plan, signal));
+  }
+
+  async #apply(plan: Plan, signal: AbortSignal): Promise<ApplyResult> {
     const state = await this.#stateOf(plan, signal);
     const writes = plan.objects.filter((o) => o.action !== 'unchanged');
     const deferred = deferredKeys(writes, state);
@@ -341,8 +351,11 @@ export class KubernetesTarget implements Target {
    * ownership mark and is not kept by `gitops-kit.dev/prune: disabled`. Failed deletes are reported
    * (they stay in the inventory); objects outside the restrictions are left alone.
    */
-  async prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult> {
-    const signal = options.signal;
+  prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult> {
+    return scoped(options.signal, (signal) => this.#prune(entries, signal));
+  }
+
+  async #prune(entries: readonly InventoryEntry[], signal: AbortSignal): Promise<PruneResult> {
     const deleted: ObjectRef[] = [];
     const skipped: { ref: ObjectRef; reason: string }[] = [];
     const failed: { entry: InventoryEntry; message: string }[] = [];
@@ -366,8 +379,11 @@ export class KubernetesTarget implements Target {
    * One health reading of the given objects by kstatus rules: one list per kind (and namespace
    * when lists are per namespace), single reads only for objects missing from those lists.
    */
-  async health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport> {
-    const signal = options.signal;
+  health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport> {
+    return scoped(options.signal, (signal) => this.#health(refs, signal));
+  }
+
+  async #health(refs: readonly ObjectRef[], signal: AbortSignal): Promise<HealthReport> {
     const groups = new Map<string, { info: ResourceInfo | undefined; refs: ObjectRef[] }>();
     for (const ref of refs) {
       const key = `${ref.apiVersion}|${ref.kind}`;
@@ -918,6 +934,23 @@ export class KubernetesTarget implements Target {
       throw error;
     }
     return 'deleted';
+  }
+}
+
+/**
+ * Runs `work` with a signal of our own that follows the caller's. Requests in flight each listen
+ * to the signal; on our own signal the listener limit can be lifted without touching the caller's.
+ */
+async function scoped<T>(signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const onAbort = (): void => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await work(controller.signal);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
