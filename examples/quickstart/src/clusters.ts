@@ -84,7 +84,8 @@ export async function kubernetesCluster(): Promise<DemoCluster> {
     target,
     description: `the cluster of KUBECONFIG=${process.env.KUBECONFIG}`,
     healthPollInterval: 1_000,
-    healthTimeout: 120_000,
+    // Longer than the sample's progressDeadlineSeconds (30 s), after which a bad image fails.
+    healthTimeout: 60_000,
     async editByHand(ref, patch) {
       await target.client.request({
         method: 'PATCH',

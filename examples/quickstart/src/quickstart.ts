@@ -22,6 +22,8 @@ export interface QuickstartOptions {
   readonly cluster?: 'fake' | 'kubernetes';
   /** The sample app to copy (default `examples/quickstart/app`). */
   readonly appDir?: string;
+  /** How long the health wait lasts, in milliseconds (default: 2 s for the fake cluster, 60 s for a real one). */
+  readonly healthTimeout?: number;
 }
 
 /** What happened, for the test that keeps the demo honest. */
@@ -85,7 +87,7 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
     wait: true,
     rollback: true,
     healthPollInterval: cluster.healthPollInterval,
-    healthTimeout: cluster.healthTimeout,
+    healthTimeout: options.healthTimeout ?? cluster.healthTimeout,
   });
   const events: ReconcilerEventName[] = [];
   const results: ReconcileResult[] = [];
