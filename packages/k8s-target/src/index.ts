@@ -15,6 +15,7 @@ export {
   type RequestCounters,
   type Transport,
 } from './kube-client.js';
+export * from './leader-election.js';
 export {
   FORCE_ANNOTATION,
   isOwnedBy,
@@ -23,8 +24,8 @@ export {
   ownerLabelValue,
   PRUNE_ANNOTATION,
 } from './ownership.js';
+export * from './print-diff.js';
 export * from './restrictions.js';
 export { stageOf } from './stages.js';
 export { ConfigMapStateStore, type ConfigMapStateStoreOptions, stateObjectName } from './state-store.js';
 export { KubernetesTarget, type KubernetesTargetOptions, type PropagationPolicy } from './target.js';
-export * from './print-diff.js';
