@@ -9,6 +9,7 @@ import {
   createIgnoreMatcher,
   ErrorCodes,
   type FetchOptions,
+  GitOpsError,
   SOURCE_IGNORE_FILE,
   type Source,
   type SourceChange,
@@ -233,10 +234,9 @@ export class S3Source implements Source {
 
   /** Fetches the artifact for the bucket's current state (or its state at `versionsAt`). One at a time. */
   fetch(options: FetchOptions): Promise<Artifact> {
-    const run = this.#queue.then(
-      () => this.#fetch(options.signal),
-      () => this.#fetch(options.signal),
-    );
+    const once = (): Promise<Artifact> =>
+      this.#fetch(options.signal).catch((error) => this.#wrap(error, options.signal));
+    const run = this.#queue.then(once, once);
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -278,6 +278,19 @@ export class S3Source implements Source {
     } finally {
       if (staging) await this.#cache.removeStaging(staging);
     }
+  }
+
+  /** Keeps typed errors and aborts as they are; anything else (the cache folder's I/O) becomes a `SourceError`. */
+  #wrap(error: unknown, signal: AbortSignal): never {
+    if (error instanceof GitOpsError || signal.aborted) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SourceError(
+      ErrorCodes.SourceFetchFailed,
+      `S3Source cache folder ${this.#cache.root}: ${message}`,
+      {
+        cause: error,
+      },
+    );
   }
 
   #unstable(error: unknown): unknown {

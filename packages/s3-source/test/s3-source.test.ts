@@ -319,6 +319,18 @@ describe('S3Source over a bucket client', () => {
     });
   });
 
+  it('stops at an abort, closing every body and leaving no partial artifact', async () => {
+    for (let i = 0; i < 20; i++) bucket.put(`f${i}.yaml`, `n: ${i}\n`);
+    const controller = new AbortController();
+    bucket.beforeGet = (key) => {
+      if (key === 'f5.yaml') controller.abort(new Error('stop now'));
+    };
+    await expect(source({ concurrency: 4 }).fetch({ signal: controller.signal })).rejects.toThrow('stop now');
+    expect(bucket.bodiesClosed).toBe(bucket.bodiesOpened);
+    expect((await readdir(cacheDir)).filter((name) => name.startsWith('staging-'))).toEqual([]);
+    expect(await readdir(join(cacheDir, 'artifacts'))).toEqual([]);
+  });
+
   describe('versionsAt', () => {
     it('builds the artifact from the versions current at the time', async () => {
       bucket.put('a.yaml', 'a1');
