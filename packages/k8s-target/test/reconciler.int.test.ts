@@ -1,0 +1,183 @@
+import { ErrorCodes, type KubeObject, RawRenderer, Reconciler, type StoredState } from '@gitops-kit/core';
+import { MemorySource } from '@gitops-kit/core/testing';
+import { ConfigMapStateStore, KubeClient, KubernetesTarget, stateObjectName } from '@gitops-kit/k8s-target';
+import { testenv } from '@gitops-kit/testenv';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { configMap, deployment, getObject, namespace, uniqueName } from './kube-helpers.js';
+
+const sources: MemorySource[] = [];
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.cleanup()));
+});
+
+function yamlOf(objects: readonly KubeObject[]): string {
+  return objects.map((o) => stringify(o)).join('---\n');
+}
+
+function source(files: Record<string, string>): MemorySource {
+  const s = new MemorySource({ files });
+  sources.push(s);
+  return s;
+}
+
+async function admin(): Promise<KubeClient> {
+  return KubeClient.fromKubeConfig((await testenv.kube()).kubeConfig());
+}
+
+async function newTarget(name: string): Promise<KubernetesTarget> {
+  return new KubernetesTarget({ name, kubeConfig: (await testenv.kube()).kubeConfig() });
+}
+
+/** A namespace for the state objects, created outside any reconciler. */
+async function stateNamespace(client: KubeClient): Promise<string> {
+  const ns = uniqueName('state');
+  await client.request({ method: 'POST', path: '/api/v1/namespaces', body: namespace(ns) });
+  return ns;
+}
+
+describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
+  it('refuses an empty set without allowEmpty, and prunes everything with it', async () => {
+    const client = await admin();
+    const ns = uniqueName('empty');
+    const name = uniqueName('empty');
+    const target = await newTarget(name);
+    const store = target.stateStore({ namespace: await stateNamespace(client) });
+    const src = source({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { a: '1' })]) });
+    const options = { name, source: src, renderer: new RawRenderer(), target, stateStore: store };
+    expect((await new Reconciler(options).reconcile()).outcome).toBe('succeeded');
+
+    src.setFiles({ 'app.yaml': '# nothing here any more\n' }).commit({ message: 'empty' });
+    const refused = await new Reconciler(options).reconcile();
+    expect(refused.outcome).toBe('failed');
+    expect(refused.error?.code).toBe(ErrorCodes.EmptySetRefused);
+    expect(await getObject(client, `/api/v1/namespaces/${ns}/configmaps/c`)).toBeDefined();
+
+    const allowed = await new Reconciler({ ...options, allowEmpty: true }).reconcile();
+    expect(allowed.outcome).toBe('succeeded');
+    expect(await getObject(client, `/api/v1/namespaces/${ns}/configmaps/c`)).toBeUndefined();
+  });
+
+  it('resumes from the inventory in the cluster after a restart and prunes what left the set', async () => {
+    const client = await admin();
+    const ns = uniqueName('restart');
+    const name = uniqueName('restart');
+    const stateNs = await stateNamespace(client);
+    const first = [namespace(ns), configMap(ns, 'a', { v: '1' }), configMap(ns, 'b', { v: '1' })];
+    const src = source({ 'app.yaml': yamlOf(first) });
+    {
+      const target = await newTarget(name);
+      const result = await new Reconciler({
+        name,
+        source: src,
+        renderer: new RawRenderer(),
+        target,
+        stateStore: target.stateStore({ namespace: stateNs }),
+      }).reconcile();
+      expect(result.outcome).toBe('succeeded');
+      expect(result.writes).toBe(3);
+    }
+    const stored = await getObject(
+      client,
+      `/api/v1/namespaces/${stateNs}/configmaps/${stateObjectName(name)}`,
+    );
+    const data = (stored?.data ?? {}) as Record<string, string>;
+    const state = JSON.parse(data['state.json'] ?? '{}') as StoredState;
+    expect(state.inventory.entries.map((e) => e.ref.name)).toEqual([ns, 'a', 'b']);
+    expect(state.inventory.entries.every((e) => e.digest.startsWith('sha256:'))).toBe(true);
+
+    // A new process: new target, new store object, same name; "b" left the set.
+    src.setFiles({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'a', { v: '1' })]) }).commit();
+    const target = await newTarget(name);
+    const result = await new Reconciler({
+      name,
+      source: src,
+      renderer: new RawRenderer(),
+      target,
+      stateStore: new ConfigMapStateStore(target.client, { namespace: stateNs }),
+    }).reconcile();
+    expect(result.outcome).toBe('succeeded');
+    expect(result.writes).toBe(0);
+    expect(result.pruned).toBe(1);
+    expect(await getObject(client, `/api/v1/namespaces/${ns}/configmaps/b`)).toBeUndefined();
+    expect(await getObject(client, `/api/v1/namespaces/${ns}/configmaps/a`)).toBeDefined();
+  });
+
+  it('rolls back to the last healthy revision when a revision never becomes healthy', async () => {
+    const client = await admin();
+    const ns = uniqueName('rollback');
+    const name = uniqueName('rollback');
+    const target = await newTarget(name);
+    const src = source({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { version: '1' })]) });
+    const reconciler = new Reconciler({
+      name,
+      source: src,
+      renderer: new RawRenderer(),
+      target,
+      stateStore: target.stateStore({ namespace: await stateNamespace(client) }),
+      wait: true,
+      rollback: true,
+      healthPollInterval: 200,
+      healthTimeout: 2_000,
+    });
+    const healthy = await reconciler.reconcile();
+    expect(healthy.outcome).toBe('succeeded');
+    expect(healthy.health).toBe('Current');
+
+    // Revision 2 adds a Deployment that never progresses (the test apiserver runs no controllers).
+    src
+      .setFiles({
+        'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { version: '2' }), deployment(ns, 'web')]),
+      })
+      .commit({ message: 'add web' });
+    const result = await reconciler.reconcile();
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.appliedRevision).toBe(healthy.revision);
+    expect((await getObject(client, `/api/v1/namespaces/${ns}/configmaps/c`))?.data).toEqual({
+      version: '1',
+    });
+    expect(await getObject(client, `/apis/apps/v1/namespaces/${ns}/deployments/web`)).toBeUndefined();
+  });
+});
+
+describe('ConfigMapStateStore (real apiserver)', () => {
+  const state = (entries: number): StoredState => ({
+    inventory: {
+      entries: Array.from({ length: entries }, (_, i) => ({
+        ref: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: `object-${i}` },
+        digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+      })),
+    },
+    lastAppliedRevision: 'main@sha1:abc',
+  });
+
+  it('round-trips the state and writes nothing when it did not change', async () => {
+    const client = await admin();
+    const store = new ConfigMapStateStore(client, { namespace: await stateNamespace(client) });
+    expect(await store.load('tenant/a')).toBeUndefined();
+    client.resetCounters();
+    await store.save('tenant/a', state(3));
+    await store.save('tenant/a', state(3));
+    expect(client.counters.writes).toBe(1);
+    expect(await store.load('tenant/a')).toEqual(state(3));
+  });
+
+  it('gzips a large state, and keeps it in a Secret when asked', async () => {
+    const client = await admin();
+    const ns = await stateNamespace(client);
+    for (const kind of ['ConfigMap', 'Secret'] as const) {
+      const store = new ConfigMapStateStore(client, { namespace: ns, kind, compressAbove: 64 * 1024 });
+      const big = state(5_000);
+      await store.save('big', big);
+      const fresh = new ConfigMapStateStore(client, { namespace: ns, kind });
+      expect(await fresh.load('big')).toEqual(big);
+      const resource = kind === 'Secret' ? 'secrets' : 'configmaps';
+      const raw = await getObject(client, `/api/v1/namespaces/${ns}/${resource}/${stateObjectName('big')}`);
+      const keys = Object.keys({ ...(raw?.data as object), ...(raw?.binaryData as object) });
+      expect(keys).toEqual(['state.json.gz']);
+      // Smaller again: stored as plain JSON, the gzipped key is gone.
+      await store.save('big', state(2));
+      expect(await fresh.load('big')).toEqual(state(2));
+    }
+  });
+});
