@@ -196,4 +196,27 @@ describe('Manager', () => {
     await manager.stop();
     expect(a.clock.pendingTimers).toBe(0);
   });
+
+  it('a graceful stop drops passes still waiting for a slot', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster({ clock });
+    const gated = ['a', 'b'].map((name) => {
+      const inner = memorySource(clock, { [`${name}.yaml`]: configMap(name) });
+      const source = new GatedSource(inner);
+      return { source, r: rig(undefined, { name, source }, { clock, cluster, source: inner }) };
+    });
+    const manager = new Manager({ concurrency: 1 });
+    for (const g of gated) manager.add(g.r.reconciler);
+    manager.start();
+    await gated[0]?.source.entered();
+
+    const stopping = manager.stop();
+    gated[0]?.source.open();
+    await stopping;
+
+    expect(gated.map((g) => g.source.calls)).toEqual([1, 0]);
+    expect(cluster.get(cmRef('a'))).toBeDefined();
+    expect(cluster.get(cmRef('b'))).toBeUndefined();
+    expect(gated[1]?.r.reconciler.busy).toBe(false);
+  });
 });

@@ -119,11 +119,11 @@ export class Pass {
     }
     // A new revision (or new content) arrived: it gets its chance.
     this.#memory.held = undefined;
-    const manifests = await this.#render(artifact);
-    this.#guardEmpty(artifact.revision, manifests);
     this.#host.update((d) => {
       d.lastAttemptedRevision = artifact.revision;
     });
+    const manifests = await this.#render(artifact);
+    this.#guardEmpty(artifact.revision, manifests);
     const applied = await this.#applySet(artifact.revision, manifests);
     if (!this.#options.wait) {
       return {

@@ -250,7 +250,9 @@ export class Reconciler {
     for (const request of queued) request.resolve(this.#skipped('Stopped', 'The reconciler was stopped'));
     const current = this.#current;
     if (!current) return;
-    if (options.abort ?? true) {
+    // A pass still waiting for a gate slot has done nothing yet: it is dropped
+    // even by a graceful stop, so stopping never waits for passes that have not begun.
+    if ((options.abort ?? true) || !current.started) {
       current.controller.abort(new ReconcileError(ErrorCodes.Aborted, `Reconciler ${this.name} was stopped`));
     }
     await current.done;
