@@ -54,7 +54,9 @@ describe('LeaderElector against a real apiserver', () => {
     });
     const controller = new AbortController();
     const done = elector.run(controller.signal, {
-      onStartedLeading: () => events.push('started'),
+      onStartedLeading: () => {
+        events.push('started');
+      },
       onStoppedLeading: () => events.push('stopped'),
     });
     return { elector, controller, done, events };
