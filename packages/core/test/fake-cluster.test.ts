@@ -139,7 +139,6 @@ describe('FakeCluster plan', () => {
     cluster.edit(web, (draft) => {
       draft.metadata.annotations = { 'someone/else': 'added' };
       draft.status = { readyReplicas: 2 };
-      return undefined;
     });
     const quiet = await cluster.plan(
       objects.map((o) => manifest(o)),
@@ -150,7 +149,6 @@ describe('FakeCluster plan', () => {
 
     cluster.edit<KubeObject & { spec: { replicas: number } }>(web, (draft) => {
       draft.spec.replicas = 5;
-      return draft;
     });
     const drifted = await cluster.plan(
       objects.map((o) => manifest(o)),
@@ -333,10 +331,11 @@ describe('FakeCluster prune', () => {
       configMap('stuck', {}),
       configMap('vanished', {}),
     ]);
-    cluster.edit(ref(configMap('kept', {})), (draft) => {
-      draft.metadata.annotations = { [PRUNE_ANNOTATION]: 'disabled' };
-      return undefined;
-    });
+    // A replacement object may be returned instead of changing the draft.
+    cluster.edit(ref(configMap('kept', {})), (draft) => ({
+      ...draft,
+      metadata: { ...draft.metadata, annotations: { [PRUNE_ANNOTATION]: 'disabled' } },
+    }));
     cluster.failDelete(ref(configMap('stuck', {})));
     cluster.remove(ref(configMap('vanished', {})));
     const entries = [...inventory.entries, { ref: ref(foreign), digest: 'sha256:old' }];

@@ -1,7 +1,7 @@
 import { abortReason, type Clock, systemClock } from '../clock.js';
 import { diffObjects } from '../diff/diff.js';
 import { projectOnto, unionShape } from '../diff/project.js';
-import { jsonEqual } from '../diff/values.js';
+import { isRecord, jsonEqual } from '../diff/values.js';
 import { digestObject } from '../digest.js';
 import {
   ApplyError,
@@ -303,12 +303,14 @@ export class FakeCluster implements Target {
    * Changes a live object by hand, as someone with kubectl would: `mutate` gets a copy and may
    * change it in place or return a replacement. Throws when the object does not exist.
    */
-  edit<T extends KubeObject = KubeObject>(ref: ObjectRef, mutate: (draft: T) => T | undefined): KubeObject {
+  edit<T extends KubeObject = KubeObject>(ref: ObjectRef, mutate: (draft: T) => void): KubeObject {
     const key = this.#key(ref);
     const live = this.#store.get(key);
     if (!live) throw new Error(`FakeCluster.edit: ${formatRef(ref)} does not exist`);
     const draft = structuredClone(live.object) as T;
-    const next = mutate(draft) ?? draft;
+    // A function typed to return nothing may still return a replacement object.
+    const returned: unknown = mutate(draft);
+    const next = isRecord(returned) ? (returned as KubeObject) : draft;
     live.object = this.#stamp(next, live.object);
     live.readings = 0;
     return structuredClone(live.object);
