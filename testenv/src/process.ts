@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 /** A server process started by testenv, in its own process group. */
 export interface ManagedProcess {
@@ -36,26 +37,9 @@ function installExitHook(): void {
   });
 }
 
-// Runs the server under a bash watchdog that kills it when this Node process disappears,
-// even by SIGKILL (no 'exit' hook runs then): no server outlives the test run. It watches its
-// own parent pid, which changes when Node dies (a `kill -0` would still see a zombie), and
-// escalates to SIGKILL, since a kube-apiserver whose etcd is gone can hang while shutting down.
-const WATCHDOG = [
-  'parent=$1; shift',
-  '"$@" & child=$!',
-  "trap 'kill -TERM $child 2>/dev/null; wait $child; exit $?' TERM INT",
-  'while kill -0 "$child" 2>/dev/null; do',
-  '  read -r st < /proc/$$/stat; st=${st##*) }; set -- $st',
-  '  [ "$2" = "$parent" ] || break',
-  '  sleep 1 & wait $!',
-  'done',
-  'if kill -0 "$child" 2>/dev/null; then',
-  '  kill -TERM "$child"',
-  '  for i in 1 2 3 4 5; do kill -0 "$child" 2>/dev/null || break; sleep 1; done',
-  '  kill -KILL "$child" 2>/dev/null',
-  'fi',
-  'wait "$child"',
-].join('\n');
+// Every server runs under scripts/watchdog.sh, which kills it if this Node process dies
+// without stopping it (even by SIGKILL): no server outlives the test run.
+const WATCHDOG = fileURLToPath(new URL('../scripts/watchdog.sh', import.meta.url));
 
 /** Options of {@link startProcess}. */
 export interface StartOptions {
@@ -79,16 +63,12 @@ export function startProcess(options: StartOptions): ManagedProcess {
   const fd = openSync(options.logPath, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(
-      'bash',
-      ['-c', WATCHDOG, 'testenv-watchdog', String(process.pid), options.binary, ...options.args],
-      {
-        detached: true,
-        stdio: ['ignore', fd, fd],
-        env: { ...process.env, ...options.env },
-        cwd: options.cwd,
-      },
-    );
+    child = spawn('bash', [WATCHDOG, String(process.pid), options.binary, ...options.args], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd,
+    });
   } finally {
     closeSync(fd);
   }
