@@ -1,6 +1,6 @@
 import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ErrorCodes, RenderError } from '../errors.js';
+import { ErrorCodes, type ErrorLocation, RenderError } from '../errors.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
 import { messageWithoutLocation, type ParseManifestsOptions, parseManifests } from './parse.js';
@@ -163,7 +163,9 @@ export class HelmRenderer implements Renderer {
           replacements: [
             [`${root}/`, ''],
             [tmp, '<tmp>'],
+            [/\s*Use --debug flag to render out invalid YAML\s*$/, ''],
           ],
+          locate: (message) => templateLocation(message, chart.rel),
         },
         {
           command: binary,
@@ -180,6 +182,22 @@ export class HelmRenderer implements Renderer {
       return manifests;
     });
   }
+}
+
+/**
+ * The template, line and column of a Helm template error (`template: webapp/templates/x.yaml:4:65:`),
+ * mapped into the artifact (the chart name is replaced by the chart's folder).
+ */
+export function templateLocation(message: string, chartRel: string): ErrorLocation | undefined {
+  const match = /template: ([^\s:]+):(\d+):(\d+)/.exec(message);
+  if (!match?.[1]) return undefined;
+  const slash = match[1].indexOf('/');
+  const inChart = slash < 0 ? match[1] : match[1].slice(slash + 1);
+  return {
+    file: chartRel ? `${chartRel}/${inChart}` : inChart,
+    line: Number(match[2]),
+    column: Number(match[3]),
+  };
 }
 
 /** Helm's own folders, all private to one run, so nothing of the user's Helm setup is read. */

@@ -75,6 +75,8 @@ export interface ToolCall {
   readonly location: ErrorLocation;
   /** Paths to shorten in messages. */
   readonly replacements?: readonly (readonly [string | RegExp, string])[];
+  /** Finds a more precise place in the tool's message (Helm names the template, line and column). */
+  readonly locate?: (message: string) => ErrorLocation | undefined;
 }
 
 /**
@@ -130,11 +132,10 @@ export async function runTool(
     );
   }
   if (result.code !== 0) {
-    throw new RenderError(
-      ErrorCodes.RenderToolFailed,
-      `${call.tool} failed: ${cleanToolMessage(result.stderr, call.replacements)}`,
-      { location: call.location },
-    );
+    const message = cleanToolMessage(result.stderr, call.replacements);
+    throw new RenderError(ErrorCodes.RenderToolFailed, `${call.tool} failed: ${message}`, {
+      location: call.locate?.(message) ?? call.location,
+    });
   }
   return result.stdout;
 }
