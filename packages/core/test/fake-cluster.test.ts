@@ -237,6 +237,36 @@ describe('FakeCluster validate', () => {
     expect(cluster.operations).toEqual([]);
   });
 
+  it('refuses the same object twice, and knows extra cluster-scoped kinds', async () => {
+    const cluster = new FakeCluster({ clusterScopedKinds: ['ClusterIssuer'] });
+    const issuer: KubeObject = {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'ClusterIssuer',
+      metadata: { name: 'letsencrypt', namespace: 'ignored' },
+    };
+    const plan = await cluster.plan(
+      [
+        manifest(issuer, 1),
+        manifest(configMap('a', {}, 'default'), 2),
+        manifest(configMap('a', {}, 'default'), 3),
+      ],
+      emptyInventory,
+      opts,
+    );
+    expect(plan.objects[0]?.ref).toEqual({
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'ClusterIssuer',
+      name: 'letsencrypt',
+    });
+    const error = (await cluster.validate(plan, opts).catch((e: unknown) => e)) as ValidationError;
+    expect(error.issues).toEqual([
+      {
+        message: 'the same object appears more than once in the set',
+        location: { file: 'app.yaml', documentIndex: 2, line: 3, object: 'v1 ConfigMap default/a' },
+      },
+    ]);
+  });
+
   it('accepts namespaces that exist or are in the set, and RBAC names with colons', async () => {
     const cluster = new FakeCluster({ objects: [namespace('existing')] });
     const plan = await cluster.plan(
