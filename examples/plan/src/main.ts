@@ -4,7 +4,7 @@
  * pull request. Renders the folder, plans against the live cluster and the reconciler's stored
  * inventory, prints a diff, and exits 0 (no changes), 2 (changes) or 1 (error). Writes nothing.
  */
-import { DirectorySource, GitOpsError } from '@gitops-kit/core';
+import { AutoRenderer, DirectorySource, GitOpsError } from '@gitops-kit/core';
 import { KubernetesTarget } from '@gitops-kit/k8s-target';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parsePlanArgs, USAGE, UsageError } from './args.js';
@@ -34,6 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
       target,
       stateStore,
       name: options.name,
+      // As Argo CD: a Chart.yaml makes a Helm chart, a kustomization.yaml a kustomization, else plain files.
+      renderer: new AutoRenderer({ helm: { releaseName: options.name, namespace: options.namespace } }),
       signal: controller.signal,
       format: { color: options.color ?? process.stdout.isTTY === true, context: options.context },
     });
