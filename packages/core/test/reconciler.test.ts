@@ -338,6 +338,27 @@ describe('Reconciler: invariant 4, the inventory is stored after apply and befor
   });
 });
 
+describe('Reconciler: restart', () => {
+  it('shows the stored inventory, revisions and history in the status of a new reconciler, even if its first fetch fails', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStateStore();
+    const cluster = new FakeCluster({ clock });
+    const source = memorySource(clock, { 'a.yaml': configMap('a') });
+    await rig(undefined, {}, { clock, store, cluster, source }).reconciler.reconcile();
+    const saves = store.saves;
+
+    source.failNextFetch();
+    const later = rig(undefined, {}, { clock, store, cluster, source });
+    await later.reconciler.reconcile();
+
+    const status = later.reconciler.status;
+    expect(inventoryNames(status.inventory.entries)).toEqual(['a']);
+    expect(status.lastAppliedRevision).toBe(source.head?.revision);
+    expect(status.history).toHaveLength(1);
+    expect(store.saves).toBe(saves);
+  });
+});
+
 describe('Reconciler: history', () => {
   it('is newest first, bounded by historyLimit, and does not repeat an unchanged outcome', async () => {
     const r = rig({ 'a.yaml': configMap('a') }, { historyLimit: 2 });

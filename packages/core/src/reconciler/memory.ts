@@ -24,6 +24,8 @@ export interface ReconcilerMemory {
   loaded: boolean;
   /** The JSON last written to the store, to skip writes that change nothing. */
   lastSaved: string | undefined;
+  /** The `stored` value last written (or found equal to what was): skips even the JSON when unchanged. */
+  savedRef: StoredState | undefined;
   /** The newest artifact, passed to the source as `previous`. */
   lastArtifact: Artifact | undefined;
   renderCache: RenderCache | undefined;
@@ -39,6 +41,7 @@ export function newMemory(): ReconcilerMemory {
     stored: { inventory: emptyInventory },
     loaded: false,
     lastSaved: undefined,
+    savedRef: undefined,
     lastArtifact: undefined,
     renderCache: undefined,
     lastHealthy: undefined,
@@ -60,6 +63,7 @@ export async function loadState(
   if (state) {
     memory.stored = state;
     memory.lastSaved = JSON.stringify(state);
+    memory.savedRef = state;
   }
   memory.loaded = true;
 }
@@ -70,8 +74,13 @@ export async function loadState(
  * get forgotten, so a save is allowed to finish even when the pass is being aborted.
  */
 export async function persistState(options: ResolvedOptions, memory: ReconcilerMemory): Promise<void> {
-  const json = JSON.stringify(memory.stored);
-  if (json === memory.lastSaved) return;
-  await options.stateStore.save(options.name, memory.stored);
-  memory.lastSaved = json;
+  const state = memory.stored;
+  // The state is replaced, never mutated, so an unchanged reference means nothing to write.
+  if (state === memory.savedRef) return;
+  const json = JSON.stringify(state);
+  if (json !== memory.lastSaved) {
+    await options.stateStore.save(options.name, state);
+    memory.lastSaved = json;
+  }
+  memory.savedRef = state;
 }

@@ -1,3 +1,4 @@
+import { castDraft } from 'immer';
 import { sleep } from '../clock.js';
 import {
   ApplyError,
@@ -108,9 +109,12 @@ export class Pass {
 
   /** Runs the pass. */
   async run(): Promise<PassResult> {
-    await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
-      loadState(this.#options, this.#memory, this.#signal),
-    );
+    if (!this.#memory.loaded) {
+      await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
+        loadState(this.#options, this.#memory, this.#signal),
+      );
+      this.#showStored();
+    }
     const artifact = await this.#fetch();
     const held = this.#memory.held;
     const lastHealthy = this.#memory.lastHealthy;
@@ -331,13 +335,20 @@ export class Pass {
   /** Stores the inventory (and the applied revision when given), in memory, in status and in the store. */
   async #storeInventory(inventory: Inventory, appliedRevision: string | undefined): Promise<void> {
     const memory = this.#memory;
-    memory.stored = {
-      ...memory.stored,
-      inventory,
-      ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
-    };
+    // Periodic passes usually store the inventory they already had: keep the old value then, so
+    // the status is not re-copied and re-frozen and no store write happens (cheap at 10,000 objects).
+    const unchanged = sameInventory(memory.stored.inventory, inventory);
+    const sameRevision =
+      appliedRevision === undefined || appliedRevision === memory.stored.lastAppliedRevision;
+    if (!unchanged || !sameRevision) {
+      memory.stored = {
+        ...memory.stored,
+        inventory: unchanged ? memory.stored.inventory : inventory,
+        ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
+      };
+    }
     this.#host.update((d) => {
-      setInventory(d, inventory);
+      if (!unchanged) setInventory(d, inventory);
       if (appliedRevision !== undefined) d.lastAppliedRevision = appliedRevision;
     });
     try {
@@ -486,9 +497,22 @@ export class Pass {
     };
   }
 
+  /** Shows a state loaded from the store (a restarted process) in the status. */
+  #showStored(): void {
+    const stored = this.#memory.stored;
+    this.#host.update((d) => {
+      setInventory(d, stored.inventory);
+      d.lastAppliedRevision = stored.lastAppliedRevision;
+      d.lastHealthyRevision = stored.lastHealthyRevision;
+      d.history = castDraft(stored.history ?? []);
+    });
+  }
+
   #rememberHealthy(set: HealthySet): void {
     this.#memory.lastHealthy = set;
-    this.#memory.stored = { ...this.#memory.stored, lastHealthyRevision: set.artifact.revision };
+    if (this.#memory.stored.lastHealthyRevision !== set.artifact.revision) {
+      this.#memory.stored = { ...this.#memory.stored, lastHealthyRevision: set.artifact.revision };
+    }
     this.#host.update((d) => {
       d.lastHealthyRevision = set.artifact.revision;
     });
@@ -521,4 +545,21 @@ export class Pass {
     if (this.#signal.aborted) return abortError(this.#signal);
     return toGitOpsError(error, stage, code);
   }
+}
+
+/** Whether two inventories hold the same entries (reference and digest) in the same order. */
+function sameInventory(a: Inventory, b: Inventory): boolean {
+  if (a === b) return true;
+  if (a.entries.length !== b.entries.length) return false;
+  return a.entries.every((entry, i) => {
+    const other = b.entries[i];
+    return (
+      other !== undefined &&
+      entry.digest === other.digest &&
+      entry.ref.apiVersion === other.ref.apiVersion &&
+      entry.ref.kind === other.ref.kind &&
+      entry.ref.namespace === other.ref.namespace &&
+      entry.ref.name === other.ref.name
+    );
+  });
 }
