@@ -319,6 +319,22 @@ describe('S3Source over a bucket client', () => {
     });
   });
 
+  it('describes itself without credentials and matches notifications for its bucket', () => {
+    const s = new S3Source({
+      endpoint: 'https://user:pw@minio.example:9000/',
+      bucket: 'configs',
+      prefix: 'prod',
+      credentials: { accessKeyId: 'AKIA', secretAccessKey: 'very-secret' },
+      cacheDir,
+    });
+    expect(s.description).toBe('s3 https://minio.example:9000/configs/prod/');
+    expect(s.matches({ bucket: 'configs' })).toBe(true);
+    expect(s.matches({ bucket: 'other' })).toBe(false);
+    expect(s.matches({ bucket: 'configs', url: 'https://minio.example:9000' })).toBe(true);
+    expect(s.matches({ bucket: 'configs', url: 'https://elsewhere:9000' })).toBe(false);
+    s.destroy();
+  });
+
   it('stops at an abort, closing every body and leaving no partial artifact', async () => {
     for (let i = 0; i < 20; i++) bucket.put(`f${i}.yaml`, `n: ${i}\n`);
     const controller = new AbortController();
