@@ -48,19 +48,27 @@ function tick(): Promise<void> {
 }
 
 /**
- * Resolves with `work` while moving `clock` forward `step` milliseconds at a time, letting real I/O
- * run in between: the reconciler's health wait sleeps on the clock, so minutes of polling pass in
- * a fraction of a second. Small steps keep the order of events real: a health poll due in 5 s
- * fires long before a pass deadline due in 15 minutes.
+ * Resolves with `work` while a ManualClock stands in for time: whenever the work is waiting on the
+ * clock (a health poll, a retry) for at most `longestWait` milliseconds, the clock jumps to that
+ * timer; otherwise real I/O (the source writing files, the renderer reading them) gets to run. So
+ * five minutes of health polling pass in a few milliseconds, and a deadline further away than
+ * `longestWait` (the pass timeout) is never reached by accident while files are being read.
  */
-export async function whileTimePasses<T>(clock: ManualClock, work: Promise<T>, step = 5_000): Promise<T> {
+export async function whileTimePasses<T>(
+  clock: ManualClock,
+  work: Promise<T>,
+  longestWait = 60_000,
+): Promise<T> {
   let done = false;
   const settled = work.finally(() => {
     done = true;
   });
   while (!done) {
     await tick();
-    if (!done) await clock.advance(step);
+    const next = clock.nextTimerAt();
+    if (!done && next !== undefined && next - clock.now() <= longestWait) {
+      await clock.advance(next - clock.now());
+    }
   }
   return settled;
 }
