@@ -321,7 +321,14 @@ export class Reconciler {
     const run: Run = { requests, controller, started: false, unlink: [], done: Promise.resolve() };
     for (const request of requests) run.unlink.push(this.#link(request.signal, controller));
     this.#current = run;
-    run.done = this.#execute(run).then((result) => {
+    const settled = this.#execute(run).catch(
+      // Only a defect can land here (stages' errors are results); callers still get an answer.
+      (error: unknown): ReconcileResult => {
+        const typed = toGitOpsError(error, 'reconcile', ReconcilerErrorCodes.Failed);
+        return { ...this.#skipped('Failed', typed.message), outcome: 'failed', error: typed };
+      },
+    );
+    run.done = settled.then((result) => {
       for (const unlink of run.unlink) unlink();
       this.#current = undefined;
       for (const request of run.requests) request.resolve(result);
