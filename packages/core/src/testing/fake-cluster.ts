@@ -147,7 +147,7 @@ export class FakeCluster implements Target {
   /** Compares the desired set with the live objects and the inventory. Writes nothing. */
   async plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
     checkSignal(options.signal);
-    const inventoryByKey = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry]));
+    const inventoryByKey = new Map(inventory.entries.map((entry) => [this.#key(entry.ref), entry]));
     const ordered = manifests
       .map((manifest, index) => ({ manifest, index, object: this.normalize(manifest.object) }))
       .sort((a, b) => applyStage(a.object.kind) - applyStage(b.object.kind) || a.index - b.index);
@@ -257,7 +257,7 @@ export class FakeCluster implements Target {
     const failed: { entry: InventoryEntry; message: string }[] = [];
     for (const entry of entries) {
       checkSignal(options.signal);
-      const key = refKey(entry.ref);
+      const key = this.#key(entry.ref);
       const live = this.#store.get(key);
       if (!live) {
         deleted.push(entry.ref);
@@ -444,7 +444,7 @@ export class FakeCluster implements Target {
   }
 
   #write(ref: ObjectRef, desired: KubeObject): void {
-    const key = refKey(ref);
+    const key = this.#key(ref);
     const existing = this.#store.get(key);
     const merged = applyMerge(existing?.object, existing?.applied, desired) as KubeObject;
     this.#store.set(key, {
