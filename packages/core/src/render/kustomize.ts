@@ -2,11 +2,17 @@ import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, RenderError } from '../errors.js';
-import type { Artifact, KubeObject, Manifest, ManifestOrigin, Renderer, RenderOptions } from '../types.js';
+import type { Artifact, KubeObject, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
-import { type ParseManifestsOptions, parseManifests } from './parse.js';
+import {
+  type ParseManifestsOptions,
+  parseManifests,
+  setSubstitutionHints,
+  substitutionHints,
+} from './parse.js';
 import { findExecutable, runProcess } from './process.js';
 import { resolveInside } from './raw.js';
+import { pathKey } from './substitute.js';
 import { runTool, type ToolRendererOptions, withTempDir } from './tool.js';
 
 /** The file names kustomize accepts for a kustomization, in its order of preference. */
@@ -256,9 +262,14 @@ export class KustomizeRenderer implements Renderer {
           return { object, origin: { file: origin.file, documentIndex: 0, line: 1 } };
         }
         const located = locate(await sourceOf(origin.file), object);
+        if (located) keepSourceQuoting(object, located.object);
         return {
           object,
-          origin: { file: origin.file, documentIndex: located?.documentIndex ?? 0, line: located?.line ?? 1 },
+          origin: {
+            file: origin.file,
+            documentIndex: located?.origin.documentIndex ?? 0,
+            line: located?.origin.line ?? 1,
+          },
         };
       }),
     );
@@ -294,14 +305,29 @@ function originPath(
  * the only object of its kind there, else the one with the same name, else the one whose name the
  * output name contains (`namePrefix`, `nameSuffix`, hashes), longest first.
  */
-function locate(source: Manifest[] | undefined, object: KubeObject): ManifestOrigin | undefined {
+function locate(source: Manifest[] | undefined, object: KubeObject): Manifest | undefined {
   if (!source) return undefined;
   const sameKind = source.filter((m) => m.object.kind === object.kind);
-  if (sameKind.length === 1) return sameKind[0]?.origin;
+  if (sameKind.length === 1) return sameKind[0];
   const exact = sameKind.find((m) => m.object.metadata.name === object.metadata.name);
-  if (exact) return exact.origin;
+  if (exact) return exact;
   const contained = sameKind
     .filter((m) => object.metadata.name.includes(m.object.metadata.name))
     .sort((a, b) => b.object.metadata.name.length - a.object.metadata.name.length);
-  return contained[0]?.origin;
+  return contained[0];
+}
+
+/**
+ * kustomize writes `PORT: "${PORT}"` back as `PORT: ${PORT}`, losing the quotes that say the value
+ * must stay a string. Where the source file quoted a value that the output has plain, the source
+ * wins, so substitution keeps it a string (Flux loses it and turns it into a number).
+ */
+function keepSourceQuoting(output: KubeObject, source: KubeObject): void {
+  const hints = substitutionHints(output);
+  if (hints.plain.length === 0) return;
+  const quotedInSource = new Set(substitutionHints(source).quoted.map(pathKey));
+  if (quotedInSource.size === 0) return;
+  const plain = hints.plain.filter((p) => !quotedInSource.has(pathKey(p)));
+  const moved = hints.plain.filter((p) => quotedInSource.has(pathKey(p)));
+  setSubstitutionHints(output, { plain, quoted: [...hints.quoted, ...moved] });
 }

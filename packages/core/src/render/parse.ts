@@ -79,31 +79,51 @@ function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/**
- * Where, in an object, a plain (unquoted) scalar mentions `${`: JSON paths, as arrays of keys and
- * indexes. Variable substitution reads the value of such a scalar again after replacing the
- * variables (`replicas: ${N}` becomes a number), while a quoted one stays a string, exactly as
- * substituting in the YAML text would do. Kept beside the object, not in it, and only for objects
- * that mention a variable at all.
- */
-const plainVariableScalars = new WeakMap<object, readonly (readonly (string | number)[])[]>();
+/** A JSON path inside an object: keys and list indexes. */
+export type ValuePath = readonly (string | number)[];
 
-/** The paths of plain scalars that mention `${` in an object parsed by {@link parseManifests}. */
-export function plainVariablePaths(object: object): readonly (readonly (string | number)[])[] {
-  return plainVariableScalars.get(object) ?? [];
+/** How the strings that mention `${` were written in the YAML an object was read from. */
+export interface SubstitutionHints {
+  /** Plain (unquoted) scalars: read again after substitution (`replicas: ${N}` becomes a number). */
+  readonly plain: readonly ValuePath[];
+  /** Quoted or block scalars: stay strings after substitution (`PORT: "${PORT}"`). */
+  readonly quoted: readonly ValuePath[];
+}
+
+/**
+ * Substitution hints per parsed object, kept beside the object rather than in it, and only for
+ * objects whose text mentions a variable. They let substitution give the result of substituting
+ * in the YAML text (as Flux does) while working on objects.
+ */
+const hintsByObject = new WeakMap<object, SubstitutionHints>();
+
+/** The substitution hints of an object read by {@link parseManifests} (empty when it has none). */
+export function substitutionHints(object: object): SubstitutionHints {
+  return hintsByObject.get(object) ?? { plain: [], quoted: [] };
+}
+
+/** Sets an object's substitution hints (renderers that know better, such as Kustomize, use it). */
+export function setSubstitutionHints(object: object, hints: SubstitutionHints): void {
+  if (hints.plain.length + hints.quoted.length > 0) hintsByObject.set(object, hints);
+  else hintsByObject.delete(object);
 }
 
 /** Copies the substitution hints of one object to a copy of it (the render cache does this). */
 export function copySubstitutionHints(from: object, to: object): void {
-  const paths = plainVariableScalars.get(from);
-  if (paths) plainVariableScalars.set(to, paths);
+  const hints = hintsByObject.get(from);
+  if (hints) hintsByObject.set(to, hints);
 }
 
-/** Collects the paths of plain string scalars containing `${` below a node. */
-function collectPlainVariables(node: unknown, path: (string | number)[], out: (string | number)[][]): void {
+/** Collects the paths of string scalars containing `${` below a node, by how they are written. */
+function collectVariables(
+  node: unknown,
+  path: (string | number)[],
+  out: { plain: ValuePath[]; quoted: ValuePath[] },
+): void {
   if (isScalar(node)) {
-    if (typeof node.value === 'string' && node.value.includes('${') && node.type === 'PLAIN')
-      out.push([...path]);
+    if (typeof node.value === 'string' && node.value.includes('${')) {
+      (node.type === 'PLAIN' ? out.plain : out.quoted).push([...path]);
+    }
     return;
   }
   if (isMap(node)) {
@@ -111,7 +131,7 @@ function collectPlainVariables(node: unknown, path: (string | number)[], out: (s
       if (!isPair(pair)) continue;
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       path.push(key);
-      collectPlainVariables(pair.value, path, out);
+      collectVariables(pair.value, path, out);
       path.pop();
     }
     return;
@@ -119,7 +139,7 @@ function collectPlainVariables(node: unknown, path: (string | number)[], out: (s
   if (isSeq(node)) {
     node.items.forEach((item, i) => {
       path.push(i);
-      collectPlainVariables(item, path, out);
+      collectVariables(item, path, out);
       path.pop();
     });
   }
@@ -133,9 +153,9 @@ function recordHints(
   range: readonly number[] | undefined,
 ): void {
   if (!range || !text.slice(range[0], range[2] ?? range[1]).includes('${')) return;
-  const paths: (string | number)[][] = [];
-  collectPlainVariables(node, [], paths);
-  if (paths.length > 0) plainVariableScalars.set(object, paths);
+  const out = { plain: [] as ValuePath[], quoted: [] as ValuePath[] };
+  collectVariables(node, [], out);
+  setSubstitutionHints(object, out);
 }
 
 /**

@@ -3,7 +3,7 @@ import { digestObject } from '../digest.js';
 import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
 import { formatRef, refOf } from '../refs.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
-import { checkObject, KUBECTL_YAML_OPTIONS, messageWithoutLocation, plainVariablePaths } from './parse.js';
+import { checkObject, KUBECTL_YAML_OPTIONS, messageWithoutLocation, substitutionHints } from './parse.js';
 
 /**
  * Variable substitution after rendering, as Flux's `postBuild.substitute`, with the result Flux's
@@ -84,7 +84,7 @@ function readPlain(text: string): unknown {
 }
 
 /** Path keys joined for lookup (keys cannot contain NUL). */
-const pathKey = (path: readonly (string | number)[]): string => path.join('\0');
+export const pathKey = (path: readonly (string | number)[]): string => path.join('\0');
 
 /**
  * Substitutes variables in every manifest that mentions one and has not opted out. Origins are
@@ -106,7 +106,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
   return manifests.map((manifest) => {
     if (optedOut(manifest, key) || !mentionsVariable(manifest.object)) return manifest;
     const location = { ...manifest.origin, object: formatRef(refOf(manifest.object)) };
-    const plain = new Set(plainVariablePaths(manifest.object).map(pathKey));
+    const plain = new Set(substitutionHints(manifest.object).plain.map(pathKey));
     const missing = new Set<string>();
     const path: (string | number)[] = [];
     const replace = (text: string): string => {
