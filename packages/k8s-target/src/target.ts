@@ -6,7 +6,6 @@ import {
   type Clock,
   ConflictError,
   digestObject,
-  type FieldChange,
   formatLocation,
   groupOf,
   type HealthReport,
@@ -37,6 +36,7 @@ import { describeApiError, isConflictError, isImmutableError, K8sErrorCodes, loc
 import { assessHealth } from './health/index.js';
 import type { CustomHealthChecks } from './health/types.js';
 import { type Impersonation, isStatus, KubeApiError, KubeClient } from './kube-client.js';
+import { removedFields } from './managed-fields.js';
 import {
   isOwnedBy,
   isPruneDisabled,
@@ -204,11 +204,18 @@ export class KubernetesTarget implements Target {
       if (changes.length === 0 && previous === item.digest) {
         return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
       }
+      // The desired object changed since the last apply (or we have no record of it): fields we
+      // applied before and no longer declare will be removed, so they are changes too.
+      const removed = previous === item.digest ? [] : removedFields(item.body, current, this.#fieldManager);
+      if (changes.length === 0 && removed.length === 0 && isOwnedBy(current, this.name)) {
+        // Already exactly as declared and marked as ours (an inventory lost or written elsewhere).
+        return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
+      }
       return {
         ...base,
         action: 'update',
         drifted: previous === item.digest && changes.length > 0,
-        changes: changes.length > 0 ? changes : [describeRemoval()],
+        changes: [...changes, ...removed],
         live: current,
       };
     });
@@ -959,11 +966,6 @@ function defaultKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   return kubeConfig;
-}
-
-/** A change entry for an update whose only difference is something we no longer declare. */
-function describeRemoval(): FieldChange {
-  return { path: '', before: 'fields applied before', after: 'fields no longer declared are removed' };
 }
 
 function refFor(object: KubeObject, namespace: string | undefined): ObjectRef {

@@ -338,4 +338,38 @@ describe('KubernetesTarget (real apiserver)', () => {
     expect(after?.metadata.uid).not.toBe(before?.metadata.uid);
     expect(after?.spec).toMatchObject({ selector: { matchLabels: { app: 'web', tier: 'front' } } });
   });
+
+  it('shows fields no longer declared as removed, and finds an applied set unchanged without its inventory', async () => {
+    const { target, admin } = await kubeTarget();
+    const ns = uniqueName('removed');
+    const first = await sync(target, [namespace(ns), configMap(ns, 'c', { a: '1', b: '2' })], emptyInventory);
+    const plan = await target.plan(
+      manifests([namespace(ns), configMap(ns, 'c', { a: '1' })]),
+      first.inventory,
+      {
+        signal: signal(),
+      },
+    );
+    expect(plan.update.map((o) => o.ref.name)).toEqual(['c']);
+    expect(plan.update[0]?.changes).toEqual([{ path: '/data/b', before: '2' }]);
+    await target.validate(plan, { signal: signal() });
+    const result = await target.apply(plan, { signal: signal() });
+    expect(result.writes).toBe(1);
+    expect((await getObject(admin, `/api/v1/namespaces/${ns}/configmaps/c`))?.data).toEqual({ a: '1' });
+
+    // The inventory is lost: what is live, marked as ours and as declared is still unchanged.
+    const again = await sync(target, [namespace(ns), configMap(ns, 'c', { a: '1' })], emptyInventory);
+    expect(again.plan.unchanged).toHaveLength(2);
+    expect(again.writes).toBe(0);
+  });
+
+  it('acts as an impersonated user, whose permissions the apiserver enforces', async () => {
+    const { target } = await kubeTarget({ impersonate: { user: uniqueName('nobody'), groups: ['tenants'] } });
+    const error = await sync(target, [configMap('default', 'x', { a: '1' })], emptyInventory).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/forbidden/i);
+    expect(target.client.counters.writes).toBe(0);
+  });
 });
