@@ -62,7 +62,7 @@ describe('KustomizeRenderer with the real kustomize', () => {
     expect(config?.object.metadata.name).toMatch(/^prod-app-config-[a-z0-9]{10}$/);
     expect(config?.object.data).toEqual({ LOG_LEVEL: 'warn', 'app.properties': 'greeting=hello\n' });
 
-    const deploy = byName(manifests, 'Deployment', 'prod-web').object as {
+    const deploy = byName(manifests, 'Deployment', 'prod-web').object as unknown as {
       metadata: { namespace?: string; annotations?: Record<string, string> };
       spec: { replicas: number; template: { spec: { containers: Record<string, unknown>[] } } };
     };
