@@ -58,9 +58,21 @@ async function ask<T>(path: string): Promise<T | undefined> {
   return (await answer) as T;
 }
 
+// Ctrl-C or a TERM would end the process without its 'exit' hooks (which stop the servers and
+// remove their folders): turn them into a normal exit, unless the program handles them itself.
+function exitOnSignals(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    if (process.listenerCount(signal) === 0) process.once(signal, () => process.exit(code));
+  }
+}
+
 async function ownEnv(name: ServerName): Promise<Testenv> {
   let env = ownEnvs.get(name);
   if (!env) {
+    exitOnSignals();
     env = startTestenv({ kube: name === 'kube', s3: name === 's3', git: name === 'git', tools: false });
     ownEnvs.set(name, env);
   }
