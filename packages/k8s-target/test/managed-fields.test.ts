@@ -1,0 +1,71 @@
+import type { KubeObject } from '@gitops-kit/core';
+import { describe, expect, it } from 'vitest';
+import { removedFields } from '../src/managed-fields.js';
+
+const live: KubeObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {
+    name: 'web',
+    labels: { app: 'web', tier: 'front' },
+    managedFields: [
+      {
+        manager: 'gitops-kit',
+        operation: 'Apply',
+        fieldsType: 'FieldsV1',
+        fieldsV1: {
+          'f:metadata': { 'f:labels': { 'f:app': {}, 'f:tier': {} } },
+          'f:spec': {
+            'f:template': {
+              'f:spec': {
+                'f:containers': {
+                  'k:{"name":"main"}': { '.': {}, 'f:name': {}, 'f:image': {} },
+                  'k:{"name":"sidecar"}': { '.': {}, 'f:name': {}, 'f:image': {} },
+                },
+              },
+            },
+          },
+        },
+      },
+      {
+        manager: 'kubectl',
+        operation: 'Update',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+    ],
+  },
+  spec: {
+    replicas: 3,
+    template: {
+      spec: {
+        containers: [
+          { name: 'main', image: 'app:1' },
+          { name: 'sidecar', image: 'proxy:1' },
+        ],
+      },
+    },
+  },
+};
+
+describe('removedFields', () => {
+  it('lists the fields our manager applied that the desired object no longer has', () => {
+    const desired: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', labels: { app: 'web' } },
+      spec: { template: { spec: { containers: [{ name: 'main', image: 'app:2' }] } } },
+    };
+    expect(removedFields(desired, live, 'gitops-kit')).toEqual([
+      { path: '/metadata/labels/tier', before: 'front' },
+      { path: '/spec/template/spec/containers/1', before: { name: 'sidecar', image: 'proxy:1' } },
+    ]);
+  });
+
+  it('ignores fields of other managers, and objects we never applied', () => {
+    const desired: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } };
+    expect(removedFields(desired, live, 'someone-else')).toEqual([]);
+    const all = removedFields(desired, live, 'gitops-kit').map((c) => c.path);
+    expect(all).not.toContain('/spec/replicas');
+  });
+});
