@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, realpath } from 'node:fs/promises';
+import { link, lstat, mkdir, realpath, rm } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { createIgnoreMatcher, SOURCE_IGNORE_FILE } from '@gitops-kit/core';
 import type { TreeFile } from './engine.js';
@@ -164,4 +164,49 @@ export function digestFiles(files: readonly TreeFile[]): string {
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sorted) hash.update(`${file.mode} ${file.oid} ${file.path}\n`);
   return `sha256:${hash.digest('hex')}`;
+}
+
+/** A file list as stored beside an artifact: `[path, mode, oid]`. */
+export type StoredFile = readonly [string, string, string];
+
+/**
+ * Fills `dest` with hard links to the files of a previous artifact that are unchanged (same path,
+ * mode and blob id), and returns the files still to be written. Artifacts are read-only, so
+ * sharing their inodes is safe; a poll that brings one new commit then writes only what changed.
+ * Symbolic links are always written anew. When linking fails (another file system), every file
+ * is returned so the caller writes them all.
+ */
+export async function linkUnchanged(
+  previousDir: string,
+  previousFiles: readonly StoredFile[],
+  files: readonly TreeFile[],
+  dest: string,
+): Promise<TreeFile[]> {
+  const before = new Map<string, string>();
+  for (const [path, mode, oid] of previousFiles) before.set(path, `${mode} ${oid}`);
+  const same: TreeFile[] = [];
+  const changed: TreeFile[] = [];
+  for (const file of files) {
+    if (file.mode !== '120000' && before.get(file.path) === `${file.mode} ${file.oid}`) same.push(file);
+    else changed.push(file);
+  }
+  if (same.length === 0) return changed;
+  const dirs = new Set<string>();
+  for (const file of same) dirs.add(posix.dirname(file.path));
+  try {
+    for (const dir of [...dirs].sort()) await mkdir(posix.join(dest, dir), { recursive: true });
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < same.length) {
+        const file = same[next++] as TreeFile;
+        await link(posix.join(previousDir, file.path), posix.join(dest, file.path));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(32, same.length) }, worker));
+    return changed;
+  } catch {
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dest, { recursive: true });
+    return [...files];
+  }
 }

@@ -11,7 +11,15 @@ import {
   type SourceChange,
 } from '@gitops-kit/core';
 import type { Key } from 'openpgp';
-import { type ArtifactLimits, ArtifactProblem, checkWritten, digestFiles, selectFiles } from './artifact.js';
+import {
+  type ArtifactLimits,
+  ArtifactProblem,
+  checkWritten,
+  digestFiles,
+  linkUnchanged,
+  type StoredFile,
+  selectFiles,
+} from './artifact.js';
 import { authHeaders, type GitAuth, normaliseRepoUrl, secretsOf, splitUrlCredentials } from './auth.js';
 import {
   type EngineName,
@@ -77,6 +85,8 @@ interface StoredArtifact {
   readonly revision: string;
   readonly digest: string;
   readonly meta: ArtifactMeta;
+  /** The files, so the next artifact can link the unchanged ones. */
+  readonly files?: readonly StoredFile[];
 }
 
 /** One fetch at a time per repository folder, across every source of this process. */
@@ -238,6 +248,7 @@ export class GitSource implements Source {
     if ('commit' in this.ref) {
       resolved = resolveRef(this.ref, []);
     } else {
+      this.#phase('listing refs');
       const refs = await this.#engine.listRemoteRefs(context, refPrefix(this.ref));
       resolved = resolveRef(this.ref, refs);
     }
@@ -258,6 +269,7 @@ export class GitSource implements Source {
     signal.throwIfAborted();
     const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
     if (!(await this.#hasAll(needed))) {
+      this.#phase('fetching');
       await this.#engine.fetch(context, this.#repoDir, {
         refName: resolved.fullName,
         depth: 'commit' in this.ref ? undefined : 1,
@@ -271,7 +283,7 @@ export class GitSource implements Source {
       }
     }
     signal.throwIfAborted();
-    const artifact = await this.#build(name, revision, resolved, signal);
+    const artifact = await this.#build(name, revision, resolved, signal, previous);
     this.#last = artifact;
     await this.#collectGarbage(artifact, previous);
     return artifact;
@@ -309,7 +321,9 @@ export class GitSource implements Source {
     revision: string,
     resolved: ResolvedRef,
     signal: AbortSignal,
+    previous: Artifact | undefined,
   ): Promise<Artifact> {
+    const base = await this.#baseFor(previous);
     const commit = parseCommit((await this.#engine.readObject(this.#repoDir, resolved.commit)).content);
     const signed = await this.#verify(commit, resolved);
 
@@ -325,6 +339,7 @@ export class GitSource implements Source {
         );
       tree = sub;
     }
+    this.#phase('listing files');
     const listed = await this.#engine.listFiles(this.#repoDir, tree, signal);
     const files = await selectFiles(listed, {
       ignore: this.#options.ignore,
@@ -337,7 +352,11 @@ export class GitSource implements Source {
     const scratch = join(this.#artifactsDir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
     try {
       await mkdir(scratch, { recursive: true });
-      await this.#engine.writeFiles(this.#repoDir, files, scratch, signal);
+      this.#phase('linking unchanged files');
+      const toWrite = base ? await linkUnchanged(base.dir, base.files, files, scratch) : files;
+      this.#phase('writing files', toWrite.length, files.length);
+      await this.#engine.writeFiles(this.#repoDir, toWrite, scratch, signal);
+      this.#phase('checking files');
       await checkWritten(scratch, files, this.#options.limits);
       const author = parsePerson(commit.headers.get('author'));
       const committer = parsePerson(commit.headers.get('committer'));
@@ -352,11 +371,38 @@ export class GitSource implements Source {
       const artifact: Artifact = { revision, digest: digestFiles(files), dir, meta };
       if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
       await rename(scratch, dir);
-      const stored: StoredArtifact = { revision, digest: artifact.digest, meta };
+      this.#phase('done', files.length, files.length);
+      const stored: StoredArtifact = {
+        revision,
+        digest: artifact.digest,
+        meta,
+        files: files.map((f) => [f.path, f.mode, f.oid] as const),
+      };
       await writeFile(`${dir}.json`, JSON.stringify(stored));
       return artifact;
     } finally {
       await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Reports the phase of a fetch to the progress callback. */
+  #phase(phase: string, loaded = 0, total?: number): void {
+    this.#options.onProgress?.({ phase, loaded, ...(total === undefined ? {} : { total }) });
+  }
+
+  /** The previous artifact of these settings with its file list, to link unchanged files from. */
+  async #baseFor(
+    previous: Artifact | undefined,
+  ): Promise<{ dir: string; files: readonly StoredFile[] } | undefined> {
+    const candidate = this.#last ?? previous;
+    if (!candidate || !candidate.dir.startsWith(`${this.#artifactsDir}/`) || !existsSync(candidate.dir)) {
+      return undefined;
+    }
+    try {
+      const stored = JSON.parse(await readFile(`${candidate.dir}.json`, 'utf8')) as StoredArtifact;
+      return stored.files ? { dir: candidate.dir, files: stored.files } : undefined;
+    } catch {
+      return undefined;
     }
   }
 

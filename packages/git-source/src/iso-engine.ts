@@ -99,7 +99,7 @@ export class IsomorphicGitEngine implements GitEngine {
       signal: context.signal,
     });
     try {
-      await git.fetch({
+      const result = await git.fetch({
         fs: this.#fs,
         http,
         gitdir,
@@ -113,6 +113,17 @@ export class IsomorphicGitEngine implements GitEngine {
           ? { onProgress: (p) => context.onProgress?.({ phase: p.phase, loaded: p.loaded, total: p.total }) }
           : {}),
       });
+      // isomorphic-git offers as `have` only the local ref of the same name: keep it, so the next
+      // fetch of this ref transfers only what changed.
+      if (request.refName && result.fetchHead) {
+        await git.writeRef({
+          fs: this.#fs,
+          gitdir,
+          ref: request.refName,
+          value: result.fetchHead,
+          force: true,
+        });
+      }
     } catch (error) {
       throw transportError(error);
     } finally {
