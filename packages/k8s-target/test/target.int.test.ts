@@ -1,4 +1,4 @@
-import { emptyInventory, type KubeObject, ValidationError } from '@gitops-kit/core';
+import { ConflictError, emptyInventory, type KubeObject, ValidationError } from '@gitops-kit/core';
 import { FORCE_ANNOTATION, OWNER_LABEL, ownerLabelValue, PRUNE_ANNOTATION } from '@gitops-kit/k8s-target';
 import { testenv } from '@gitops-kit/testenv';
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
@@ -371,5 +371,25 @@ describe('KubernetesTarget (real apiserver)', () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/forbidden/i);
     expect(target.client.counters.writes).toBe(0);
+  });
+
+  it('with force off, reports a field owned by another manager as a conflict naming the manifest', async () => {
+    const { target, admin } = await kubeTarget({ force: false });
+    const ns = uniqueName('conflict');
+    const set = [namespace(ns), configMap(ns, 'c', { color: 'blue' })];
+    const first = await sync(target, set, emptyInventory);
+    await admin.request({
+      method: 'PATCH',
+      path: `/api/v1/namespaces/${ns}/configmaps/c`,
+      query: { fieldManager: 'someone-else' },
+      body: { data: { color: 'red' } },
+      contentType: 'application/merge-patch+json',
+    });
+    const plan = await target.plan(manifests(set), first.inventory, { signal: signal() });
+    expect(plan.drifted.map((o) => o.ref.name)).toEqual(['c']);
+    const error = await target.validate(plan, { signal: signal() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toContain('configmap-c.yaml:2');
+    expect((error as Error).message).toContain('someone-else');
   });
 });
