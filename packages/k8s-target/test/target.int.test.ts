@@ -392,4 +392,41 @@ describe('KubernetesTarget (real apiserver)', () => {
     expect((error as Error).message).toContain('configmap-c.yaml:2');
     expect((error as Error).message).toContain('someone-else');
   });
+
+  it('reports a delete the apiserver refuses as failed, leaving the object in place', async () => {
+    const { target, admin } = await kubeTarget();
+    const ns = uniqueName('nodelete');
+    const first = await sync(target, [namespace(ns), configMap(ns, 'a', { v: '1' })], emptyInventory);
+    const user = uniqueName('reader');
+    await admin.request({
+      method: 'POST',
+      path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'read' },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }],
+      },
+    });
+    await admin.request({
+      method: 'POST',
+      path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`,
+      body: {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'read' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+      },
+    });
+    // The same owner, acting as a user who may read but not delete.
+    const { target: reader } = await kubeTarget({ name: target.name, impersonate: { user } });
+    const entry = first.inventory.entries.find((e) => e.ref.name === 'a');
+    if (!entry) throw new Error('no inventory entry for a');
+    const result = await reader.prune([entry], { signal: signal() });
+    expect(result.deleted).toEqual([]);
+    expect(result.failed.map((f) => f.entry)).toEqual([entry]);
+    expect(result.failed[0]?.message).toMatch(/Forbidden/);
+    expect(await getObject(admin, `/api/v1/namespaces/${ns}/configmaps/a`)).toBeDefined();
+  });
 });
