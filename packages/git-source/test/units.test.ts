@@ -1,0 +1,367 @@
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SourceError } from '@gitops-kit/core';
+import {
+  checkLinkTarget,
+  commitOfRevision,
+  digestFiles,
+  type FetchRequest,
+  formatRevision,
+  type GitEngine,
+  GitErrorCodes,
+  GitSource,
+  normaliseRepoUrl,
+  parseCommit,
+  parseTag,
+  type RemoteContext,
+  type RemoteRef,
+  resolveRef,
+  type TreeFile,
+  verifyDetached,
+} from '@gitops-kit/git-source';
+import { readKeys } from 'openpgp';
+import { describe, expect, it } from 'vitest';
+import { selectFiles } from '../src/artifact.js';
+import { authHeaders, splitUrlCredentials } from '../src/auth.js';
+import { Redactor } from '../src/errors.js';
+import { signPayload, testKey } from './helpers.js';
+
+const A = 'a'.repeat(40);
+const B = 'b'.repeat(40);
+const C = 'c'.repeat(40);
+
+describe('revisions', () => {
+  it('formats and parses Flux revisions', () => {
+    expect(formatRevision('main', A)).toBe(`main@sha1:${A}`);
+    expect(formatRevision(undefined, A)).toBe(`sha1:${A}`);
+    expect(commitOfRevision(`v1.2.0@sha1:${B}`)).toBe(B);
+    expect(commitOfRevision(`sha1:${B}`)).toBe(B);
+    expect(commitOfRevision('sha256:abc')).toBeUndefined();
+  });
+});
+
+describe('resolveRef', () => {
+  const remote: RemoteRef[] = [
+    { name: 'refs/heads/main', oid: A },
+    { name: 'refs/tags/v1.0.0', oid: B },
+    { name: 'refs/tags/v1.2.0', oid: C, peeled: A },
+    { name: 'refs/tags/v1.3.0-rc.1', oid: B },
+    { name: 'refs/tags/2.0.0', oid: B },
+    { name: 'refs/tags/not-semver', oid: C },
+  ];
+  it('resolves branches and tags, peeling annotated tags', () => {
+    expect(resolveRef({ branch: 'main' }, remote)).toMatchObject({ revisionName: 'main', commit: A });
+    expect(resolveRef({ branch: 'refs/heads/main' }, remote)).toMatchObject({
+      revisionName: 'refs/heads/main',
+    });
+    expect(resolveRef({ tag: 'v1.2.0' }, remote)).toEqual({
+      revisionName: 'v1.2.0',
+      fullName: 'refs/tags/v1.2.0',
+      commit: A,
+      tagObject: C,
+    });
+    expect(resolveRef({ branch: 'gone' }, remote)).toBeUndefined();
+  });
+  it('picks the highest tag in a semver range, without pre-releases', () => {
+    expect(resolveRef({ semver: '^1.0.0' }, remote)).toMatchObject({ revisionName: 'v1.2.0', commit: A });
+    expect(resolveRef({ semver: '*' }, remote)).toMatchObject({ revisionName: '2.0.0', commit: B });
+    expect(resolveRef({ semver: '>=3' }, remote)).toBeUndefined();
+  });
+  it('passes a pinned commit through', () => {
+    expect(resolveRef({ commit: A.toUpperCase() }, [])).toMatchObject({ revisionName: undefined, commit: A });
+  });
+});
+
+describe('credentials', () => {
+  it('builds headers and never lets secrets through the redactor', () => {
+    expect(authHeaders({ bearerToken: 'tok' })).toEqual({ Authorization: 'Bearer tok' });
+    const basic = authHeaders({ basic: { username: 'u', password: 'p@ss' }, headers: { 'X-Extra': 'v' } });
+    expect(basic).toEqual({
+      'X-Extra': 'v',
+      Authorization: `Basic ${Buffer.from('u:p@ss').toString('base64')}`,
+    });
+    const redactor = new Redactor(['s3cret-token']);
+    expect(redactor.redact('GET https://user:pw@host/x failed with s3cret-token')).toBe(
+      'GET https://host/x failed with ***',
+    );
+  });
+  it('moves credentials out of URLs and normalises URLs for matching', () => {
+    expect(splitUrlCredentials('https://me:p%40ss@git.example.com/o/r.git')).toEqual({
+      url: 'https://git.example.com/o/r.git',
+      basic: { username: 'me', password: 'p@ss' },
+    });
+    const same = [
+      'https://git.example.com/o/r.git',
+      'http://Git.Example.com/o/r/',
+      'git@git.example.com:o/r.git',
+      'ssh://git@git.example.com/o/r',
+    ];
+    expect(new Set(same.map(normaliseRepoUrl)).size).toBe(1);
+    expect(normaliseRepoUrl('https://git.example.com/o/other.git')).not.toBe(
+      normaliseRepoUrl(same[0] as string),
+    );
+  });
+});
+
+const commitText = (extra: string): string =>
+  `tree ${A}\nparent ${B}\nauthor Ann <ann@example.com> 1700000000 +0100\ncommitter Bob <bob@example.com> 1700000060 +0000\n${extra}\nthe message\n\nbody\n`;
+
+describe('objects and signatures', () => {
+  it('cuts the signed payload out of a commit and verifies it', async () => {
+    const key = await testKey('Signer');
+    const unsigned = commitText('');
+    const signature = (await signPayload(unsigned, key)).trim();
+    const signed = unsigned.replace(
+      '\n\nthe message',
+      `\ngpgsig ${signature.split('\n').join('\n ')}\n\nthe message`,
+    );
+    const parsed = parseCommit(new TextEncoder().encode(signed));
+    expect(new TextDecoder().decode(parsed.payload)).toBe(unsigned);
+    expect(parsed.signature?.trim()).toBe(signature);
+    expect(parsed.headers.get('author')).toBe('Ann <ann@example.com> 1700000000 +0100');
+    expect(parsed.message).toBe('the message\n\nbody\n');
+
+    const keys = await readKeys({ armoredKeys: key.publicKey });
+    expect(await verifyDetached(parsed.payload, parsed.signature as string, keys)).toMatchObject({
+      userId: expect.stringContaining('Signer'),
+    });
+    const tampered = new TextEncoder().encode(unsigned.replace('body', 'evil'));
+    expect(await verifyDetached(tampered, parsed.signature as string, keys)).toBeUndefined();
+    const stranger = await readKeys({ armoredKeys: (await testKey('Stranger')).publicKey });
+    expect(await verifyDetached(parsed.payload, parsed.signature as string, stranger)).toBeUndefined();
+    expect(await verifyDetached(parsed.payload, 'not a signature', keys)).toBeUndefined();
+  });
+
+  it('reads an unsigned commit as its own payload, and a tag signature from the message end', async () => {
+    const unsigned = commitText('');
+    const plain = parseCommit(new TextEncoder().encode(unsigned));
+    expect(plain.signature).toBeUndefined();
+    expect(new TextDecoder().decode(plain.payload)).toBe(unsigned);
+
+    const body = `object ${A}\ntype commit\ntag v1\ntagger T <t@e> 1700000000 +0000\n\nRelease\n`;
+    const key = await testKey('Tagger');
+    const signature = await signPayload(body, key);
+    const tag = parseTag(new TextEncoder().encode(body + signature));
+    expect(new TextDecoder().decode(tag.payload)).toBe(body);
+    expect(tag.message).toBe('Release\n');
+    const keys = await readKeys({ armoredKeys: key.publicKey });
+    expect(await verifyDetached(tag.payload, tag.signature as string, keys)).toBeDefined();
+  });
+});
+
+describe('selectFiles', () => {
+  const blobs = new Map<string, string>([
+    ['ign-root', 'docs/\n!docs/keep.md\n'],
+    ['ign-apps', '*.tmp\n'],
+    ['ign-docs', '*\n'],
+    ['link-in', 'web.yaml'],
+    ['link-out', '../../etc/passwd'],
+  ]);
+  const readBlob = async (oid: string): Promise<Uint8Array> =>
+    new TextEncoder().encode(blobs.get(oid) ?? 'x');
+  const file = (path: string, oid = 'blob', mode = '100644', size?: number): TreeFile => ({
+    path,
+    mode,
+    oid,
+    size,
+  });
+
+  it('applies defaults, scoped .sourceignore files and extra patterns; drops submodules', async () => {
+    const files = [
+      file('.sourceignore', 'ign-root'),
+      file('apps/.sourceignore', 'ign-apps'),
+      file('docs/.sourceignore', 'ign-docs'),
+      file('apps/web.yaml'),
+      file('apps/x.tmp'),
+      file('x.tmp'),
+      file('docs/guide.md'),
+      file('.github/workflows/ci.yml'),
+      file('img/logo.png'),
+      file('vendor/lib', C, '160000'),
+      file('secret.env'),
+    ];
+    const chosen = await selectFiles(files, { readBlob, ignore: '*.env' });
+    expect(chosen.map((f) => f.path)).toEqual([
+      '.sourceignore',
+      'apps/.sourceignore',
+      'apps/web.yaml',
+      'x.tmp',
+    ]);
+    const noDefaults = await selectFiles([file('img/logo.png')], { readBlob, defaultIgnores: false });
+    expect(noDefaults).toHaveLength(1);
+  });
+
+  it('refuses escaping symbolic links and enforces limits', async () => {
+    await expect(
+      selectFiles([file('apps/web.yaml'), file('apps/alias', 'link-in', '120000')], { readBlob }),
+    ).resolves.toHaveLength(2);
+    await expect(
+      selectFiles([file('apps/escape', 'link-out', '120000')], { readBlob }),
+    ).rejects.toMatchObject({ kind: 'unsafe' });
+    expect(() => checkLinkTarget('a/b', '/etc/passwd')).toThrow(/outside/);
+    expect(() => checkLinkTarget('a/b', '../c')).not.toThrow();
+    expect(() => checkLinkTarget('a/b', '../../c')).toThrow(/outside/);
+    await expect(
+      selectFiles([file('a'), file('b')], { readBlob, limits: { maxFiles: 1 } }),
+    ).rejects.toMatchObject({ kind: 'limit' });
+    await expect(
+      selectFiles([file('a', 'x', '100644', 10)], { readBlob, limits: { maxFileBytes: 5 } }),
+    ).rejects.toMatchObject({ kind: 'limit' });
+  });
+
+  it('digests content independent of listing order', () => {
+    const one = [file('a', A), file('b', B)];
+    expect(digestFiles(one)).toBe(digestFiles([...one].reverse()));
+    expect(digestFiles(one)).not.toBe(digestFiles([file('a', A), file('b', C)]));
+  });
+});
+
+/** An engine over an in-memory repository, counting calls, for logic without a server. */
+class MemoryEngine implements GitEngine {
+  readonly name = 'isomorphic-git' as const;
+  refs: RemoteRef[] = [];
+  readonly objects = new Map<string, { type: string; content: Uint8Array }>();
+  readonly trees = new Map<string, TreeFile[]>();
+  readonly blobs = new Map<string, string>();
+  local = new Set<string>();
+  calls: string[] = [];
+  failWith: Error | undefined;
+
+  async listRemoteRefs(_context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]> {
+    this.calls.push(`ls ${prefix}`);
+    if (this.failWith) throw this.failWith;
+    return this.refs.filter((r) => !prefix || r.name.startsWith(prefix));
+  }
+  async ensureRepo(): Promise<void> {}
+  async hasObject(_gitdir: string, oid: string): Promise<boolean> {
+    return this.local.has(oid);
+  }
+  async fetch(_context: RemoteContext, _gitdir: string, request: FetchRequest): Promise<void> {
+    this.calls.push(`fetch ${request.refName} ${request.depth}`);
+    for (const oid of this.objects.keys()) this.local.add(oid);
+  }
+  async readObject(_gitdir: string, oid: string): Promise<{ type: string; content: Uint8Array }> {
+    const object = this.objects.get(oid);
+    if (!object) throw new Error(`missing ${oid}`);
+    return object;
+  }
+  async subtree(): Promise<string | undefined> {
+    return undefined;
+  }
+  async listFiles(_gitdir: string, treeOid: string): Promise<TreeFile[]> {
+    return this.trees.get(treeOid) ?? [];
+  }
+  async readBlob(_gitdir: string, oid: string): Promise<Uint8Array> {
+    return new TextEncoder().encode(this.blobs.get(oid) ?? '');
+  }
+  async writeFiles(_gitdir: string, files: readonly TreeFile[], destDir: string): Promise<void> {
+    this.calls.push(`write ${files.length}`);
+    for (const file of files) {
+      await mkdir(dirname(join(destDir, file.path)), { recursive: true });
+      await writeFile(join(destDir, file.path), this.blobs.get(file.oid) ?? '');
+    }
+  }
+
+  /** Adds a commit whose tree holds the given files, and points `main` at it. */
+  commit(oid: string, files: Record<string, string>): void {
+    const tree = `t${oid.slice(1)}`;
+    this.trees.set(
+      tree,
+      Object.entries(files).map(([path, content]) => {
+        const blob = `blob-${content}`;
+        this.blobs.set(blob, content);
+        return { path, mode: '100644', oid: blob };
+      }),
+    );
+    const text = `tree ${tree}\nauthor Ann <ann@example.com> 1700000000 +0000\ncommitter Ann <ann@example.com> 1700000000 +0000\n\nmsg ${oid.slice(0, 4)}\n`;
+    this.objects.set(oid, { type: 'commit', content: new TextEncoder().encode(text) });
+    this.refs = [{ name: 'refs/heads/main', oid }];
+  }
+}
+
+describe('GitSource logic (in-memory engine)', () => {
+  const signal = (): AbortSignal => new AbortController().signal;
+  const make = async (engine: MemoryEngine, token = 'tok-secret-123'): Promise<GitSource> =>
+    new GitSource({
+      url: 'https://git.example.com/o/r.git',
+      cacheDir: await mkdtemp(join(tmpdir(), 'gitops-kit-unit-')),
+      engine,
+      auth: { bearerToken: token },
+    });
+
+  it('fetches once, then polls without fetching or writing while the ref stays', async () => {
+    const engine = new MemoryEngine();
+    engine.commit(A, { 'a.yaml': 'one', 'b.yaml': 'two' });
+    const source = await make(engine);
+    const first = await source.fetch({ signal: signal() });
+    expect(first.revision).toBe(`main@sha1:${A}`);
+    expect(await readFile(join(first.dir, 'a.yaml'), 'utf8')).toBe('one');
+    expect(engine.calls).toEqual(['ls refs/heads/main', 'fetch refs/heads/main 1', 'write 2']);
+
+    engine.calls = [];
+    expect(await source.fetch({ signal: signal(), previous: first })).toBe(first);
+    expect(engine.calls).toEqual(['ls refs/heads/main']);
+
+    engine.commit(B, { 'a.yaml': 'one', 'b.yaml': 'changed' });
+    engine.calls = [];
+    const second = await source.fetch({ signal: signal(), previous: first });
+    expect(second.revision).toBe(`main@sha1:${B}`);
+    // Only the changed file is written; the other is linked from the previous artifact.
+    expect(engine.calls).toEqual(['ls refs/heads/main', 'fetch refs/heads/main 1', 'write 1']);
+    expect(await readFile(join(second.dir, 'a.yaml'), 'utf8')).toBe('one');
+    expect(await readFile(join(second.dir, 'b.yaml'), 'utf8')).toBe('changed');
+  });
+
+  it('matches webhook changes by normalised URL and ref', async () => {
+    const source = await make(new MemoryEngine());
+    expect(source.matches({ url: 'https://git.example.com/o/r', ref: 'refs/heads/main' })).toBe(true);
+    expect(source.matches({ url: 'git@git.example.com:o/r.git', ref: 'main' })).toBe(true);
+    expect(source.matches({ url: 'https://git.example.com/o/r.git', ref: 'refs/heads/dev' })).toBe(false);
+    expect(source.matches({ url: 'https://git.example.com/o/other.git' })).toBe(false);
+    expect(source.matches({ bucket: 'b' })).toBe(false);
+  });
+
+  it('redacts credentials an engine echoes, and reports a missing ref', async () => {
+    const engine = new MemoryEngine();
+    const token = 'tok-secret-123';
+    engine.failWith = new Error(
+      `request with Authorization: Bearer ${token} to https://me:pw@git.example.com failed`,
+    );
+    const source = await make(engine, token);
+    const error = await source.fetch({ signal: signal() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).code).toBe(GitErrorCodes.FetchFailed);
+    expect(`${(error as Error).message} ${String((error as Error).cause)}`).not.toMatch(/tok-secret-123|pw@/);
+
+    engine.failWith = undefined;
+    const missing = await source.fetch({ signal: signal() }).catch((e: unknown) => e);
+    expect((missing as SourceError).code).toBe(GitErrorCodes.RefNotFound);
+  });
+
+  it('stops with a typed error when aborted, and validates options', async () => {
+    const engine = new MemoryEngine();
+    engine.commit(A, { 'a.yaml': 'one' });
+    const source = await make(engine);
+    const controller = new AbortController();
+    controller.abort(new Error('shutting down'));
+    await expect(source.fetch({ signal: controller.signal })).rejects.toMatchObject({
+      code: GitErrorCodes.Aborted,
+    });
+    expect(
+      () => new GitSource({ url: 'https://h/r.git', cacheDir: '/tmp/x', ref: { semver: 'not a range' } }),
+    ).toThrow(/semver/);
+    expect(
+      () => new GitSource({ url: 'https://h/r.git', cacheDir: '/tmp/x', ref: { commit: 'abc' } }),
+    ).toThrow(/40-character/);
+    expect(
+      () =>
+        new GitSource({
+          url: 'https://h/r.git',
+          cacheDir: '/tmp/x',
+          verify: { mode: 'head', publicKeys: [] },
+        }),
+    ).toThrow(/public key/);
+    expect(() => new GitSource({ url: 'ftp://h/r.git', cacheDir: '/tmp/x' })).toThrow(/https/);
+  });
+});
