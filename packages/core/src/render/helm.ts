@@ -58,7 +58,9 @@ export class HelmRenderer implements Renderer {
   /** The helm binary: the option, else `helm` on PATH; resolved once. */
   binary(): Promise<string> {
     this.#binary ??= (async () => {
-      if (this.#options.binary) return this.#options.binary;
+      const explicit = this.#options.binary;
+      // A bare name is looked up on this process's PATH: the tool itself runs with a fixed one.
+      if (explicit) return explicit.includes('/') ? explicit : ((await findExecutable(explicit)) ?? explicit);
       const found = await findExecutable('helm');
       if (found) return found;
       this.#binary = undefined;

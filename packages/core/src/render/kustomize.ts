@@ -94,10 +94,9 @@ export class KustomizeRenderer implements Renderer {
     this.#binary ??= (async () => {
       const explicit = this.#options.binary;
       if (explicit) {
-        return {
-          path: explicit,
-          flavour: basename(explicit).startsWith('kubectl') ? 'kubectl' : 'kustomize',
-        };
+        // A bare name is looked up on this process's PATH: the tool itself runs with a fixed one.
+        const path = explicit.includes('/') ? explicit : ((await findExecutable(explicit)) ?? explicit);
+        return { path, flavour: basename(explicit).startsWith('kubectl') ? 'kubectl' : 'kustomize' };
       }
       const kustomize = await findExecutable('kustomize');
       if (kustomize) return { path: kustomize, flavour: 'kustomize' };
