@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: substitution input, not templates
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import {
   type RunFunction,
   type RunRequest,
   type RunResult,
+  substituteVariables,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
 
@@ -147,6 +149,33 @@ describe('KustomizeRenderer (unit, injected run)', () => {
     ]);
     expect(manifests[0]?.object.metadata.annotations).toBeUndefined();
     expect(manifests[1]?.object.metadata.annotations).toEqual({ keep: 'me' });
+  });
+
+  it('keeps the quotes of the source file that kustomize drops, for substitution', async () => {
+    const fake = fakeKustomize((request) =>
+      ok(
+        [
+          'apiVersion: v1',
+          'data:',
+          '  COUNT: ${COUNT}',
+          '  PORT: ${PORT}',
+          'kind: ConfigMap',
+          'metadata:',
+          '  annotations:',
+          '    config.kubernetes.io/origin: |',
+          `      path: ${relative(request.args[1]!, join(fixtures, 'vars/cm.yaml'))}`,
+          '  name: settings',
+          '',
+        ].join('\n'),
+      ),
+    );
+    const manifests = await new KustomizeRenderer({
+      path: 'vars',
+      binary: 'kustomize',
+      run: fake.run,
+    }).render(artifact, { signal });
+    const [out] = substituteVariables(manifests, { variables: { PORT: '8080', COUNT: '3' } });
+    expect(out?.object.data).toEqual({ PORT: '8080', COUNT: 3 });
   });
 
   it('can build the folder directly, without origins', async () => {

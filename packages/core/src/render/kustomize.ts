@@ -12,7 +12,7 @@ import {
 } from './parse.js';
 import { findExecutable, runProcess } from './process.js';
 import { resolveInside } from './raw.js';
-import { pathKey } from './substitute.js';
+import { valuePathKey } from './substitute.js';
 import { runTool, type ToolRendererOptions, withTempDir } from './tool.js';
 
 /** The file names kustomize accepts for a kustomization, in its order of preference. */
@@ -324,9 +324,9 @@ function locate(source: Manifest[] | undefined, object: KubeObject): Manifest | 
 function keepSourceQuoting(output: KubeObject, source: KubeObject): void {
   const hints = substitutionHints(output);
   if (hints.plain.length === 0) return;
-  const quotedInSource = new Set(substitutionHints(source).quoted.map(pathKey));
+  const quotedInSource = new Set(substitutionHints(source).quoted.map(valuePathKey));
   if (quotedInSource.size === 0) return;
-  const plain = hints.plain.filter((p) => !quotedInSource.has(pathKey(p)));
-  const moved = hints.plain.filter((p) => quotedInSource.has(pathKey(p)));
+  const plain = hints.plain.filter((p) => !quotedInSource.has(valuePathKey(p)));
+  const moved = hints.plain.filter((p) => quotedInSource.has(valuePathKey(p)));
   setSubstitutionHints(output, { plain, quoted: [...hints.quoted, ...moved] });
 }

@@ -162,7 +162,7 @@ function recordHints(
  * Checks the fields every object needs and that gitops-kit reads, so a bad manifest fails at render
  * time with its place rather than later at the target. Messages name fields, never values.
  */
-export function checkObject(value: unknown, where: ErrorLocation): KubeObject {
+export function checkManifestObject(value: unknown, where: ErrorLocation): KubeObject {
   if (!isRecord(value)) {
     throw new RenderError(
       ErrorCodes.RenderInvalidObject,
@@ -287,7 +287,7 @@ function documentManifests(
     flattenList(text, value, contents, where, lines, out);
     return;
   }
-  const object = checkObject(value, where);
+  const object = checkManifestObject(value, where);
   recordHints(object, contents, text, contents.range);
   out.push({ object, origin: { file, documentIndex: index, line } });
 }
@@ -329,7 +329,7 @@ function flattenList(
     if (item === null || item === undefined) return;
     const line = lineOfNode(lines, itemNodes[i] as Node | undefined, where.line);
     const at = { file: where.file, documentIndex: where.documentIndex, line };
-    const object = checkObject(item, at);
+    const object = checkManifestObject(item, at);
     const node = itemNodes[i] as Node | undefined;
     recordHints(object, node, text, node?.range ?? undefined);
     out.push({ object, origin: at });

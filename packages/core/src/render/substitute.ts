@@ -3,7 +3,12 @@ import { digestObject } from '../digest.js';
 import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
 import { formatRef, refOf } from '../refs.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
-import { checkObject, KUBECTL_YAML_OPTIONS, messageWithoutLocation, substitutionHints } from './parse.js';
+import {
+  checkManifestObject,
+  KUBECTL_YAML_OPTIONS,
+  messageWithoutLocation,
+  substitutionHints,
+} from './parse.js';
 
 /**
  * Variable substitution after rendering, as Flux's `postBuild.substitute`, with the result Flux's
@@ -84,7 +89,7 @@ function readPlain(text: string): unknown {
 }
 
 /** Path keys joined for lookup (keys cannot contain NUL). */
-export const pathKey = (path: readonly (string | number)[]): string => path.join('\0');
+export const valuePathKey = (path: readonly (string | number)[]): string => path.join('\0');
 
 /**
  * Substitutes variables in every manifest that mentions one and has not opted out. Origins are
@@ -106,7 +111,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
   return manifests.map((manifest) => {
     if (optedOut(manifest, key) || !mentionsVariable(manifest.object)) return manifest;
     const location = { ...manifest.origin, object: formatRef(refOf(manifest.object)) };
-    const plain = new Set(substitutionHints(manifest.object).plain.map(pathKey));
+    const plain = new Set(substitutionHints(manifest.object).plain.map(valuePathKey));
     const missing = new Set<string>();
     const path: (string | number)[] = [];
     const replace = (text: string): string => {
@@ -118,7 +123,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
       if (typeof value === 'string') {
         if (!value.includes('${')) return value;
         const text = replace(value);
-        return plain.has(pathKey(path)) ? readPlain(text) : text;
+        return plain.has(valuePathKey(path)) ? readPlain(text) : text;
       }
       if (Array.isArray(value)) {
         return value.map((item, i) => {
@@ -149,7 +154,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
       );
     }
     try {
-      return { object: checkObject(substituted, manifest.origin), origin: manifest.origin };
+      return { object: checkManifestObject(substituted, manifest.origin), origin: manifest.origin };
     } catch (error) {
       // Check messages name fields, never values, so they are safe to pass on.
       if (!(error instanceof GitOpsError)) throw error;
