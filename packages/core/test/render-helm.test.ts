@@ -229,7 +229,7 @@ describe('HelmRenderer (unit, injected run)', () => {
       }),
     );
     expect(missing.message).toContain('values file "charts/webapp/nope.yaml" not found');
-    const escape = await renderError(
+    const outside = await renderError(
       new HelmRenderer({
         path: 'charts/webapp',
         releaseName: 'r',
@@ -238,7 +238,7 @@ describe('HelmRenderer (unit, injected run)', () => {
         run,
       }).render(artifact, { signal }),
     );
-    expect(escape.code).toBe(ErrorCodes.RenderPathNotFound);
+    expect(outside.code).toBe(ErrorCodes.RenderPathNotFound);
   });
 
   it('keys the cache by binary, version and options, asking the version once', async () => {
