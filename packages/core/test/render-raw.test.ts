@@ -56,6 +56,14 @@ describe('RawRenderer on a fixture tree', () => {
     expect(manifests.map((m) => m.object.metadata.name)).toEqual(['shop', 'web', 'web']);
   });
 
+  it('leaves out excluded files and folders', async () => {
+    const manifests = await new RawRenderer({ path: 'app', exclude: ['nested/', 'namespace.yaml'] }).render(
+      artifactAt(fixtures),
+      { signal },
+    );
+    expect(manifests.map((m) => m.origin.file)).toEqual(['app/web.yaml', 'app/web.yaml']);
+  });
+
   it('refuses a missing sub-path and one that leaves the artifact', async () => {
     expect(
       (await renderError(new RawRenderer({ path: 'nope' }).render(artifactAt(fixtures), { signal }))).code,

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { ErrorCodes, RenderError } from '../errors.js';
+import { createIgnoreMatcher } from '../source/ignore.js';
 import { throwIfAborted, walkFiles } from '../source/walk.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
@@ -33,6 +34,11 @@ export interface RawRendererOptions extends ManifestReadOptions {
   readonly maxFiles?: number;
   /** Files read at once (default 16). */
   readonly concurrency?: number;
+  /**
+   * Files and folders to leave out, in `.gitignore` syntax relative to `path` (as Argo CD's
+   * `directory.exclude`), for example `['kustomization.yaml', 'drafts/']`.
+   */
+  readonly exclude?: readonly string[];
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -136,6 +142,9 @@ export class RawRenderer implements Renderer {
     const extensions = (o.extensions ?? MANIFEST_EXTENSIONS).map((e) => e.toLowerCase());
     const prefix = rel ? `${rel}/` : '';
     const files = await walkFiles(abs, {
+      ...(o.exclude?.length
+        ? { matcher: createIgnoreMatcher({ defaults: false, patterns: o.exclude }), ignoreFile: false }
+        : {}),
       recursive: o.recursive ?? true,
       maxFiles: o.maxFiles ?? 10_000,
       signal: options.signal,
