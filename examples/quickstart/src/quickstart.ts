@@ -133,9 +133,6 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
     return result;
   };
 
-  // The system clock's timers are unref'ed (a library must not keep its host alive), so while the
-  // health wait sleeps nothing else would keep this short-lived program running.
-  const keepAlive = setInterval(() => {}, 60_000);
   try {
     say.title('gitops-kit quickstart');
     say.say(`Desired state: a copy of the sample app in ${folder.dir}`);
@@ -196,7 +193,6 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
     }
     return outcome();
   } finally {
-    clearInterval(keepAlive);
     await reconciler.stop();
     await folder.dispose();
     await source.dispose();

@@ -6,12 +6,14 @@ export interface Clock {
   setTimer(ms: number, callback: () => void): () => void;
 }
 
-/** The real clock. Timers are `unref`ed so they never keep a process alive on their own. */
+/**
+ * The real clock. Its timers are ordinary Node.js timers: a started reconciler keeps its process up
+ * until `stop()`, and a script that awaits one pass is not cut off while the pass waits for health.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, callback) {
     const handle = setTimeout(callback, ms);
-    handle.unref?.();
     return () => clearTimeout(handle);
   },
 };

@@ -290,15 +290,3 @@ describe('Reconciler: listeners never break a pass', () => {
     expect((await r.reconciler.reconcile()).outcome).toBe('succeeded');
   });
 });
-
-describe('Reconciler: keepAlive', () => {
-  it('holds one timer handle from start() to stop() so the process stays up between passes', async () => {
-    const timers = (): number => process.getActiveResourcesInfo().filter((t) => t === 'Timeout').length;
-    const r = rig({ 'a.yaml': configMap('a') }, { keepAlive: true });
-    const before = timers();
-    r.reconciler.start();
-    expect(timers()).toBe(before + 1);
-    await r.reconciler.stop();
-    expect(timers()).toBe(before);
-  });
-});

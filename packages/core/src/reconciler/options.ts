@@ -50,11 +50,6 @@ export interface ReconcilerOptions {
   readonly gate?: Gate;
   /** Receives errors of event listeners (default: `console.warn`). A listener never breaks a pass. */
   readonly onListenerError?: ListenerErrorHandler;
-  /**
-   * Keep the Node.js process alive between scheduled passes, from `start()` to `stop()` (default:
-   * true with the system clock, false with an injected clock). The clock's own timers never do.
-   */
-  readonly keepAlive?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -80,7 +75,6 @@ export interface ResolvedOptions {
   readonly random: () => number;
   readonly gate: Gate | undefined;
   readonly onListenerError: ListenerErrorHandler;
-  readonly keepAlive: boolean;
 }
 
 const MINUTE = 60_000;
@@ -136,7 +130,6 @@ export function resolveOptions(options: ReconcilerOptions): ResolvedOptions {
     rollback,
     historyLimit,
     clock: options.clock ?? systemClock,
-    keepAlive: options.keepAlive ?? (options.clock === undefined || options.clock === systemClock),
     random: options.random ?? Math.random,
     gate: options.gate,
     onListenerError: options.onListenerError ?? warnListenerError,

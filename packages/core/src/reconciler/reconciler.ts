@@ -135,8 +135,6 @@ export class Reconciler {
   #suspended = false;
   #cancelTimer: (() => void) | undefined;
   #binding: ReconcilerBinding | undefined;
-  /** Stops the keep-alive handle while started (see the `keepAlive` option). */
-  #releaseKeepAlive: (() => void) | undefined;
   /** The retry delay of the newest deferral, if the newest pass was deferred. */
   #deferredFor: number | undefined;
 
@@ -225,11 +223,6 @@ export class Reconciler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    if (this.#options.keepAlive) {
-      // The clock's timers are unref'ed; this one handle keeps the process up while scheduled.
-      const handle = setInterval(() => {}, 2 ** 30);
-      this.#releaseKeepAlive = () => clearInterval(handle);
-    }
     if (!this.#suspended) void this.#request('scheduled', undefined);
   }
 
@@ -239,8 +232,6 @@ export class Reconciler {
    */
   async stop(options: StopOptions = {}): Promise<void> {
     this.#started = false;
-    this.#releaseKeepAlive?.();
-    this.#releaseKeepAlive = undefined;
     this.#clearTimer();
     this.#update((d) => {
       d.nextRunAt = undefined;
