@@ -15,8 +15,10 @@ export const K8sErrorCodes = {
   ApplyFailed: 'APPLY_FAILED',
   /** A CRD did not become Established, or a Namespace did not appear, in time. */
   NotEstablished: 'APPLY_NOT_ESTABLISHED',
-  /** Reading live objects failed. */
+  /** Reading live objects for a plan failed (permissions, connection). */
   ReadFailed: 'APPLY_READ_FAILED',
+  /** Reading live objects for a health check failed. */
+  HealthReadFailed: 'HEALTH_READ_FAILED',
 } as const;
 
 /** The location of a manifest, for errors: file, line, document and the object reference. */

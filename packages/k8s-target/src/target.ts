@@ -7,7 +7,9 @@ import {
   ConflictError,
   digestObject,
   formatLocation,
+  GitOpsError,
   groupOf,
+  HealthError,
   type HealthReport,
   type Inventory,
   type InventoryEntry,
@@ -179,7 +181,15 @@ export class KubernetesTarget implements Target {
    * namespace, when lists are per namespace), plus single reads for objects missing from them.
    */
   plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
-    return scoped(options.signal, (signal) => this.#plan(manifests, inventory, signal));
+    return scoped(options.signal, (signal) =>
+      this.#plan(manifests, inventory, signal).catch((error: unknown) => {
+        throw typed(
+          error,
+          signal,
+          (message) => new ApplyError(K8sErrorCodes.ReadFailed, message, { cause: error }),
+        );
+      }),
+    );
   }
 
   async #plan(manifests: readonly Manifest[], inventory: Inventory, signal: AbortSignal): Promise<Plan> {
@@ -387,7 +397,15 @@ export class KubernetesTarget implements Target {
    * when lists are per namespace), single reads only for objects missing from those lists.
    */
   health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport> {
-    return scoped(options.signal, (signal) => this.#health(refs, signal));
+    return scoped(options.signal, (signal) =>
+      this.#health(refs, signal).catch((error: unknown) => {
+        throw typed(
+          error,
+          signal,
+          (message) => new HealthError(K8sErrorCodes.HealthReadFailed, message, { cause: error }),
+        );
+      }),
+    );
   }
 
   async #health(refs: readonly ObjectRef[], signal: AbortSignal): Promise<HealthReport> {
@@ -959,6 +977,15 @@ async function scoped<T>(signal: AbortSignal, work: (signal: AbortSignal) => Pro
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * A typed error for anything a call throws: gitops-kit errors and aborts pass through; API and
+ * connection errors are wrapped by `wrap` with a message naming the apiserver's reason.
+ */
+function typed(error: unknown, signal: AbortSignal, wrap: (message: string) => GitOpsError): unknown {
+  if (error instanceof GitOpsError || signal.aborted) return error;
+  return wrap(`reading live objects failed: ${describeApiError(error)}`);
 }
 
 /** The KubeConfig from the default loading rules. */

@@ -1,4 +1,10 @@
-import { ConflictError, emptyInventory, type KubeObject, ValidationError } from '@gitops-kit/core';
+import {
+  ApplyError,
+  ConflictError,
+  emptyInventory,
+  type KubeObject,
+  ValidationError,
+} from '@gitops-kit/core';
 import { FORCE_ANNOTATION, OWNER_LABEL, ownerLabelValue, PRUNE_ANNOTATION } from '@gitops-kit/k8s-target';
 import { testenv } from '@gitops-kit/testenv';
 import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
@@ -368,8 +374,9 @@ describe('KubernetesTarget (real apiserver)', () => {
     const error = await sync(target, [configMap('default', 'x', { a: '1' })], emptyInventory).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/forbidden/i);
+    expect(error).toBeInstanceOf(ApplyError);
+    expect((error as ApplyError).code).toBe('APPLY_READ_FAILED');
+    expect((error as Error).message).toMatch(/Forbidden/);
     expect(target.client.counters.writes).toBe(0);
   });
 
