@@ -92,6 +92,19 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
+/** `phase 0.12 s, …`: the time from each progress mark to the next, repeated marks merged. */
+function phaseDurations(marks: readonly [string, number][]): string {
+  const spans: [string, number][] = [];
+  for (let i = 0; i + 1 < marks.length; i++) {
+    const [phase, at] = marks[i] as [string, number];
+    const span = ((marks[i + 1] as [string, number])[1] - at) / 1000;
+    const last = spans[spans.length - 1];
+    if (last && last[0] === phase) last[1] += span;
+    else spans.push([phase, span]);
+  }
+  return spans.map(([phase, span]) => `${phase} ${round(span)} s`).join(', ');
+}
+
 interface EngineFigures {
   cloneS: number;
   pollS: number;
@@ -131,6 +144,8 @@ async function main(): Promise<void> {
     [, gitCloneS] = await timed(() => gitClone(join(work, 'git-clone')));
 
     const figures = new Map<EngineName, EngineFigures>();
+    /** Phase marks of the current fetch per engine, to show where the time goes. */
+    const marks = new Map<EngineName, [string, number][]>();
     for (const engine of ['native', 'isomorphic-git'] as const) {
       const source = new GitSource({
         url: repo.url,
@@ -138,7 +153,9 @@ async function main(): Promise<void> {
         cacheDir: join(work, `cache-${engine}`),
         auth: { bearerToken: git.token },
         engine,
+        onProgress: (progress) => marks.get(engine)?.push([progress.phase, performance.now()]),
       });
+      marks.set(engine, []);
       const peak = new RssPeak();
       const [artifact, cloneS] = await timed(() => source.fetch({ signal: AbortSignal.timeout(600_000) }));
       const [again, pollS] = await timed(() =>
@@ -159,7 +176,9 @@ async function main(): Promise<void> {
     );
     for (const [engine, f] of figures) {
       const peak = new RssPeak();
+      marks.set(engine, [['start', performance.now()]]);
       const [artifact, fetchS] = await timed(() => f.source.fetch({ signal: AbortSignal.timeout(600_000) }));
+      console.log(`${engine}: ${phaseDurations(marks.get(engine) ?? [])}`);
       f.fetchS = fetchS;
       f.peakRssMB = Math.max(f.peakRssMB, peak.stop());
       console.log(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { link, lstat, mkdir, realpath, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, realpath, rm, rmdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { createIgnoreMatcher, SOURCE_IGNORE_FILE } from '@gitops-kit/core';
 import type { TreeFile } from './engine.js';
@@ -170,43 +170,69 @@ export function digestFiles(files: readonly TreeFile[]): string {
 export type StoredFile = readonly [string, string, string];
 
 /**
- * Fills `dest` with hard links to the files of a previous artifact that are unchanged (same path,
- * mode and blob id), and returns the files still to be written. Artifacts are read-only, so
- * sharing their inodes is safe; a poll that brings one new commit then writes only what changed.
- * Symbolic links are always written anew. When linking fails (another file system), every file
- * is returned so the caller writes them all.
+ * Fills `dest` with hard links to every regular file of a previous artifact. Artifacts are
+ * read-only, so sharing inodes is safe. It runs while the network fetch is in flight; once the new
+ * file list is known, {@link keepUnchanged} removes what changed. Returns false when linking is not
+ * possible (another file system), leaving `dest` empty so the caller writes every file.
  */
-export async function linkUnchanged(
+export async function linkAll(
   previousDir: string,
   previousFiles: readonly StoredFile[],
-  files: readonly TreeFile[],
   dest: string,
-): Promise<TreeFile[]> {
-  const before = new Map<string, string>();
-  for (const [path, mode, oid] of previousFiles) before.set(path, `${mode} ${oid}`);
-  const same: TreeFile[] = [];
-  const changed: TreeFile[] = [];
-  for (const file of files) {
-    if (file.mode !== '120000' && before.get(file.path) === `${file.mode} ${file.oid}`) same.push(file);
-    else changed.push(file);
-  }
-  if (same.length === 0) return changed;
+): Promise<boolean> {
+  const regular = previousFiles.filter(([, mode]) => mode !== '120000' && mode !== '160000');
   const dirs = new Set<string>();
-  for (const file of same) dirs.add(posix.dirname(file.path));
+  for (const [path] of regular) dirs.add(posix.dirname(path));
   try {
     for (const dir of [...dirs].sort()) await mkdir(posix.join(dest, dir), { recursive: true });
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < same.length) {
-        const file = same[next++] as TreeFile;
-        await link(posix.join(previousDir, file.path), posix.join(dest, file.path));
+      while (next < regular.length) {
+        const [path] = regular[next++] as StoredFile;
+        await link(posix.join(previousDir, path), posix.join(dest, path));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(32, same.length) }, worker));
-    return changed;
+    await Promise.all(Array.from({ length: Math.min(32, regular.length) }, worker));
+    return true;
   } catch {
     await rm(dest, { recursive: true, force: true });
     await mkdir(dest, { recursive: true });
-    return [...files];
+    return false;
   }
+}
+
+/**
+ * Turns a folder filled by {@link linkAll} into the new artifact minus the files still to write:
+ * removes linked files that changed or left the tree (and folders left empty), and returns the
+ * files that must be written (new, changed, and every symbolic link).
+ */
+export async function keepUnchanged(
+  dest: string,
+  previousFiles: readonly StoredFile[],
+  files: readonly TreeFile[],
+): Promise<TreeFile[]> {
+  const next = new Map<string, string>();
+  for (const file of files) next.set(file.path, `${file.mode} ${file.oid}`);
+  const linked = new Set<string>();
+  const emptied = new Set<string>();
+  for (const [path, mode, oid] of previousFiles) {
+    if (mode === '120000' || mode === '160000') continue;
+    if (next.get(path) === `${mode} ${oid}`) {
+      linked.add(path);
+      continue;
+    }
+    await rm(posix.join(dest, path), { force: true });
+    emptied.add(posix.dirname(path));
+  }
+  // Folders that lost their files go too, deepest first, so the result equals a fresh write.
+  for (const dir of [...emptied].sort((a, b) => b.length - a.length)) {
+    for (let d = dir; d !== '.' && d !== ''; d = posix.dirname(d)) {
+      try {
+        await rmdir(posix.join(dest, d));
+      } catch {
+        break; // Not empty (or already gone): its parents are not empty either.
+      }
+    }
+  }
+  return files.filter((file) => !linked.has(file.path));
 }

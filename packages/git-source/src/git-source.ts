@@ -16,7 +16,8 @@ import {
   ArtifactProblem,
   checkWritten,
   digestFiles,
-  linkUnchanged,
+  keepUnchanged,
+  linkAll,
   type StoredFile,
   selectFiles,
 } from './artifact.js';
@@ -267,26 +268,38 @@ export class GitSource implements Source {
     if (reused) return reused;
 
     signal.throwIfAborted();
-    const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
-    if (!(await this.#hasAll(needed))) {
-      this.#phase('fetching');
-      await this.#engine.fetch(context, this.#repoDir, {
-        refName: resolved.fullName,
-        depth: 'commit' in this.ref ? undefined : 1,
-      });
+    const scratch = join(this.#artifactsDir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
+    await mkdir(scratch, { recursive: true });
+    // Link the previous artifact's files into the new folder while the network is busy; what
+    // changed is removed again once the new tree is known.
+    const base = await this.#baseFor(previous);
+    const linking = base ? linkAll(base.dir, base.files, scratch) : Promise.resolve(false);
+    try {
+      const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
       if (!(await this.#hasAll(needed))) {
-        throw gitError(
-          GitErrorCodes.RefNotFound,
-          `${describeRef(this.ref)} (${resolved.commit}) not found in ${this.url}`,
-          this.#redactor,
-        );
+        this.#phase('fetching');
+        await this.#engine.fetch(context, this.#repoDir, {
+          refName: resolved.fullName,
+          depth: 'commit' in this.ref ? undefined : 1,
+        });
+        if (!(await this.#hasAll(needed))) {
+          throw gitError(
+            GitErrorCodes.RefNotFound,
+            `${describeRef(this.ref)} (${resolved.commit}) not found in ${this.url}`,
+            this.#redactor,
+          );
+        }
       }
+      signal.throwIfAborted();
+      const linked = (await linking) && base ? base.files : undefined;
+      const artifact = await this.#build(name, revision, resolved, signal, scratch, linked);
+      this.#last = artifact;
+      await this.#collectGarbage(artifact, previous);
+      return artifact;
+    } finally {
+      await linking.catch(() => false);
+      await rm(scratch, { recursive: true, force: true });
     }
-    signal.throwIfAborted();
-    const artifact = await this.#build(name, revision, resolved, signal, previous);
-    this.#last = artifact;
-    await this.#collectGarbage(artifact, previous);
-    return artifact;
   }
 
   async #hasAll(oids: readonly string[]): Promise<boolean> {
@@ -321,9 +334,9 @@ export class GitSource implements Source {
     revision: string,
     resolved: ResolvedRef,
     signal: AbortSignal,
-    previous: Artifact | undefined,
+    scratch: string,
+    linked: readonly StoredFile[] | undefined,
   ): Promise<Artifact> {
-    const base = await this.#baseFor(previous);
     const commit = parseCommit((await this.#engine.readObject(this.#repoDir, resolved.commit)).content);
     const signed = await this.#verify(commit, resolved);
 
@@ -349,40 +362,33 @@ export class GitSource implements Source {
     });
 
     const dir = join(this.#artifactsDir, name);
-    const scratch = join(this.#artifactsDir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
-    try {
-      await mkdir(scratch, { recursive: true });
-      this.#phase('linking unchanged files');
-      const toWrite = base ? await linkUnchanged(base.dir, base.files, files, scratch) : files;
-      this.#phase('writing files', toWrite.length, files.length);
-      await this.#engine.writeFiles(this.#repoDir, toWrite, scratch, signal);
-      this.#phase('checking files');
-      await checkWritten(scratch, files, this.#options.limits);
-      const author = parsePerson(commit.headers.get('author'));
-      const committer = parsePerson(commit.headers.get('committer'));
-      const meta: ArtifactMeta = {
-        author: formatPerson(author),
-        committer: formatPerson(committer),
-        message: commit.message.trim(),
-        time: committer?.time ?? author?.time,
-        ...(signed === undefined ? {} : { verified: true, signer: signed.userId ?? signed.keyId }),
-        origin: this.url,
-      };
-      const artifact: Artifact = { revision, digest: digestFiles(files), dir, meta };
-      if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-      await rename(scratch, dir);
-      this.#phase('done', files.length, files.length);
-      const stored: StoredArtifact = {
-        revision,
-        digest: artifact.digest,
-        meta,
-        files: files.map((f) => [f.path, f.mode, f.oid] as const),
-      };
-      await writeFile(`${dir}.json`, JSON.stringify(stored));
-      return artifact;
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
+    const toWrite = linked ? await keepUnchanged(scratch, linked, files) : files;
+    this.#phase('writing files', toWrite.length, files.length);
+    await this.#engine.writeFiles(this.#repoDir, toWrite, scratch, signal);
+    this.#phase('checking files');
+    await checkWritten(scratch, files, this.#options.limits);
+    const author = parsePerson(commit.headers.get('author'));
+    const committer = parsePerson(commit.headers.get('committer'));
+    const meta: ArtifactMeta = {
+      author: formatPerson(author),
+      committer: formatPerson(committer),
+      message: commit.message.trim(),
+      time: committer?.time ?? author?.time,
+      ...(signed === undefined ? {} : { verified: true, signer: signed.userId ?? signed.keyId }),
+      origin: this.url,
+    };
+    const artifact: Artifact = { revision, digest: digestFiles(files), dir, meta };
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+    await rename(scratch, dir);
+    this.#phase('done', files.length, files.length);
+    const stored: StoredArtifact = {
+      revision,
+      digest: artifact.digest,
+      meta,
+      files: files.map((f) => [f.path, f.mode, f.oid] as const),
+    };
+    await writeFile(`${dir}.json`, JSON.stringify(stored));
+    return artifact;
   }
 
   /** Reports the phase of a fetch to the progress callback. */
@@ -395,9 +401,7 @@ export class GitSource implements Source {
     previous: Artifact | undefined,
   ): Promise<{ dir: string; files: readonly StoredFile[] } | undefined> {
     const candidate = this.#last ?? previous;
-    if (!candidate || !candidate.dir.startsWith(`${this.#artifactsDir}/`) || !existsSync(candidate.dir)) {
-      return undefined;
-    }
+    if (!candidate || !existsSync(candidate.dir)) return undefined;
     try {
       const stored = JSON.parse(await readFile(`${candidate.dir}.json`, 'utf8')) as StoredArtifact;
       return stored.files ? { dir: candidate.dir, files: stored.files } : undefined;

@@ -9,6 +9,7 @@ import {
   TransportError,
   type TreeFile,
 } from './engine.js';
+import { IsomorphicGitEngine } from './iso-engine.js';
 import type { RemoteRef } from './ref.js';
 
 /** Options for {@link NativeGitEngine}. */
@@ -59,6 +60,8 @@ export class NativeGitEngine implements GitEngine {
   readonly name = 'native' as const;
   readonly #git: string;
   readonly #sshCommand: string | undefined;
+  /** Ref listing over HTTP without starting a process. */
+  readonly #http = new IsomorphicGitEngine();
 
   /** @param options the git program and SSH command. */
   constructor(options: NativeGitEngineOptions = {}) {
@@ -135,8 +138,17 @@ export class NativeGitEngine implements GitEngine {
     return env;
   }
 
-  /** `git ls-remote` with the prefix as a pattern (protocol v2 sends it to the server). */
+  /**
+   * Lists refs. Over HTTP(S) this asks the server directly from JavaScript (one or two small
+   * requests, no process to start), which keeps polls cheap; SSH URLs go through `git ls-remote`.
+   */
   async listRemoteRefs(context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]> {
+    if (/^https?:\/\//i.test(context.url)) return this.#http.listRemoteRefs(context, prefix);
+    return this.#lsRemote(context, prefix);
+  }
+
+  /** `git ls-remote` with the prefix as a pattern (protocol v2 sends it to the server). */
+  async #lsRemote(context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]> {
     const env = await this.#remoteEnv(context, undefined);
     const args = ['ls-remote', context.url];
     if (prefix) args.push(prefix.endsWith('/') ? `${prefix}*` : prefix);
