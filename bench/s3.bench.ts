@@ -3,7 +3,8 @@
  * with 2,000 objects, all in one run:
  *   1. first sync (every object downloaded), in seconds;
  *   2. a poll where nothing changed: HTTP requests, GetObject requests and body bytes;
- *   3. a poll after one object changed: GetObject requests.
+ *   3. a poll after one object changed: GetObject requests;
+ *   4. a no-change poll with `changeMarker` set (extra, opt-in).
  * The last line printed is one JSON object with the figures.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -106,6 +107,31 @@ async function main(): Promise<void> {
       `one object changed: ${oneChangeMs.toFixed(0)} ms, ${oneChange.requests} requests ` +
         `(${JSON.stringify(oneChange.byOperation)}), ${oneChange.bytesDownloaded} bytes`,
     );
+    // 4. The same no-change poll with a change marker (an object the publisher rewrites last).
+    await writer.put('clusters/prod/.published', new Date().toISOString());
+    const marked = new S3Source({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      bucket,
+      prefix: 'clusters/prod',
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      cacheDir,
+      changeMarker: 'clusters/prod/.published',
+    });
+    await marked.fetch({ signal });
+    marked.resetStats();
+    const t3 = performance.now();
+    const markedSame = await marked.fetch({ signal });
+    const markerMs = performance.now() - t3;
+    const markerStats = marked.stats();
+    if (markedSame.revision !== changed.revision)
+      throw new Error('the marker poll returned another revision');
+    marked.destroy();
+    console.log(
+      `no-change poll with changeMarker: ${markerMs.toFixed(0)} ms, ${markerStats.requests} requests ` +
+        `(${JSON.stringify(markerStats.byOperation)}), ${markerStats.bytesDownloaded} bytes`,
+    );
+
     console.log(
       'peer, Flux Bucket source (from its code, not measured): a no-change poll is HEAD bucket + GET .sourceignore ' +
         '+ 2 list pages = 4 requests, 1 GET; any change downloads every object again (2,000 GETs).',
@@ -120,6 +146,7 @@ async function main(): Promise<void> {
       noChangeGets: noChange.byOperation.GetObject ?? 0,
       oneChangeGets: oneChange.byOperation.GetObject ?? 0,
       noChangeBytes: noChange.bytesDownloaded,
+      markerNoChangeRequests: markerStats.requests,
     };
     console.log(JSON.stringify(result));
   } finally {

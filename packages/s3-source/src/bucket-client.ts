@@ -47,6 +47,20 @@ export interface ObjectBody {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/** Options for {@link BucketClient.headObject}. */
+export interface HeadObjectOptions {
+  readonly key: string;
+  /** Answer `unchanged` if the object still has this ETag (unquoted). */
+  readonly ifNoneMatch?: string | undefined;
+  readonly signal: AbortSignal;
+}
+
+/** What a conditional HEAD found. */
+export type HeadResult =
+  | { readonly status: 'unchanged' }
+  | { readonly status: 'found'; readonly etag: string }
+  | { readonly status: 'missing' };
+
 /** The bucket operations S3Source uses. Errors are `SourceError`s (see `S3ErrorCodes`). */
 export interface BucketClient {
   /** Lists the current objects under `prefix`, page by page. */
@@ -58,6 +72,8 @@ export interface BucketClient {
    * object is gone or its ETag no longer matches `ifMatch`.
    */
   getObject(options: GetObjectOptions): Promise<ObjectBody>;
+  /** A conditional HEAD (`If-None-Match`): one cheap request to learn whether an object changed. */
+  headObject(options: HeadObjectOptions): Promise<HeadResult>;
 }
 
 /** Strips the quotes (and a weak marker) S3 puts around ETags; the value itself stays opaque. */

@@ -49,6 +49,16 @@ export interface CachedIgnoreFile {
   readonly text: string;
 }
 
+/** The change marker as last seen, and the artifact built after seeing it. */
+export interface CachedMarker {
+  readonly key: string;
+  readonly etag: string;
+  /** The artifact that was current when the marker had this ETag. */
+  readonly id: string;
+  /** The source settings it was seen with (prefix, ignore rules): other settings, other artifact. */
+  readonly config: string;
+}
+
 /** The content of `state.json`. */
 export interface CacheState {
   readonly version: 1;
@@ -56,6 +66,7 @@ export interface CacheState {
   artifacts: CachedArtifact[];
   /** By content key (key, ETag, size). */
   ignoreFiles: Record<string, CachedIgnoreFile>;
+  marker?: CachedMarker | undefined;
 }
 
 const STATE_FILE = 'state.json';

@@ -1,6 +1,8 @@
 export type {
   BucketClient,
   GetObjectOptions,
+  HeadObjectOptions,
+  HeadResult,
   ListedObject,
   ListedVersion,
   ObjectBody,

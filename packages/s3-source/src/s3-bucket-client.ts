@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   ListObjectVersionsCommand,
@@ -17,6 +18,8 @@ import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
 import {
   type BucketClient,
   type GetObjectOptions,
+  type HeadObjectOptions,
+  type HeadResult,
   type ListedObject,
   type ListedVersion,
   type ObjectBody,
@@ -296,5 +299,27 @@ export class S3BucketClient implements BucketClient {
     const metadata: Record<string, string> = {};
     for (const [key, value] of Object.entries(response.Metadata ?? {})) metadata[key.toLowerCase()] = value;
     return { body, etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag), metadata };
+  }
+
+  /** HEAD with `If-None-Match`: a 304 is `unchanged`, a 404 `missing`. */
+  async headObject(options: HeadObjectOptions): Promise<HeadResult> {
+    const command = new HeadObjectCommand({
+      Bucket: this.#bucket,
+      Key: options.key,
+      IfNoneMatch: options.ifNoneMatch ? `"${options.ifNoneMatch}"` : undefined,
+    });
+    countRequests(command, 'HeadObject', this.#counter);
+    try {
+      const response = await this.#client.send(command, { abortSignal: options.signal });
+      return { status: 'found', etag: unquoteEtag(response.ETag) };
+    } catch (error) {
+      const status = statusOf(error);
+      if (!options.signal.aborted && (status === 304 || nameOf(error) === 'NotModified')) {
+        return { status: 'unchanged' };
+      }
+      if (!options.signal.aborted && (status === 404 || nameOf(error) === 'NotFound'))
+        return { status: 'missing' };
+      this.#fail(error, options.signal, `checking ${JSON.stringify(options.key)}`);
+    }
   }
 }

@@ -78,6 +78,13 @@ export interface S3SourceOptions extends S3ConnectionOptions {
   readonly authorMetadataKeys?: readonly string[] | undefined;
   /** Listings tried when objects keep changing during the download (default 3). */
   readonly consistencyAttempts?: number | undefined;
+  /**
+   * Key of an object your publisher rewrites (any content) after every change to the bucket, as its
+   * last step. A poll then first sends one `HEAD` with `If-None-Match`; while the marker is
+   * unchanged the poll ends there, without listing. Changes made without touching the marker are not
+   * seen until it changes. Not used with `versionsAt`. The marker is not part of the artifact.
+   */
+  readonly changeMarker?: string | undefined;
   /** Use this S3 client (its configuration is yours) instead of one built from the options. */
   readonly client?: S3Client | undefined;
   /** Use this bucket client instead of S3 (for unit tests of the source's logic). */
@@ -136,6 +143,9 @@ export class S3Source implements Source {
   readonly #keep: number;
   readonly #authorKeys: readonly string[];
   readonly #attempts: number;
+  readonly #marker: string | undefined;
+  /** What the marker shortcut must match: the settings that shape the artifact. */
+  readonly #config: string;
   #versionsAt: Date | undefined;
   #state: CacheState | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -190,6 +200,8 @@ export class S3Source implements Source {
     this.#keep = Math.max(1, options.keepArtifacts ?? 2);
     this.#authorKeys = options.authorMetadataKeys ?? DEFAULT_AUTHOR_KEYS;
     this.#attempts = Math.max(1, options.consistencyAttempts ?? 3);
+    this.#marker = options.changeMarker || undefined;
+    this.#config = JSON.stringify([this.#prefix, this.#ignore ?? null, this.#defaultIgnores, this.#limits]);
   }
 
   /** The cache folder in use. */
@@ -245,6 +257,23 @@ export class S3Source implements Source {
     signal.throwIfAborted();
     this.#state ??= await this.#cache.load();
     const state = this.#state;
+
+    const marker = this.#versionsAt ? undefined : this.#marker;
+    let markerEtag: string | undefined;
+    if (marker !== undefined) {
+      const known =
+        state.marker?.key === marker && state.marker.config === this.#config ? state.marker : undefined;
+      const head = await this.#client.headObject({ key: marker, ifNoneMatch: known?.etag, signal });
+      if (head.status === 'unchanged' && known) {
+        const artifact = state.artifacts.find((a) => a.id === known.id);
+        if (artifact && (await this.#cache.has(artifact.id))) {
+          if (this.#toFront(state, artifact)) await this.#cache.save(state);
+          return this.#toArtifact(artifact);
+        }
+      }
+      markerEtag = head.status === 'found' ? head.etag : undefined;
+    }
+
     let staging: string | undefined;
     // Downloads survive a retried listing, so an object fetched once is not fetched again.
     const downloaded = new Map<string, { file: string; entry: CachedEntry }>();
@@ -259,25 +288,48 @@ export class S3Source implements Source {
           throw this.#unstable(error);
         }
         const id = artifactId(listing.revision, this.#prefix);
-        const existing = state.artifacts.find((a) => a.id === id);
-        if (existing && (await this.#cache.has(id))) {
-          const moved = state.artifacts[0] !== existing;
-          if (moved) state.artifacts = [existing, ...state.artifacts.filter((a) => a !== existing)];
-          if (moved || JSON.stringify(state.ignoreFiles) !== ignoreBefore) await this.#cache.save(state);
-          return this.#toArtifact(existing);
+        let artifact = state.artifacts.find((a) => a.id === id);
+        let dirty = JSON.stringify(state.ignoreFiles) !== ignoreBefore;
+        let dropped: CachedArtifact[] = [];
+        if (artifact && (await this.#cache.has(id))) {
+          dirty = this.#toFront(state, artifact) || dirty;
+        } else {
+          staging ??= await this.#cache.createStaging();
+          try {
+            artifact = await this.#build(state, listing, id, staging, attempt, downloaded, signal);
+          } catch (error) {
+            if (isChanged(error) && attempt < this.#attempts) continue;
+            throw this.#unstable(error);
+          }
+          const kept = [artifact, ...state.artifacts.filter((a) => a.id !== id)];
+          dropped = kept.splice(this.#keep);
+          state.artifacts = kept;
+          dirty = true;
         }
-        staging ??= await this.#cache.createStaging();
-        try {
-          const artifact = await this.#build(state, listing, id, staging, attempt, downloaded, signal);
-          return this.#toArtifact(artifact);
-        } catch (error) {
-          if (isChanged(error) && attempt < this.#attempts) continue;
-          throw this.#unstable(error);
+        if (marker !== undefined) {
+          const next =
+            markerEtag === undefined
+              ? undefined
+              : { key: marker, etag: markerEtag, id, config: this.#config };
+          if (JSON.stringify(next) !== JSON.stringify(state.marker)) {
+            state.marker = next;
+            dirty = true;
+          }
         }
+        if (dirty) await this.#cache.save(state);
+        for (const old of dropped) await this.#cache.remove(old.id);
+        return this.#toArtifact(artifact);
       }
     } finally {
       if (staging) await this.#cache.removeStaging(staging);
     }
+  }
+
+  /** Makes `artifact` the newest kept one; true when the order changed. */
+  #toFront(state: CacheState, artifact: CachedArtifact): boolean {
+    if (state.artifacts[0] === artifact) return false;
+    state.artifacts = [artifact, ...state.artifacts.filter((a) => a !== artifact)];
+    return true;
   }
 
   /** Keeps typed errors and aborts as they are; anything else (the cache folder's I/O) becomes a `SourceError`. */
@@ -334,6 +386,7 @@ export class S3Source implements Source {
     const ignoreFiles: IndexEntry[] = [];
     for (const object of listed) {
       if (!object.key.startsWith(this.#prefix) || isFolderMarker(object.key)) continue;
+      if (object.key === this.#marker) continue;
       const path = relativePathOf(object.key, this.#prefix);
       const entry: IndexEntry = {
         key: object.key,
@@ -435,7 +488,7 @@ export class S3Source implements Source {
   /**
    * Assembles the artifact for `listing` in a fresh folder: objects already on disk (in a kept
    * artifact or downloaded by an earlier attempt) are hard-linked, the rest downloaded; then the
-   * folder is renamed into place, the state saved, and artifacts beyond the kept number removed.
+   * folder is renamed into place. The caller records it in the state.
    */
   async #build(
     state: CacheState,
@@ -512,11 +565,6 @@ export class S3Source implements Source {
       entries,
     };
     await this.#cache.commit(tree, id);
-    const kept = [artifact, ...state.artifacts.filter((a) => a.id !== id)];
-    const dropped = kept.splice(this.#keep);
-    state.artifacts = kept;
-    await this.#cache.save(state);
-    for (const old of dropped) await this.#cache.remove(old.id);
     return artifact;
   }
 

@@ -3,6 +3,8 @@ import { SourceError } from '@gitops-kit/core';
 import type {
   BucketClient,
   GetObjectOptions,
+  HeadObjectOptions,
+  HeadResult,
   ListedObject,
   ListedVersion,
   ObjectBody,
@@ -31,7 +33,7 @@ export class MemoryBucket implements BucketClient {
   #sequence = 0;
   /** Keys per listing page (S3 uses 1,000). */
   pageSize = 1000;
-  readonly calls = { list: 0, listVersions: 0, get: 0 };
+  readonly calls = { list: 0, listVersions: 0, get: 0, head: 0 };
   readonly gets: string[] = [];
   /** Bodies handed out and bodies closed (consumed to the end or destroyed). */
   bodiesOpened = 0;
@@ -140,5 +142,13 @@ export class MemoryBucket implements BucketClient {
       this.bodiesClosed += 1;
     });
     return { body, etag: version.etag, metadata: version.metadata };
+  }
+
+  async headObject(options: HeadObjectOptions): Promise<HeadResult> {
+    this.calls.head += 1;
+    const version = this.#current(options.key);
+    if (!version) return { status: 'missing' };
+    if (options.ifNoneMatch === version.etag) return { status: 'unchanged' };
+    return { status: 'found', etag: version.etag };
   }
 }

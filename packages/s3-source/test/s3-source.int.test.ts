@@ -127,6 +127,27 @@ describe('S3Source against a real S3 server', () => {
     expect(s.stats().bytesDownloaded).toBe('value: after\n'.length + 'new: true\n'.length);
   });
 
+  it('with a change marker, ends a no-change poll after one conditional HEAD', async () => {
+    const bucket = await newBucket();
+    await put(bucket, 'app/a.yaml', 'a: 1\n');
+    await put(bucket, 'app/published', new Date().toISOString());
+    const s = source(bucket, { prefix: 'app', changeMarker: 'app/published' });
+    const first = await s.fetch({ signal });
+    expect(await filesOf(first.dir)).toEqual({ 'a.yaml': 'a: 1\n' });
+
+    s.resetStats();
+    expect(await s.fetch({ signal })).toEqual(first);
+    // MinIO answers If-None-Match with 304: nothing else is asked.
+    expect(s.stats()).toEqual({ requests: 1, byOperation: { HeadObject: 1 }, bytesDownloaded: 0 });
+
+    await put(bucket, 'app/a.yaml', 'a: 2\n');
+    await put(bucket, 'app/published', `${new Date().toISOString()} again`);
+    s.resetStats();
+    const next = await s.fetch({ signal });
+    expect(await filesOf(next.dir)).toEqual({ 'a.yaml': 'a: 2\n' });
+    expect(s.stats().byOperation).toEqual({ HeadObject: 1, ListObjectsV2: 1, GetObject: 1 });
+  });
+
   it('records the newest LastModified and the uploader from object metadata', async () => {
     const bucket = await newBucket();
     await put(bucket, 'a.yaml', 'a: 1\n', { author: 'someone-else' });

@@ -347,6 +347,52 @@ describe('S3Source over a bucket client', () => {
     expect(await readdir(join(cacheDir, 'artifacts'))).toEqual([]);
   });
 
+  describe('changeMarker', () => {
+    it('ends a poll with one conditional HEAD while the marker is unchanged', async () => {
+      bucket.put('a.yaml', 'a1');
+      bucket.put('published', 'run 1');
+      const s = source({ changeMarker: 'published' });
+      const first = await s.fetch({ signal });
+      expect(await filesOf(first.dir)).toEqual({ 'a.yaml': 'a1' }); // the marker is not content
+      expect(bucket.calls).toEqual({ list: 1, listVersions: 0, get: 1, head: 1 });
+
+      const again = await source({ changeMarker: 'published' }).fetch({ signal }); // a restart, too
+      expect(again).toEqual(first);
+      expect(bucket.calls).toEqual({ list: 1, listVersions: 0, get: 1, head: 2 });
+
+      bucket.put('a.yaml', 'a2');
+      bucket.put('published', 'run 2');
+      const next = await s.fetch({ signal });
+      expect(await filesOf(next.dir)).toEqual({ 'a.yaml': 'a2' });
+      expect(bucket.calls.list).toBe(2);
+      expect(next.revision).toBe(await expectedRevision(bucket, '', (key) => key === 'published'));
+    });
+
+    it('does not see changes made without touching the marker (the documented contract)', async () => {
+      bucket.put('a.yaml', 'a1');
+      bucket.put('published', 'run 1');
+      const s = source({ changeMarker: 'published' });
+      const first = await s.fetch({ signal });
+      bucket.put('a.yaml', 'sneaky');
+      expect((await s.fetch({ signal })).revision).toBe(first.revision);
+    });
+
+    it('lists every time while the marker is missing, and ignores a marker seen with other settings', async () => {
+      bucket.put('a.yaml', 'a1');
+      const s = source({ changeMarker: 'published' });
+      await s.fetch({ signal });
+      await s.fetch({ signal });
+      expect(bucket.calls.list).toBe(2);
+
+      bucket.put('published', 'run 1');
+      bucket.put('b.md', 'docs');
+      await s.fetch({ signal });
+      const other = await source({ changeMarker: 'published', ignore: '*.md' }).fetch({ signal });
+      expect(await filesOf(other.dir)).toEqual({ 'a.yaml': 'a1' });
+      expect(bucket.calls.list).toBe(4);
+    });
+  });
+
   describe('versionsAt', () => {
     it('builds the artifact from the versions current at the time', async () => {
       bucket.put('a.yaml', 'a1');
