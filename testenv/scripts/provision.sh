@@ -27,6 +27,15 @@ src_root="$cache/src"
 log_root="$cache/logs"
 mkdir -p "$bin_root" "$src_root" "$log_root"
 
+# One provisioning at a time per cache: two would build into the same folders.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/provision.lock"
+  if ! flock -n 9; then
+    printf '[provision] another provisioning holds %s: waiting for it\n' "$cache/provision.lock"
+    flock 9
+  fi
+fi
+
 # The machine's Go must build everything: never download another toolchain.
 export GOTOOLCHAIN=local
 export CGO_ENABLED=0
