@@ -150,19 +150,17 @@ function handle(req: IncomingMessage, res: ServerResponse, info: GitInfo): void 
   });
   let head = Buffer.alloc(0);
   let headersSent = false;
-  cgi.stdout.on('data', (chunk: Buffer) => {
-    if (headersSent) {
-      res.write(chunk);
-      return;
-    }
+  // Read the CGI header block, then stream the body with backpressure (packs can be large).
+  const readHead = (chunk: Buffer): void => {
     head = Buffer.concat([head, chunk]);
-    const end = head.indexOf('\r\n\r\n') >= 0 ? head.indexOf('\r\n\r\n') : head.indexOf('\n\n');
+    const crlf = head.indexOf('\r\n\r\n');
+    const end = crlf >= 0 ? crlf : head.indexOf('\n\n');
     if (end < 0) return;
-    const separator = head.indexOf('\r\n\r\n') >= 0 ? 4 : 2;
-    const headerLines = head.subarray(0, end).toString('utf8').split(/\r?\n/);
+    cgi.stdout.off('data', readHead);
+    cgi.stdout.pause();
     let status = 200;
     const headers: Record<string, string> = {};
-    for (const line of headerLines) {
+    for (const line of head.subarray(0, end).toString('utf8').split(/\r?\n/)) {
       const colon = line.indexOf(':');
       if (colon < 0) continue;
       const key = line.slice(0, colon).trim().toLowerCase();
@@ -172,15 +170,13 @@ function handle(req: IncomingMessage, res: ServerResponse, info: GitInfo): void 
     }
     res.writeHead(status, headers);
     headersSent = true;
-    const rest = head.subarray(end + separator);
+    const rest = head.subarray(end + (crlf >= 0 ? 4 : 2));
     if (rest.length > 0) res.write(rest);
-  });
+    cgi.stdout.pipe(res);
+  };
+  cgi.stdout.on('data', readHead);
   cgi.on('close', (code) => {
-    if (!headersSent) {
-      deny(res, 500, `git http-backend failed (exit ${code}): ${stderr.trim()}`);
-      return;
-    }
-    res.end();
+    if (!headersSent) deny(res, 500, `git http-backend failed (exit ${code}): ${stderr.trim()}`);
   });
   cgi.on('error', (error) => {
     if (!headersSent) deny(res, 500, `git http-backend could not start: ${error.message}`);

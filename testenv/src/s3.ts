@@ -92,7 +92,6 @@ export async function startS3(dir: string): Promise<RunningS3> {
       MINIO_REGION: info.region,
       MINIO_BROWSER: 'off',
       MINIO_UPDATE: 'off',
-      MINIO_CONFIG_ENV_FILE: '',
       HOME: dir,
     },
   });

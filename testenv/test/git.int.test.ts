@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -84,6 +85,24 @@ describe('testenv git', () => {
     ]);
     expect(await readFile(join(clone, 'app.yaml'), 'utf8')).toBe('kind: ConfigMap\n');
     expect((await gitCli(['rev-parse', 'HEAD'], clone)).trim()).toBe(work.commit);
+  });
+
+  it('streams a large pack both ways intact', async () => {
+    const server = await testenv.git();
+    const repo = await server.createRepo('large-app');
+    const work = await makeWorkTree('large-work', 'small\n');
+    // Random bytes do not compress: the pack is as large as the file.
+    const blob = randomBytes(6 * 1024 * 1024);
+    await writeFile(join(work.dir, 'blob.bin'), blob);
+    await gitCli(['add', 'blob.bin'], work.dir);
+    await gitCli(['commit', '--quiet', '-m', 'large'], work.dir);
+    await gitCli(
+      ['push', '--quiet', withBasicAuth(repo.url, server.username, server.password), 'main'],
+      work.dir,
+    );
+    const clone = join(home, 'large-clone');
+    await gitCli(['clone', '--quiet', withBasicAuth(repo.url, server.username, server.password), clone]);
+    expect((await readFile(join(clone, 'blob.bin'))).equals(blob)).toBe(true);
   });
 
   it('refuses a private repository without or with wrong credentials', async () => {
