@@ -17,7 +17,7 @@ export interface KubeInfo {
   version: string;
   /** etcd's version, when testenv started etcd. */
   etcdVersion?: string;
-  /** Milliseconds from launching etcd until the API server was ready (0 for an existing cluster). */
+  /** Milliseconds to make certificates, start etcd and get the API server ready (0 for an existing cluster). */
   startupMs: number;
   /** True when the tests run against the user's cluster (USE_EXISTING_CLUSTER=true). */
   existingCluster: boolean;
@@ -108,7 +108,17 @@ export async function startKube(dir: string): Promise<RunningKube> {
   const apiserverBin = findAsset('kube-apiserver');
   await mkdir(join(dir, 'etcd-data'), { recursive: true, mode: 0o700 });
   await mkdir(join(dir, 'pki'), { recursive: true });
-  const [pki, etcd] = await Promise.all([makeControlPlanePki(join(dir, 'pki')), startEtcd(dir, etcdBin)]);
+  const [pkiResult, etcdResult] = await Promise.allSettled([
+    makeControlPlanePki(join(dir, 'pki')),
+    startEtcd(dir, etcdBin),
+  ]);
+  if (pkiResult.status === 'rejected') {
+    if (etcdResult.status === 'fulfilled') await etcdResult.value.proc.stop();
+    throw pkiResult.reason;
+  }
+  if (etcdResult.status === 'rejected') throw etcdResult.reason;
+  const pki = pkiResult.value;
+  const etcd = etcdResult.value;
   const processes: ManagedProcess[] = [etcd.proc];
   const stop = async (): Promise<void> => {
     // The API server first, so it does not log etcd connection errors on the way down.
@@ -196,12 +206,17 @@ async function startEtcd(
     ],
   });
   let version = '';
-  await waitReady(proc, { binary, port: clientPort }, async () => {
-    const health = await fetch(`${url}/health`);
-    if (!health.ok || !(await health.text()).includes('"true"')) return false;
-    version = ((await (await fetch(`${url}/version`)).json()) as { etcdserver: string }).etcdserver;
-    return true;
-  });
+  try {
+    await waitReady(proc, { binary, port: clientPort }, async () => {
+      const health = await fetch(`${url}/health`);
+      if (!health.ok || !(await health.text()).includes('"true"')) return false;
+      version = ((await (await fetch(`${url}/version`)).json()) as { etcdserver: string }).etcdserver;
+      return true;
+    });
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
   return { proc, url, version: version.startsWith('v') ? version : `v${version}` };
 }
 
