@@ -58,6 +58,8 @@ record() {
   log "$1 took ${secs}s"
 }
 
+# Go's default install folder, for shells whose PATH lacks it.
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || fail "go is not on PATH; the binaries are built from the Go module proxy"
 log "go: $(go version), cache: $cache, go build -p $jobs"
 
