@@ -235,12 +235,12 @@ export class KustomizeRenderer implements Renderer {
     wrapDir: string,
     fallback: string,
   ): Promise<Manifest[]> {
-    const files = new Map<string, Promise<Manifest[] | undefined>>();
-    const sourceOf = (rel: string): Promise<Manifest[] | undefined> => {
+    const files = new Map<string, Promise<SourceIndex | undefined>>();
+    const sourceOf = (rel: string): Promise<SourceIndex | undefined> => {
       let entry = files.get(rel);
       if (!entry) {
         entry = readFile(join(root, rel), 'utf8')
-          .then((text) => parseManifests(text, rel, this.#options))
+          .then((text) => indexByKind(parseManifests(text, rel, this.#options)))
           .catch(() => undefined);
         files.set(rel, entry);
       }
@@ -275,18 +275,38 @@ export class KustomizeRenderer implements Renderer {
   }
 }
 
+/**
+ * The top-level fields of an origin annotation. kustomize writes plain `key: value` lines; those are
+ * read directly (a full YAML parse per object costs more than the rest of the lookup), anything
+ * else (quoted values) through the YAML parser.
+ */
+function readOriginAnnotation(raw: string): Record<string, unknown> | undefined {
+  const fields: Record<string, unknown> = {};
+  for (const line of raw.split('\n')) {
+    if (line === '' || line.startsWith(' ')) continue;
+    const match = /^([A-Za-z]+): (.*)$/.exec(line);
+    const value = match?.[2];
+    if (!match?.[1] || value === undefined) continue;
+    if (/^["'{[&*!|>]/.test(value)) {
+      try {
+        const parsed: unknown = parseYaml(raw);
+        return isRecord(parsed) ? parsed : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    fields[match[1]] = value;
+  }
+  return fields;
+}
+
 /** Reads kustomize's origin annotation: the resource file, or the kustomization that generated it. */
 function originPath(
   raw: string,
   root: string,
   wrapDir: string,
 ): { file: string; generated: boolean } | undefined {
-  let value: unknown;
-  try {
-    value = parseYaml(raw);
-  } catch {
-    return undefined;
-  }
+  const value = readOriginAnnotation(raw);
   if (!isRecord(value)) return undefined;
   const path = typeof value.path === 'string' ? value.path : undefined;
   const configuredIn = typeof value.configuredIn === 'string' ? value.configuredIn : undefined;
@@ -299,14 +319,27 @@ function originPath(
   return { file, generated: path === undefined };
 }
 
+/** The objects of a source file by kind. */
+type SourceIndex = ReadonlyMap<string, readonly Manifest[]>;
+
+function indexByKind(manifests: readonly Manifest[]): SourceIndex {
+  const index = new Map<string, Manifest[]>();
+  for (const m of manifests) {
+    const list = index.get(m.object.kind);
+    if (list) list.push(m);
+    else index.set(m.object.kind, [m]);
+  }
+  return index;
+}
+
 /**
  * Finds the document an output object came from inside its source file, so the origin has a line:
  * the only object of its kind there, else the one with the same name, else the one whose name the
  * output name contains (`namePrefix`, `nameSuffix`, hashes), longest first.
  */
-function locate(source: Manifest[] | undefined, object: KubeObject): Manifest | undefined {
+function locate(source: SourceIndex | undefined, object: KubeObject): Manifest | undefined {
   if (!source) return undefined;
-  const sameKind = source.filter((m) => m.object.kind === object.kind);
+  const sameKind = source.get(object.kind) ?? [];
   if (sameKind.length === 1) return sameKind[0];
   const exact = sameKind.find((m) => m.object.metadata.name === object.metadata.name);
   if (exact) return exact;
