@@ -106,6 +106,7 @@ function phaseDurations(marks: readonly [string, number][]): string {
 }
 
 interface EngineFigures {
+  digests: string[];
   cloneS: number;
   pollS: number;
   fetchS: number;
@@ -162,7 +163,14 @@ async function main(): Promise<void> {
         source.fetch({ signal: AbortSignal.timeout(60_000), previous: artifact }),
       );
       if (again !== artifact) throw new Error(`${engine}: a poll without change built a new artifact`);
-      figures.set(engine, { cloneS, pollS, fetchS: 0, peakRssMB: peak.stop(), source });
+      figures.set(engine, {
+        digests: [artifact.digest],
+        cloneS,
+        pollS,
+        fetchS: 0,
+        peakRssMB: peak.stop(),
+        source,
+      });
       console.log(
         `${engine}: first clone to artifact ${round(cloneS)} s, poll ${round(pollS)} s, ${artifact.revision}`,
       );
@@ -180,12 +188,18 @@ async function main(): Promise<void> {
       const [artifact, fetchS] = await timed(() => f.source.fetch({ signal: AbortSignal.timeout(600_000) }));
       console.log(`${engine}: ${phaseDurations(marks.get(engine) ?? [])}`);
       f.fetchS = fetchS;
+      f.digests.push(artifact.digest);
       f.peakRssMB = Math.max(f.peakRssMB, peak.stop());
       console.log(
         `${engine}: fetch of one new commit to a new artifact ${round(fetchS)} s, ${artifact.revision}`,
       );
     }
 
+    // Both engines must have written the same files.
+    const [native, iso] = [figures.get('native'), figures.get('isomorphic-git')];
+    if (JSON.stringify(native?.digests) !== JSON.stringify(iso?.digests)) {
+      throw new Error(`the engines disagree on the artifacts: ${native?.digests} vs ${iso?.digests}`);
+    }
     const summary = (engine: EngineName): Record<string, number | string> => {
       const f = figures.get(engine) as EngineFigures;
       return {

@@ -12,6 +12,28 @@ export interface HttpClientOptions {
   readonly signal?: AbortSignal;
   /** Gives up on a request that sends nothing for this long (ms, default 60 s). */
   readonly idleTimeoutMs?: number;
+  /**
+   * Asks for thin packs in fetches that send `have` lines. isomorphic-git leaves `thin-pack` out
+   * of its requests, and without it a server answers a shallow fetch with the whole tree again;
+   * isomorphic-git does resolve thin packs against the objects it already has.
+   */
+  readonly thinPack?: boolean;
+}
+
+/**
+ * Adds `thin-pack` to the capabilities of an upload-pack request (on its first `want` line) when
+ * the request carries `have` lines. Anything unexpected leaves the body unchanged.
+ */
+export function withThinPack(body: Buffer): Buffer {
+  const text = body.toString('latin1');
+  if (!text.includes('have ') || text.length < 4) return body;
+  const length = Number.parseInt(text.slice(0, 4), 16);
+  if (!Number.isFinite(length) || length <= 4 || length > text.length) return body;
+  const first = text.slice(4, length);
+  if (!first.startsWith('want ') || first.includes(' thin-pack')) return body;
+  const line = first.endsWith('\n') ? `${first.slice(0, -1)} thin-pack\n` : `${first} thin-pack`;
+  const header = (line.length + 4).toString(16).padStart(4, '0');
+  return Buffer.concat([Buffer.from(header + line, 'latin1'), body.subarray(length)]);
 }
 
 async function collect(body: GitHttpRequest['body']): Promise<Buffer | undefined> {
@@ -39,8 +61,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient & 
 
   async function request(req: GitHttpRequest, redirects = 0): Promise<GitHttpResponse> {
     options.signal?.throwIfAborted();
-    const body = await collect(req.body);
+    let body = await collect(req.body);
     const url = new URL(req.url);
+    if (body && options.thinPack && url.pathname.endsWith('/git-upload-pack')) body = withThinPack(body);
     const secure = url.protocol === 'https:';
     const headers: Record<string, string> = { ...(req.headers ?? {}), ...(options.headers ?? {}) };
     if (body) headers['content-length'] = String(body.length);

@@ -97,6 +97,7 @@ export class IsomorphicGitEngine implements GitEngine {
       headers: context.headers,
       caCert: context.caCert,
       signal: context.signal,
+      thinPack: true,
     });
     try {
       const result = await git.fetch({
