@@ -238,3 +238,19 @@ describe('walkFiles and digestDirectory', () => {
     expect(a.files[0]?.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 });
+
+describe('DirectorySource under concurrency', () => {
+  it('gives concurrent fetches of one folder the same snapshot', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'dir-source-race-'));
+    try {
+      await write(join(work, 'repo'), 'a.yaml', cm('a'));
+      const s = new DirectorySource({ path: join(work, 'repo'), artifactsDir: join(work, 'artifacts') });
+      const results = await Promise.all(Array.from({ length: 5 }, () => s.fetch({ signal })));
+      expect(new Set(results.map((r) => r.dir)).size).toBe(1);
+      expect(await listTree(results[0]!.dir)).toEqual(['a.yaml']);
+      expect((await readdir(join(work, 'artifacts'))).filter((n) => n.startsWith('.staging'))).toEqual([]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});

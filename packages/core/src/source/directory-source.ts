@@ -157,7 +157,11 @@ export class DirectorySource implements Source {
       if (await exists(dir)) {
         await rm(staging, { recursive: true, force: true });
       } else {
-        await rename(staging, dir);
+        // A concurrent fetch may have written the same snapshot in the meantime: theirs is as good.
+        await rename(staging, dir).catch(async (error: unknown) => {
+          if (!(await exists(dir))) throw error;
+          await rm(staging, { recursive: true, force: true });
+        });
       }
       this.#written.add(dir);
       return { digest, dir };
