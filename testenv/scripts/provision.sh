@@ -90,17 +90,23 @@ build_step() {
   log "building $name $version (log: $logf)"
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp"
-  if ! (
+  # The subshell runs in the background and is collected with `wait`: in a tested context
+  # (`if ! ( ... )`) bash would ignore `set -e` inside it and carry on after a failed step.
+  (
     set -euo pipefail
     new_module "$mod" "gitops-kit.local/build/$name"
     cd "$mod"
     "$setup"
     for pair in "$@"; do
-      local out="${pair%%=*}" pkg="${pair#*=}"
+      out="${pair%%=*}"
+      pkg="${pair#*=}"
       echo "+ go build $pkg -> $out"
       go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags" -o "$dest.tmp/$out" "$pkg"
     done
-  ) >"$logf" 2>&1; then
+  ) >"$logf" 2>&1 &
+  local rc=0
+  wait $! || rc=$?
+  if [[ $rc -ne 0 ]]; then
     tail -n 30 "$logf" >&2 || true
     fail "building $name $version; full log: $logf"
   fi
