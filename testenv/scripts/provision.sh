@@ -165,6 +165,9 @@ else
   if [[ "$need_kubectl" == 1 ]]; then
     log "kubectl is not on PATH: building it with kube-apiserver"
     kube_outputs+=("kubectl=k8s.io/kubernetes/cmd/kubectl")
+    # A folder cached while the machine still had a kubectl lacks one: build it again.
+    kube_dir="$bin_root/kube-apiserver-$KUBE_VERSION"
+    [[ -x "$kube_dir/kubectl" ]] || rm -f "$kube_dir/.complete"
   fi
   build_step kube-apiserver "$KUBE_VERSION" setup_kube "$(kube_ldflags)" "${kube_outputs[@]}"
 
