@@ -1,21 +1,26 @@
-import type { FieldChange, KubeObject } from '@gitops-kit/core';
+import {
+  diffValues,
+  type FieldChange,
+  isRecord,
+  isSecret,
+  type JsonRecord,
+  type KubeObject,
+  MASKED_VALUE,
+  maskFor,
+  storedSecretData,
+} from '@gitops-kit/core';
 
 /**
  * Compares what we declared with what is live, locally. A live object carries much we never set
  * (server defaults, status, other writers' fields), so only the fields of the desired object are
- * compared: the desired object must be contained in the live one. Known server normalizations are
- * tolerated (quantities such as `0.5` → `500m`, empty values dropped, Secret `stringData` stored
- * as base64 `data`), so a reconcile where nothing changed finds nothing to write.
+ * compared: the desired object must be contained in the live one (core's `diffValues` with
+ * `declaredOnly`). Known server normalizations are tolerated (quantities such as `0.5` → `500m`,
+ * empty values dropped, Secret `stringData` stored as base64 `data`), so a reconcile where nothing
+ * changed finds nothing to write.
  */
 
-/** What a masked value is shown as. */
-export const MASKED = '***';
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
+/** What a masked value is shown as (core's `MASKED_VALUE`, kept under this name for callers). */
+export const MASKED = MASKED_VALUE;
 
 /** Parent keys under which values are resource quantities (`resources.limits.cpu`, `spec.hard`). */
 const QUANTITY_PARENTS = new Set([
@@ -62,6 +67,7 @@ export function parseQuantity(value: unknown): number | undefined {
   return base * (SUFFIX[match[3] ?? ''] ?? 1);
 }
 
+/** Whether two values are the same resource quantity (`0.5` and `500m`, `1` and `1000m`). */
 function quantitiesEqual(a: unknown, b: unknown): boolean {
   const x = parseQuantity(a);
   const y = parseQuantity(b);
@@ -69,39 +75,21 @@ function quantitiesEqual(a: unknown, b: unknown): boolean {
   return Math.abs(x - y) <= Math.max(Math.abs(x), Math.abs(y)) * 1e-9;
 }
 
-function isEmpty(value: unknown): boolean {
-  if (value === null || value === undefined) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  if (isRecord(value)) return Object.keys(value).length === 0;
-  return false;
-}
-
-function escapeSegment(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** The mask of an object: Secret values (and the last-applied annotation of a Secret) are hidden. */
-export function secretMask(object: KubeObject): (path: string) => boolean {
-  if (object.kind !== 'Secret' || object.apiVersion !== 'v1') return () => false;
-  return (path) =>
-    path.startsWith('/data') ||
-    path.startsWith('/stringData') ||
-    path === '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration';
+/** The server's normalization of quantities, as an `equivalent` hook for core's diff walk. */
+function sameQuantity(path: string, live: unknown, desired: unknown): boolean {
+  const parent = path.split('/').at(-2) ?? '';
+  return QUANTITY_PARENTS.has(parent) && quantitiesEqual(desired, live);
 }
 
 /**
  * The desired object as the server will store it, for comparison only: `status` is dropped (it is
  * not ours to apply) and a Secret's `stringData` is folded into `data` as base64.
  */
-export function comparable(desired: KubeObject): Json {
+function comparable(desired: KubeObject): JsonRecord {
   const { status: _status, ...rest } = desired;
-  if (desired.kind === 'Secret' && desired.apiVersion === 'v1' && isRecord(desired.stringData)) {
-    const { stringData, ...secret } = rest;
-    const data: Json = isRecord(secret.data) ? { ...secret.data } : {};
-    for (const [key, value] of Object.entries(stringData as Json)) {
-      data[key] = Buffer.from(String(value), 'utf8').toString('base64');
-    }
-    return { ...secret, data };
+  if (isSecret(desired) && isRecord(desired.stringData)) {
+    const { stringData: _stringData, ...secret } = rest;
+    return { ...secret, data: storedSecretData(desired) };
   }
   return rest;
 }
@@ -111,79 +99,15 @@ export function comparable(desired: KubeObject): Json {
  * (masked for Secrets). Empty when the live object holds everything we declared.
  */
 export function diffDesired(desired: KubeObject, live: KubeObject, limit = 100): FieldChange[] {
-  const out: FieldChange[] = [];
-  const masked = secretMask(desired);
-  walk('', comparable(desired), live, masked, out, limit);
-  return out;
-}
-
-/** Whether the live object holds every field we declared (see {@link diffDesired}). */
-export function containsDesired(desired: KubeObject, live: KubeObject): boolean {
-  return diffDesired(desired, live, 1).length === 0;
+  return diffValues(live, comparable(desired), {
+    mask: maskFor(desired),
+    limit,
+    declaredOnly: true,
+    equivalent: sameQuantity,
+  });
 }
 
 /** The changes of creating `desired`: one per leaf, masked for Secrets. */
 export function creationChanges(desired: KubeObject, limit = 100): FieldChange[] {
-  const out: FieldChange[] = [];
-  const masked = secretMask(desired);
-  walk('', comparable(desired), undefined, masked, out, limit);
-  return out;
-}
-
-function walk(
-  path: string,
-  desired: unknown,
-  live: unknown,
-  masked: (path: string) => boolean,
-  out: FieldChange[],
-  limit: number,
-): void {
-  if (out.length >= limit) return;
-  // Nulls and empty values in the desired object declare nothing the server keeps.
-  if (desired === null || desired === undefined) return;
-  if (isEmpty(desired) && isEmpty(live)) return;
-  if (isRecord(desired)) {
-    const liveRecord = isRecord(live) ? live : undefined;
-    if (live !== undefined && !liveRecord) {
-      out.push(change(path, live, desired, masked));
-      return;
-    }
-    for (const [key, value] of Object.entries(desired)) {
-      walk(`${path}/${escapeSegment(key)}`, value, liveRecord?.[key], masked, out, limit);
-    }
-    return;
-  }
-  if (Array.isArray(desired)) {
-    if (Array.isArray(live) && live.length === desired.length) {
-      desired.forEach((item, i) => {
-        walk(`${path}/${i}`, item, live[i], masked, out, limit);
-      });
-      return;
-    }
-    if (live === undefined) {
-      desired.forEach((item, i) => {
-        walk(`${path}/${i}`, item, undefined, masked, out, limit);
-      });
-      return;
-    }
-    out.push(change(path, live, desired, masked));
-    return;
-  }
-  if (desired === live) return;
-  const parent = path.split('/').at(-2) ?? '';
-  if (live !== undefined && QUANTITY_PARENTS.has(parent) && quantitiesEqual(desired, live)) return;
-  out.push(change(path, live, desired, masked));
-}
-
-function change(
-  path: string,
-  before: unknown,
-  after: unknown,
-  masked: (path: string) => boolean,
-): FieldChange {
-  const hide = masked(path);
-  const result: { path: string; before?: unknown; after?: unknown } = { path };
-  if (before !== undefined) result.before = hide ? MASKED : before;
-  if (after !== undefined) result.after = hide ? MASKED : after;
-  return result;
+  return diffValues(undefined, comparable(desired), { mask: maskFor(desired), limit, declaredOnly: true });
 }

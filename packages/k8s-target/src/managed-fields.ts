@@ -1,53 +1,100 @@
-import type { FieldChange, KubeObject } from '@gitops-kit/core';
-import { MASKED, secretMask } from './compare.js';
+import {
+  type FieldChange,
+  isRecord,
+  type JsonRecord,
+  joinPointer,
+  type KubeObject,
+  MASKED_VALUE,
+  type MaskPredicate,
+  maskFor,
+} from '@gitops-kit/core';
+
+/**
+ * Reading what our field manager owns from `metadata.managedFields` (server-side apply's `fieldsV1`
+ * sets: `f:<field>` for a map field, `k:<json>` for a list item by key, `v:<json>` for a set item,
+ * `i:<n>` for a position, `.` for the value itself). One module, so the plan (fields we stopped
+ * declaring) and the printed diff (which live fields to show) read ownership the same way.
+ */
+
+/**
+ * The `fieldsV1` tree of what `fieldManager` applied to `object`, from `metadata.managedFields`
+ * (several Apply entries are merged; subresource entries such as `status` are skipped), or
+ * undefined when it owns nothing.
+ */
+export function ownedFields(object: KubeObject, fieldManager: string): JsonRecord | undefined {
+  const entries = object.metadata.managedFields;
+  if (!Array.isArray(entries)) return undefined;
+  let owned: JsonRecord | undefined;
+  for (const entry of entries) {
+    if (!isRecord(entry) || entry.manager !== fieldManager || entry.operation !== 'Apply') continue;
+    if (entry.subresource !== undefined && entry.subresource !== '') continue;
+    if (!isRecord(entry.fieldsV1)) continue;
+    owned = owned ? mergeTrees(owned, entry.fieldsV1) : entry.fieldsV1;
+  }
+  return owned;
+}
+
+function mergeTrees(a: JsonRecord, b: JsonRecord): JsonRecord {
+  const out: JsonRecord = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    const existing = out[key];
+    out[key] = isRecord(existing) && isRecord(value) ? mergeTrees(existing, value) : value;
+  }
+  return out;
+}
+
+/** Whether a fieldsV1 node owns a value as a whole (no children listed). */
+export function ownsWhole(node: JsonRecord): boolean {
+  return Object.keys(node).every((key) => key === '.');
+}
+
+/** The key fields of a `k:{"name":"app"}` member, or undefined for any other member. */
+function itemKey(member: string): JsonRecord | undefined {
+  if (!member.startsWith('k:')) return undefined;
+  try {
+    const key: unknown = JSON.parse(member.slice(2));
+    return isRecord(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a list item has every field of `key` (compared as JSON, as the server does). */
+function matchesKey(item: unknown, key: JsonRecord): boolean {
+  return (
+    isRecord(item) && Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v))
+  );
+}
+
+/** The fieldsV1 node owning one list item (by key, value or index), if any. */
+export function ownedItem(
+  owned: JsonRecord | undefined,
+  item: unknown,
+  index: number,
+): JsonRecord | undefined {
+  if (!owned) return undefined;
+  for (const [member, node] of Object.entries(owned)) {
+    if (!isRecord(node)) continue;
+    const key = itemKey(member);
+    if (key && matchesKey(item, key)) return node;
+    if (member === `i:${index}`) return node;
+    if (member.startsWith('v:') && member.slice(2) === JSON.stringify(item)) return node;
+  }
+  return undefined;
+}
+
+/** The index of the item of a list that `key` selects, or -1. */
+function findItem(list: unknown, key: JsonRecord): number {
+  return Array.isArray(list) ? list.findIndex((item) => matchesKey(item, key)) : -1;
+}
 
 /**
  * Fields we applied before and no longer declare. Server-side apply removes them on the next
- * apply (we own them), so a plan must show them; the live object's `managedFields` entry of our
- * field manager (operation `Apply`) says which fields are ours. Only the `fieldsV1` forms that name
- * a place are followed: `f:<field>` and `k:<list item key>`; a set item (`v:`) or an item we cannot
- * find is reported at its list.
- */
-
-type Json = Record<string, unknown>;
-
-function isRecord(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  fieldsType?: string;
-  fieldsV1?: unknown;
-}
-
-/** The `fieldsV1` set of a field manager's Apply entry, or undefined when it applied nothing. */
-export function appliedFieldSet(live: KubeObject, fieldManager: string): Json | undefined {
-  const entries = live.metadata.managedFields;
-  if (!Array.isArray(entries)) return undefined;
-  const entry = (entries as ManagedFieldsEntry[]).find(
-    (e) => e.manager === fieldManager && e.operation === 'Apply' && e.fieldsType === 'FieldsV1',
-  );
-  return isRecord(entry?.fieldsV1) ? entry.fieldsV1 : undefined;
-}
-
-function escapeSegment(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** The item of a list whose fields equal every field of `key`. */
-function findItem(list: unknown, key: Json): number {
-  if (!Array.isArray(list)) return -1;
-  return list.findIndex(
-    (item) =>
-      isRecord(item) && Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v)),
-  );
-}
-
-/**
- * The fields of our Apply entry that are in `live` and missing from `desired`, as field changes
- * from the live value to nothing (Secret values masked). At most `limit` are returned.
+ * apply (we own them), so a plan must show them. Only the `fieldsV1` forms that name a place are
+ * followed: `f:<field>` and `k:<list item key>`; a set item (`v:`) or an item we cannot find is
+ * reported at its list. Returns the fields of our Apply entry that are in `live` and missing from
+ * `desired`, as field changes from the live value to nothing (Secret values masked), at most
+ * `limit` of them.
  */
 export function removedFields(
   desired: KubeObject,
@@ -55,58 +102,51 @@ export function removedFields(
   fieldManager: string,
   limit = 100,
 ): FieldChange[] {
-  const set = appliedFieldSet(live, fieldManager);
+  const set = ownedFields(live, fieldManager);
   if (!set) return [];
   const out: FieldChange[] = [];
-  const masked = secretMask(live);
-  walk(set, desired, live, '', masked, out, limit);
+  walk(set, desired, live, '', maskFor(live), out, limit);
   return out;
 }
 
 function walk(
-  set: Json,
+  set: JsonRecord,
   desired: unknown,
   live: unknown,
   path: string,
-  masked: (path: string) => boolean,
+  masked: MaskPredicate,
   out: FieldChange[],
   limit: number,
 ): void {
   for (const [member, children] of Object.entries(set)) {
     if (out.length >= limit) return;
-    if (member === '.') continue;
     if (member.startsWith('f:')) {
       const field = member.slice(2);
       if (!isRecord(live) || !(field in live)) continue; // gone already
-      const childPath = `${path}/${escapeSegment(field)}`;
+      const childPath = joinPointer(path, field);
       const liveValue = live[field];
       if (!isRecord(desired) || desired[field] === undefined || desired[field] === null) {
-        out.push({ path: childPath, before: masked(childPath) ? MASKED : liveValue });
+        out.push({ path: childPath, before: masked(childPath) ? MASKED_VALUE : liveValue });
         continue;
       }
       if (isRecord(children)) walk(children, desired[field], liveValue, childPath, masked, out, limit);
-    } else if (member.startsWith('k:')) {
-      let key: unknown;
-      try {
-        key = JSON.parse(member.slice(2));
-      } catch {
-        continue;
-      }
-      if (!isRecord(key)) continue;
-      const liveIndex = findItem(live, key);
-      if (liveIndex < 0) continue;
-      const itemPath = `${path}/${liveIndex}`;
-      const liveItem = (live as unknown[])[liveIndex];
-      const desiredIndex = findItem(desired, key);
-      if (desiredIndex < 0) {
-        out.push({ path: itemPath, before: masked(itemPath) ? MASKED : liveItem });
-        continue;
-      }
-      if (isRecord(children)) {
-        walk(children, (desired as unknown[])[desiredIndex], liveItem, itemPath, masked, out, limit);
-      }
+      continue;
     }
+    const key = itemKey(member);
+    if (!key) continue;
     // `v:` (set items) and `i:` (positions) are compared as part of their whole list by the
     // desired-versus-live diff, which reports a list of another length.
+    const liveIndex = findItem(live, key);
+    if (liveIndex < 0) continue;
+    const itemPath = joinPointer(path, liveIndex);
+    const liveItem = (live as unknown[])[liveIndex];
+    const desiredIndex = findItem(desired, key);
+    if (desiredIndex < 0) {
+      out.push({ path: itemPath, before: masked(itemPath) ? MASKED_VALUE : liveItem });
+      continue;
+    }
+    if (isRecord(children)) {
+      walk(children, (desired as unknown[])[desiredIndex], liveItem, itemPath, masked, out, limit);
+    }
   }
 }

@@ -1,14 +1,17 @@
 import {
   type FieldChange,
+  formatChanges,
   formatRef,
   type InventoryEntry,
   type KubeObject,
+  maskSecretValues,
   type Plan,
   type PlannedObject,
 } from '@gitops-kit/core';
 import { structuredPatch } from 'diff';
 import { stringify } from 'yaml';
-import { maskSecrets, ownedFields, projectLive, SECRET_MASK, stripServerFields } from './diff-projection.js';
+import { projectLive, stripServerFields } from './diff-projection.js';
+import { ownedFields } from './managed-fields.js';
 
 /** Options for {@link formatPlanDiff}. */
 export interface FormatPlanDiffOptions {
@@ -94,7 +97,7 @@ export function diffTexts(
   const owned = object.live ? ownedFields(object.live, options.fieldManager ?? 'gitops-kit') : undefined;
   const liveClean = object.live ? withoutMarks(stripServerFields(object.live), prefixes) : undefined;
   const desiredClean = withoutMarks(stripServerFields(object.manifest.object), prefixes);
-  const masked = maskSecrets(liveClean, desiredClean);
+  const masked = maskSecretValues(liveClean, desiredClean);
   const live = masked.live ? projectLive(masked.live, masked.desired, owned) : undefined;
   return { live: live === undefined ? '' : toDiffYaml(live), desired: toDiffYaml(masked.desired) };
 }
@@ -119,17 +122,20 @@ function unifiedDiff(live: string, desired: string, context: number, paint: Pain
   return lines;
 }
 
-function formatValue(value: unknown): string {
-  return value === SECRET_MASK ? value : (JSON.stringify(value) ?? 'undefined');
-}
-
-/** Field changes as lines, for updates whose live object the target did not keep. */
+/**
+ * Field changes as lines, for updates whose live object the target did not keep: core's
+ * `formatChanges` with nothing cut (a review wants every change), painted by kind.
+ */
 function changeLines(changes: readonly FieldChange[], paint: Paint): string[] {
-  return changes.map((change) => {
-    if (change.before === undefined)
-      return paint(`  ${change.path}: + ${formatValue(change.after)}`, 'green');
-    if (change.after === undefined) return paint(`  ${change.path}: - ${formatValue(change.before)}`, 'red');
-    return `  ${change.path}: ${formatValue(change.before)} → ${formatValue(change.after)}`;
+  const lines = formatChanges(changes, {
+    maxChanges: Number.POSITIVE_INFINITY,
+    maxValueLength: Number.POSITIVE_INFINITY,
+  });
+  return lines.map((line, i) => {
+    const change = changes[i];
+    if (change?.before === undefined) return paint(`  ${line}`, 'green');
+    if (change.after === undefined) return paint(`  ${line}`, 'red');
+    return `  ${line}`;
   });
 }
 
@@ -165,6 +171,11 @@ function pruneLine(entry: InventoryEntry, paint: Paint): string {
  * A plan as a pull-request reviewer reads it: the summary line, then a unified YAML diff per
  * object to create or update (live on the `---` side, desired on the `+++` side, without server
  * bookkeeping, Secret values masked), then the objects to prune.
+ *
+ * Unlike core's `formatPlan`, which prints one line per changed field from the plan's `changes`
+ * and works for any target, this renders whole objects from the live and desired YAML the
+ * Kubernetes target keeps on each planned object (field lines only when it kept no live object),
+ * and it has its own summary line ({@link planSummaryLine}).
  */
 export function formatPlanDiff(plan: Plan, options: FormatPlanDiffOptions = {}): string {
   const paint = painter(options.color ?? false);

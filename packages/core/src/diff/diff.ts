@@ -9,19 +9,37 @@ export interface DiffOptions {
   readonly mask?: MaskPredicate;
   /** Stop after this many changes (a runaway diff is unreadable anyway). Default: unlimited. */
   readonly limit?: number;
+  /**
+   * Compare only what `after` declares, as when `after` is a desired object and `before` a live one
+   * that also holds server defaults and other writers' fields: keys only `before` has are no change,
+   * `null` and empty values in `after` declare nothing, and a list of another length is one change
+   * at the list. Default false: both sides count, and lists are compared item by item.
+   */
+  readonly declaredOnly?: boolean;
+  /**
+   * Leaf values to treat as equal though they differ, such as a quantity the server normalized
+   * (`0.5` stored as `500m`). Asked only where both sides hold a non-container value.
+   */
+  readonly equivalent?: (path: string, before: unknown, after: unknown) => boolean;
 }
 
 /**
  * The leaf-level changes that turn `before` into `after`, as JSON-pointer paths in the order of
  * `after`'s keys (then keys only `before` had). Objects and arrays are descended into (arrays by
  * index), also when one side is missing, so a created field lists its leaves. A change of type
- * (object to string, array to object) is one change at that path.
+ * (object to string, array to object) is one change at that path. See
+ * {@link DiffOptions.declaredOnly} for comparing a desired object with a live one.
  */
 export function diffValues(before: unknown, after: unknown, options: DiffOptions = {}): FieldChange[] {
   const changes: FieldChange[] = [];
-  const mask = options.mask ?? maskNothing;
-  const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  walk('', before, after, mask, limit, changes);
+  const walker: Walker = {
+    mask: options.mask ?? maskNothing,
+    limit: options.limit ?? Number.POSITIVE_INFINITY,
+    declaredOnly: options.declaredOnly ?? false,
+    equivalent: options.equivalent,
+    out: changes,
+  };
+  walk(walker, '', before, after);
   return changes;
 }
 
@@ -38,41 +56,63 @@ export function diffObjects(
   return diffValues(live, desired, { ...options, mask: maskFor(kinded) });
 }
 
-function walk(
-  path: string,
-  before: unknown,
-  after: unknown,
-  mask: MaskPredicate,
-  limit: number,
-  out: FieldChange[],
-): void {
+interface Walker {
+  readonly mask: MaskPredicate;
+  readonly limit: number;
+  readonly declaredOnly: boolean;
+  readonly equivalent: DiffOptions['equivalent'];
+  readonly out: FieldChange[];
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  if (isRecord(value)) return Object.keys(value).length === 0;
+  return false;
+}
+
+function walk(w: Walker, path: string, before: unknown, after: unknown): void {
+  const { out, limit } = w;
   if (out.length >= limit || jsonEqual(before, after)) return;
+  if (w.declaredOnly && (after === null || after === undefined || (isEmpty(after) && isEmpty(before))))
+    return;
   const beforeRecord = isRecord(before) ? before : before === undefined ? {} : undefined;
   const afterRecord = isRecord(after) ? after : after === undefined ? {} : undefined;
   if (beforeRecord && afterRecord && (isRecord(before) || isRecord(after))) {
     const keys = [...Object.keys(afterRecord)];
-    for (const key of Object.keys(beforeRecord)) if (!Object.hasOwn(afterRecord, key)) keys.push(key);
+    if (!w.declaredOnly) {
+      for (const key of Object.keys(beforeRecord)) if (!Object.hasOwn(afterRecord, key)) keys.push(key);
+    }
     const start = out.length;
-    for (const key of keys)
-      walk(joinPointer(path, key), beforeRecord[key], afterRecord[key], mask, limit, out);
+    for (const key of keys) walk(w, joinPointer(path, key), beforeRecord[key], afterRecord[key]);
     // An empty object added or removed has no leaves: report the object itself.
-    if (out.length === start && out.length < limit) out.push(leafChange(path, before, after, mask(path)));
+    if (!w.declaredOnly && out.length === start && out.length < limit)
+      out.push(leafChange(w, path, before, after));
     return;
   }
   const beforeList = Array.isArray(before) ? before : before === undefined ? [] : undefined;
   const afterList = Array.isArray(after) ? after : after === undefined ? [] : undefined;
-  if (beforeList && afterList && (Array.isArray(before) || Array.isArray(after))) {
+  const sameLength = before === undefined || beforeList?.length === afterList?.length;
+  if (
+    beforeList &&
+    afterList &&
+    (Array.isArray(before) || Array.isArray(after)) &&
+    (!w.declaredOnly || sameLength)
+  ) {
     const length = Math.max(beforeList.length, afterList.length);
     const start = out.length;
-    for (let i = 0; i < length; i++)
-      walk(joinPointer(path, i), beforeList[i], afterList[i], mask, limit, out);
-    if (out.length === start && out.length < limit) out.push(leafChange(path, before, after, mask(path)));
+    for (let i = 0; i < length; i++) walk(w, joinPointer(path, i), beforeList[i], afterList[i]);
+    if (!w.declaredOnly && out.length === start && out.length < limit)
+      out.push(leafChange(w, path, before, after));
     return;
   }
-  out.push(leafChange(path, before, after, mask(path)));
+  const leaves = !isRecord(before) && !Array.isArray(before) && !isRecord(after) && !Array.isArray(after);
+  if (leaves && before !== undefined && w.equivalent?.(path, before, after)) return;
+  out.push(leafChange(w, path, before, after));
 }
 
-function leafChange(path: string, before: unknown, after: unknown, masked: boolean): FieldChange {
+function leafChange(w: Walker, path: string, before: unknown, after: unknown): FieldChange {
+  const masked = w.mask(path);
   const change: { path: string; before?: unknown; after?: unknown } = { path };
   if (before !== undefined) change.before = masked ? MASKED_VALUE : before;
   if (after !== undefined) change.after = masked ? MASKED_VALUE : after;

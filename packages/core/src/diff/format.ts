@@ -1,5 +1,6 @@
 import { formatRef } from '../refs.js';
 import type { FieldChange, Plan, PlannedObject } from '../types.js';
+import { MASKED_VALUE } from './mask.js';
 
 /** Options for {@link formatPlan}. */
 export interface FormatPlanOptions {
@@ -25,6 +26,9 @@ export interface FormatPlanOptions {
  * ```
  *
  * Values come from the plan's `changes`, which targets mask for secrets, so nothing secret prints.
+ * It needs nothing but the plan, so it serves every target; for Kubernetes, `formatPlanDiff` in
+ * `@gitops-kit/k8s-target` prints a unified YAML diff of whole objects (live versus desired)
+ * instead of field lines.
  */
 export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string {
   const indent = options.indent ?? '  ';
@@ -70,6 +74,6 @@ function objectLine(object: PlannedObject): string {
 }
 
 function formatValue(value: unknown, width: number): string {
-  const text = typeof value === 'string' && value === '***' ? value : (JSON.stringify(value) ?? 'undefined');
+  const text = value === MASKED_VALUE ? value : (JSON.stringify(value) ?? 'undefined');
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
 }
