@@ -4,6 +4,7 @@ import { ErrorCodes, RenderError } from '../errors.js';
 import { createIgnoreMatcher } from '../source/ignore.js';
 import { throwIfAborted, walkFiles } from '../source/walk.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
+import { RenderErrorCodes } from './codes.js';
 import { assertNoDuplicates } from './duplicates.js';
 import { type ParseManifestsOptions, parseManifests } from './parse.js';
 
@@ -151,7 +152,7 @@ export class RawRenderer implements Renderer {
       include: (p) => extensions.some((e) => p.toLowerCase().endsWith(e)),
       onError: (code, path, message) =>
         new RenderError(
-          code === 'unsafe-link' ? 'RENDER_UNSAFE_PATH' : ErrorCodes.RenderFileTooLarge,
+          code === 'unsafe-link' ? RenderErrorCodes.UnsafePath : RenderErrorCodes.TooManyFiles,
           message,
           {
             location: { file: prefix + path },

@@ -3,6 +3,7 @@ import { digestObject } from '../digest.js';
 import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
 import { formatRef, refOf } from '../refs.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
+import { RenderErrorCodes } from './codes.js';
 import {
   checkManifestObject,
   KUBECTL_YAML_OPTIONS,
@@ -102,7 +103,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
   for (const name of Object.keys(options.variables)) {
     if (!VARIABLE_NAME.test(name)) {
       throw new RenderError(
-        'RENDER_INVALID_VARIABLE',
+        RenderErrorCodes.InvalidVariable,
         `"${name}" is not a valid variable name (letters, digits, _)`,
       );
     }
