@@ -103,13 +103,21 @@ async function stop(c: Candidate): Promise<void> {
   await c.done;
 }
 
+/** A fresh store and clock, with candidate `a` running and leading (it created the Lease at 0 s). */
+async function aLeading(
+  options: Partial<LeaderElectorOptions> = {},
+): Promise<{ store: MemoryLeaseStore; clock: ManualClock; a: Candidate }> {
+  const store = new MemoryLeaseStore();
+  const clock = new ManualClock();
+  const a = candidate(store, clock, 'a', options);
+  start(a);
+  await clock.advance(0);
+  return { store, clock, a };
+}
+
 describe('LeaderElector', () => {
   it('creates a missing Lease and leads at once', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a');
-    start(a);
-    await clock.advance(0);
+    const { store, a } = await aLeading();
     expect(a.elector.isLeader).toBe(true);
     expect(a.elector.leader).toBe('a');
     expect(a.events).toEqual(['leader:a', 'started']);
@@ -124,11 +132,7 @@ describe('LeaderElector', () => {
   });
 
   it('renews every retry period, keeping the acquire time', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a');
-    start(a);
-    await clock.advance(0);
+    const { store, clock, a } = await aLeading();
     await clock.advance(2_000);
     expect(store.lease?.spec.renewTime).toBe('2026-01-01T00:00:02.000000Z');
     await clock.advance(2_000);
@@ -139,12 +143,8 @@ describe('LeaderElector', () => {
   });
 
   it('leaves a Lease alone while its holder renews it', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a');
+    const { store, clock, a } = await aLeading();
     const b = candidate(store, clock, 'b');
-    start(a);
-    await clock.advance(0);
     start(b);
     await clock.advance(60_000);
     expect(a.elector.isLeader).toBe(true);
@@ -156,12 +156,8 @@ describe('LeaderElector', () => {
   });
 
   it('takes over a Lease its holder stopped renewing, one lease duration after the last change it saw', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a', { releaseOnCancel: false });
+    const { store, clock, a } = await aLeading({ releaseOnCancel: false });
     const b = candidate(store, clock, 'b');
-    start(a);
-    await clock.advance(0);
     start(b);
     await clock.advance(4_000);
     // a dies without a word: its last renewal was at 4 s.
@@ -178,11 +174,7 @@ describe('LeaderElector', () => {
   });
 
   it('stops leading when it cannot renew within the renew deadline', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a');
-    start(a);
-    await clock.advance(0);
+    const { store, clock, a } = await aLeading();
     store.broken.add('a');
     await clock.advance(8_000);
     // Failed renewals for 8 s: still within the 10 s deadline, so still leading.
@@ -201,11 +193,7 @@ describe('LeaderElector', () => {
   });
 
   it('gives up leading as soon as another candidate holds the Lease', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a');
-    start(a);
-    await clock.advance(0);
+    const { store, clock, a } = await aLeading();
     // Someone overwrote the record (say, a candidate whose clock ran fast).
     const taken = store.for('x');
     const current = await taken.get('system', 'lock', AbortSignal.timeout(1000));
@@ -223,12 +211,8 @@ describe('LeaderElector', () => {
   });
 
   it('releases the Lease on shutdown, so a successor takes it at its next retry', async () => {
-    const store = new MemoryLeaseStore();
-    const clock = new ManualClock();
-    const a = candidate(store, clock, 'a');
+    const { store, clock, a } = await aLeading();
     const b = candidate(store, clock, 'b');
-    start(a);
-    await clock.advance(0);
     start(b);
     await clock.advance(1_000);
     await stop(a);
