@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CatFileBatch } from './cat-file.js';
 import {
   type FetchRequest,
   type GitEngine,
@@ -62,6 +63,8 @@ export class NativeGitEngine implements GitEngine {
   readonly #sshCommand: string | undefined;
   /** Ref listing over HTTP without starting a process. */
   readonly #http = new IsomorphicGitEngine();
+  /** One object reader per repository. */
+  readonly #readers = new Map<string, CatFileBatch>();
 
   /** @param options the git program and SSH command. */
   constructor(options: NativeGitEngineOptions = {}) {
@@ -174,15 +177,26 @@ export class NativeGitEngine implements GitEngine {
 
   /** `git init --bare` when the repository does not exist. */
   async ensureRepo(gitdir: string, _url: string): Promise<void> {
-    if (existsSync(join(gitdir, 'HEAD'))) return;
-    await mkdir(gitdir, { recursive: true });
-    await this.#checked(['init', '--bare', '--quiet', gitdir]);
+    if (!existsSync(join(gitdir, 'HEAD'))) {
+      await mkdir(gitdir, { recursive: true });
+      await this.#checked(['init', '--bare', '--quiet', gitdir]);
+    }
+    // The refs are listed next: start the object reader meanwhile.
+    this.#reader(gitdir).warm();
   }
 
-  /** `git cat-file -e`. */
+  #reader(gitdir: string): CatFileBatch {
+    let reader = this.#readers.get(gitdir);
+    if (!reader) {
+      reader = new CatFileBatch(this.#git, gitdir, { ...process.env, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' });
+      this.#readers.set(gitdir, reader);
+    }
+    return reader;
+  }
+
+  /** Whether the object is there, through the shared `cat-file --batch` process. */
   async hasObject(gitdir: string, oid: string): Promise<boolean> {
-    const result = await this.#run(['--git-dir', gitdir, 'cat-file', '-e', oid]);
-    return result.code === 0;
+    return (await this.#reader(gitdir).read(oid)) !== undefined;
   }
 
   /** `git fetch --depth 1 <url> +ref:ref`, or every branch and tag with full history. */
@@ -200,14 +214,11 @@ export class NativeGitEngine implements GitEngine {
     context.onProgress?.({ phase: 'fetched', loaded: 1, total: 1 });
   }
 
-  /** `git cat-file <type> <oid>` through `--batch` (one process for type and content). */
+  /** Reads an object through the shared `cat-file --batch` process. */
   async readObject(gitdir: string, oid: string): Promise<{ type: string; content: Uint8Array }> {
-    const out = await this.#checked(['--git-dir', gitdir, 'cat-file', '--batch'], { input: `${oid}\n` });
-    const newline = out.indexOf(10);
-    const header = out.subarray(0, newline).toString().split(' ');
-    if (header[1] === 'missing' || header.length < 3) throw new Error(`object ${oid} is missing`);
-    const size = Number(header[2]);
-    return { type: header[1] as string, content: out.subarray(newline + 1, newline + 1 + size) };
+    const object = await this.#reader(gitdir).read(oid);
+    if (!object) throw new Error(`object ${oid} is missing`);
+    return object;
   }
 
   /** `git rev-parse <tree>:<path>`, checked to be a tree with `cat-file -t`. */
@@ -244,9 +255,9 @@ export class NativeGitEngine implements GitEngine {
     return files;
   }
 
-  /** `git cat-file blob`. */
+  /** Reads a blob through the shared `cat-file --batch` process. */
   async readBlob(gitdir: string, oid: string): Promise<Uint8Array> {
-    return this.#checked(['--git-dir', gitdir, 'cat-file', 'blob', oid]);
+    return (await this.readObject(gitdir, oid)).content;
   }
 
   /**
