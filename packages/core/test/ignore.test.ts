@@ -13,6 +13,15 @@ describe('createIgnoreMatcher', () => {
     expect(m.ignores('.gitlab-ci.yml', false)).toBe(true);
     expect(m.ignores('deploy/app.yaml', false)).toBe(false);
     expect(DEFAULT_IGNORE_PATTERNS).toContain('.gitmodules');
+    for (const path of [
+      'appveyor.yml',
+      'ci/.drone.yml',
+      'cloudbuild.yaml',
+      'a/.goreleaser.yml',
+      'b/.flux.yaml',
+    ]) {
+      expect(m.ignores(path, false)).toBe(true);
+    }
   });
 
   it('matches folder-only patterns only against folders', () => {

@@ -3,7 +3,7 @@ import ignore, { type Ignore } from 'ignore';
 /**
  * Ignore rules shared by every source, in the `.sourceignore` format of Flux (gitignore syntax).
  * Rules come in layers, evaluated in order with the last matching rule winning, as in git:
- *   1. the defaults (VCS files, images and archives, CI folders, `.sops.yaml`);
+ *   1. the defaults (VCS files, images and archives, CI files, `.goreleaser.yml`, `.sops.yaml`, `.flux.yaml`);
  *   2. `.sourceignore` files, each scoped to the folder it sits in, shallower before deeper;
  *   3. extra patterns from the caller (like Flux's `spec.ignore`), which overrule everything.
  * A path inside an ignored folder is ignored whatever deeper rules say, as git never looks inside
@@ -13,7 +13,7 @@ import ignore, { type Ignore } from 'ignore';
 /** The name of the per-folder ignore file. */
 export const SOURCE_IGNORE_FILE = '.sourceignore';
 
-/** Flux's default exclusions: VCS metadata, images and archives, CI configuration, SOPS config. */
+/** Flux's default exclusions (fluxcd/pkg sourceignore): VCS metadata, images and archives, CI configuration, release, SOPS and Flux config files. */
 export const DEFAULT_IGNORE_PATTERNS: readonly string[] = Object.freeze([
   '.git/',
   '.gitignore',
@@ -31,7 +31,14 @@ export const DEFAULT_IGNORE_PATTERNS: readonly string[] = Object.freeze([
   '.circleci/',
   '.travis.yml',
   '.gitlab-ci.yml',
+  'appveyor.yml',
+  '.drone.yml',
+  'cloudbuild.yaml',
+  'codeship-services.yml',
+  'codeship-steps.yml',
+  '.goreleaser.yml',
   '.sops.yaml',
+  '.flux.yaml',
 ]);
 
 /** Options for {@link createIgnoreMatcher}. */
