@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CatFileBatch } from './cat-file.js';
 import {
   type FetchRequest,
@@ -12,6 +12,9 @@ import {
 } from './engine.js';
 import { IsomorphicGitEngine } from './iso-engine.js';
 import type { RemoteRef } from './ref.js';
+
+/** Up to this many files are written from Node; more go through `git checkout-index`. */
+const FEW_FILES = 64;
 
 /** Options for {@link NativeGitEngine}. */
 export interface NativeGitEngineOptions {
@@ -261,8 +264,10 @@ export class NativeGitEngine implements GitEngine {
   }
 
   /**
-   * Builds a private index holding exactly the chosen files, then `git checkout-index` writes them
-   * in C. The index lives beside, never inside, the destination.
+   * Writes files. A few (the usual incremental update) are read through the object reader and
+   * written from here, which starts no process; many get a private index holding exactly those
+   * files, and `git checkout-index` writes them in C. The index lives beside, never inside, the
+   * destination.
    */
   async writeFiles(
     gitdir: string,
@@ -270,6 +275,17 @@ export class NativeGitEngine implements GitEngine {
     destDir: string,
     signal: AbortSignal,
   ): Promise<void> {
+    if (files.length <= FEW_FILES) {
+      for (const file of files) {
+        signal.throwIfAborted();
+        const target = join(destDir, file.path);
+        await mkdir(dirname(target), { recursive: true });
+        const content = await this.readBlob(gitdir, file.oid);
+        if (file.mode === '120000') await symlink(Buffer.from(content).toString(), target);
+        else await writeFile(target, content, { mode: file.mode === '100755' ? 0o755 : 0o644 });
+      }
+      return;
+    }
     const scratch = await mkdtemp(`${destDir}.index-`);
     try {
       const env = { GIT_INDEX_FILE: join(scratch, 'index') };
