@@ -157,6 +157,7 @@ async function main(): Promise<void> {
         onProgress: (progress) => marks.get(engine)?.push([progress.phase, performance.now()]),
       });
       marks.set(engine, []);
+      const rssBeforeMB = Math.round(process.memoryUsage().rss / (1024 * 1024));
       const peak = new RssPeak();
       const [artifact, cloneS] = await timed(() => source.fetch({ signal: AbortSignal.timeout(600_000) }));
       const [again, pollS] = await timed(() =>
@@ -172,7 +173,8 @@ async function main(): Promise<void> {
         source,
       });
       console.log(
-        `${engine}: first clone to artifact ${round(cloneS)} s, poll ${round(pollS)} s, ${artifact.revision}`,
+        `${engine}: first clone to artifact ${round(cloneS)} s, poll ${round(pollS)} s, ${artifact.revision}, ` +
+          `RSS ${rssBeforeMB} MB before, peak ${figures.get(engine)?.peakRssMB} MB`,
       );
     }
 

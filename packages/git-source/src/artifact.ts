@@ -172,6 +172,19 @@ export function digestFiles(files: readonly TreeFile[]): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
+/** Runs `work` on every item, a bounded number at a time (file system calls queue in libuv anyway). */
+export async function inParallel<T>(
+  items: readonly T[],
+  work: (item: T) => Promise<unknown>,
+  width = 32,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
 /** A file list as stored beside an artifact: `[path, mode, oid]`. */
 export type StoredFile = readonly [string, string, string];
 
@@ -190,15 +203,8 @@ export async function linkAll(
   const dirs = new Set<string>();
   for (const [path] of regular) dirs.add(posix.dirname(path));
   try {
-    for (const dir of [...dirs].sort()) await mkdir(posix.join(dest, dir), { recursive: true });
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < regular.length) {
-        const [path] = regular[next++] as StoredFile;
-        await link(posix.join(previousDir, path), posix.join(dest, path));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(32, regular.length) }, worker));
+    await inParallel([...dirs], (dir) => mkdir(posix.join(dest, dir), { recursive: true }));
+    await inParallel(regular, ([path]) => link(posix.join(previousDir, path), posix.join(dest, path)));
     return true;
   } catch {
     await rm(dest, { recursive: true, force: true });

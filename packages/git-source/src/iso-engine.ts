@@ -154,20 +154,23 @@ export class IsomorphicGitEngine implements GitEngine {
     }
   }
 
-  /** Lists a tree recursively with `readTree`, one object read per folder. */
+  /** Lists a tree recursively with `readTree`, one object read per folder, sibling folders together. */
   async listFiles(gitdir: string, treeOid: string, signal: AbortSignal): Promise<TreeFile[]> {
     const files: TreeFile[] = [];
     const visit = async (oid: string, prefix: string): Promise<void> => {
       signal.throwIfAborted();
       const { tree } = await git.readTree({ fs: this.#fs, gitdir, oid, cache: this.#cache });
+      const folders: Promise<void>[] = [];
       for (const entry of tree) {
         const path = `${prefix}${entry.path}`;
-        if (entry.type === 'tree') await visit(entry.oid, `${path}/`);
+        if (entry.type === 'tree') folders.push(visit(entry.oid, `${path}/`));
         else files.push({ path, mode: entry.mode, oid: entry.oid });
       }
+      await Promise.all(folders);
     };
     await visit(treeOid, '');
-    return files;
+    // Sibling folders finish in any order: sort so the listing is stable.
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** Reads a blob's bytes. */
