@@ -814,6 +814,24 @@ export class KubernetesTarget implements Target {
     throw new ValidationError(K8sErrorCodes.DryRunFailed, issues, { cause: errors[0] });
   }
 
+  /**
+   * Deletes the object at `path` with the configured propagation policy; with `uid`, only if the
+   * object there is still that one (a precondition: the server answers 409 otherwise).
+   */
+  async #delete(path: string, signal: AbortSignal, uid?: unknown): Promise<void> {
+    await this.client.request({
+      method: 'DELETE',
+      path,
+      body: {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: this.#options.propagationPolicy ?? 'Background',
+        ...(uid === undefined ? {} : { preconditions: { uid } }),
+      },
+      signal,
+    });
+  }
+
   async #applyOne(item: Prepared, state: PlanState, signal: AbortSignal): Promise<KubeObject> {
     const key = refKey(item.ref);
     if (!state.recreate.has(key)) {
@@ -831,16 +849,7 @@ export class KubernetesTarget implements Target {
     // Refused as immutable and allowed to recreate: delete, wait until gone, apply again.
     const path = resourcePath(item.info, item.ref.namespace, item.ref.name);
     try {
-      await this.client.request({
-        method: 'DELETE',
-        path,
-        body: {
-          apiVersion: 'v1',
-          kind: 'DeleteOptions',
-          propagationPolicy: this.#options.propagationPolicy ?? 'Background',
-        },
-        signal,
-      });
+      await this.#delete(path, signal);
     } catch (error) {
       if (!isStatus(error, 404)) throw error;
     }
@@ -941,18 +950,8 @@ export class KubernetesTarget implements Target {
     if (isPruneDisabled(live)) return 'kept by annotation gitops-kit.dev/prune: disabled';
     if (typeof live.metadata.deletionTimestamp === 'string') return 'deleted';
     try {
-      await this.client.request({
-        method: 'DELETE',
-        path,
-        body: {
-          apiVersion: 'v1',
-          kind: 'DeleteOptions',
-          propagationPolicy: this.#options.propagationPolicy ?? 'Background',
-          // Only the object we inspected: a replacement with the same name is not ours to delete.
-          preconditions: { uid: live.metadata.uid },
-        },
-        signal,
-      });
+      // Only the object we inspected: a replacement with the same name is not ours to delete.
+      await this.#delete(path, signal, live.metadata.uid);
     } catch (error) {
       if (isStatus(error, 404)) return 'deleted';
       if (isStatus(error, 409)) return 'replaced by another object since it was read';
