@@ -1,4 +1,12 @@
-import { ErrorCodes, type KubeObject, RawRenderer, Reconciler, type StoredState } from '@gitops-kit/core';
+import {
+  ErrorCodes,
+  type KubeObject,
+  RawRenderer,
+  Reconciler,
+  type ReconcilerOptions,
+  type StateStore,
+  type StoredState,
+} from '@gitops-kit/core';
 import { MemorySource } from '@gitops-kit/core/testing';
 import { ConfigMapStateStore, KubeClient, KubernetesTarget, stateObjectName } from '@gitops-kit/k8s-target';
 import { testenv } from '@gitops-kit/testenv';
@@ -29,6 +37,16 @@ async function newTarget(name: string): Promise<KubernetesTarget> {
   return new KubernetesTarget({ name, kubeConfig: (await testenv.kube()).kubeConfig() });
 }
 
+/** The options of a Reconciler of the raw YAML in `source`, applied by `target`. */
+function rawOptions(
+  name: string,
+  source: MemorySource,
+  target: KubernetesTarget,
+  stateStore: StateStore,
+): ReconcilerOptions {
+  return { name, source, renderer: new RawRenderer(), target, stateStore };
+}
+
 /** A namespace for the state objects, created outside any reconciler. */
 async function stateNamespace(client: KubeClient): Promise<string> {
   const ns = uniqueName('state');
@@ -44,7 +62,7 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
     const target = await newTarget(name);
     const store = target.stateStore({ namespace: await stateNamespace(client) });
     const src = source({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { a: '1' })]) });
-    const options = { name, source: src, renderer: new RawRenderer(), target, stateStore: store };
+    const options = rawOptions(name, src, target, store);
     expect((await new Reconciler(options).reconcile()).outcome).toBe('succeeded');
 
     src.setFiles({ 'app.yaml': '# nothing here any more\n' }).commit({ message: 'empty' });
@@ -67,13 +85,9 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
     const src = source({ 'app.yaml': yamlOf(first) });
     {
       const target = await newTarget(name);
-      const result = await new Reconciler({
-        name,
-        source: src,
-        renderer: new RawRenderer(),
-        target,
-        stateStore: target.stateStore({ namespace: stateNs }),
-      }).reconcile();
+      const result = await new Reconciler(
+        rawOptions(name, src, target, target.stateStore({ namespace: stateNs })),
+      ).reconcile();
       expect(result.outcome).toBe('succeeded');
       expect(result.writes).toBe(3);
     }
@@ -89,13 +103,9 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
     // A new process: new target, new store object, same name; "b" left the set.
     src.setFiles({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'a', { v: '1' })]) }).commit();
     const target = await newTarget(name);
-    const result = await new Reconciler({
-      name,
-      source: src,
-      renderer: new RawRenderer(),
-      target,
-      stateStore: new ConfigMapStateStore(target.client, { namespace: stateNs }),
-    }).reconcile();
+    const result = await new Reconciler(
+      rawOptions(name, src, target, new ConfigMapStateStore(target.client, { namespace: stateNs })),
+    ).reconcile();
     expect(result.outcome).toBe('succeeded');
     expect(result.writes).toBe(0);
     expect(result.pruned).toBe(1);
@@ -110,11 +120,7 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
     const target = await newTarget(name);
     const src = source({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { version: '1' })]) });
     const reconciler = new Reconciler({
-      name,
-      source: src,
-      renderer: new RawRenderer(),
-      target,
-      stateStore: target.stateStore({ namespace: await stateNamespace(client) }),
+      ...rawOptions(name, src, target, target.stateStore({ namespace: await stateNamespace(client) })),
       wait: true,
       rollback: true,
       healthPollInterval: 200,
