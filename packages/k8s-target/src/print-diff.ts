@@ -47,7 +47,12 @@ function painter(enabled: boolean): Paint {
   return enabled ? (text, color) => `${ANSI[color]}${text}${ANSI.reset}` : (text) => text;
 }
 
-/** One line counting what a plan does: `Plan: 1 to create, 2 to update, 0 to prune, 1 drifted, 5 unchanged`. */
+/**
+ * One line counting what a plan does: `Plan: 1 to create, 2 to update, 0 to prune, 1 drifted, 5 unchanged`.
+ * The header of {@link formatPlanDiff}; core's `summarizePlan` (the header of `formatPlan`) words
+ * the same counts differently (`… 2 to update (1 drifted), 5 unchanged, 0 to prune`), and both
+ * wordings are relied on by readers of their output, so each keeps its own.
+ */
 export function planSummaryLine(plan: Plan): string {
   return (
     `Plan: ${plan.create.length} to create, ${plan.update.length} to update, ` +

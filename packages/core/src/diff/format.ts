@@ -44,7 +44,10 @@ export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string 
   return lines.join('\n');
 }
 
-/** One line counting what a plan does: `Plan: 1 to create, 0 to update, 3 unchanged, 0 to prune`. */
+/**
+ * One line counting what a plan does: `Plan: 1 to create, 0 to update, 3 unchanged, 0 to prune`
+ * (the header of {@link formatPlan}; k8s-target's `planSummaryLine` heads `formatPlanDiff`).
+ */
 export function summarizePlan(plan: Plan): string {
   const drift = plan.drifted.length > 0 ? ` (${plan.drifted.length} drifted)` : '';
   return (
