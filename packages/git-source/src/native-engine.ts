@@ -129,13 +129,15 @@ export class NativeGitEngine implements GitEngine {
     ];
     for (const [name, value] of Object.entries(context.headers))
       pairs.push(['http.extraHeader', `${name}: ${value}`]);
+    const env: Record<string, string> = { GIT_CONFIG_COUNT: String(pairs.length) };
     if (context.caCert) {
       const dir = gitdir ?? (await mkdtemp(join(process.env.TMPDIR ?? '/tmp', 'gitops-kit-ca-')));
       const file = join(dir, 'gitops-kit-ca.pem');
       await writeFile(file, context.caCert);
-      pairs.push(['http.sslCAInfo', file]);
+      // The environment variable, not `http.sslCAInfo`: git 2.39 with libcurl-gnutls ignored the
+      // configuration key here while honouring the variable.
+      env.GIT_SSL_CAINFO = file;
     }
-    const env: Record<string, string> = { GIT_CONFIG_COUNT: String(pairs.length) };
     pairs.forEach(([key, value], i) => {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
