@@ -180,6 +180,7 @@ export class GitSource implements Source {
     this.#settingsKey = sha256(
       JSON.stringify([
         this.url,
+        describeRef(this.ref),
         options.path ?? '',
         options.ignore ?? null,
         options.defaultIgnores ?? true,
