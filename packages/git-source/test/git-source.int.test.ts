@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { type Artifact, SourceError } from '@gitops-kit/core';
 import { type EngineName, GitErrorCodes, GitSource, type GitSourceOptions } from '@gitops-kit/git-source';
 import { type GitEnv, testenv } from '@gitops-kit/testenv';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { annotatedTag, signHead, tempDir, testKey, WorkClone } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { annotatedTag, removeTempDirs, signHead, tempDir, testKey, WorkClone } from './helpers.js';
 
 let git: GitEnv;
 let counter = 0;
@@ -15,6 +15,7 @@ let counter = 0;
 beforeAll(async () => {
   git = await testenv.git();
 });
+afterAll(removeTempDirs);
 
 const signal = (): AbortSignal => new AbortController().signal;
 

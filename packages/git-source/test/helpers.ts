@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,9 +7,18 @@ import { createMessage, generateKey, readPrivateKey, sign } from 'openpgp';
 
 const exec = promisify(execFile);
 
-/** A temporary folder. */
-export function tempDir(prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `gitops-kit-${prefix}-`));
+const created: string[] = [];
+
+/** A temporary folder, removed by {@link removeTempDirs}. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `gitops-kit-${prefix}-`));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every folder {@link tempDir} made (call from `afterAll`). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 /** A working clone driven with the git CLI, pushing over HTTP with credentials in the URL. */

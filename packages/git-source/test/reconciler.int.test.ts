@@ -10,11 +10,13 @@ import {
 import { FakeCluster } from '@gitops-kit/core/testing';
 import { GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
-import { describe, expect, it } from 'vitest';
-import { tempDir, WorkClone } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, tempDir, WorkClone } from './helpers.js';
 
 const configMap = (name: string, value: string): string =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: shop\ndata:\n  value: "${value}"\n`;
+
+afterAll(removeTempDirs);
 
 describe('Reconciler with a GitSource, end to end into the FakeCluster', () => {
   it('applies a branch, then applies and prunes a pushed change triggered by a signed webhook', async () => {

@@ -9,7 +9,7 @@ import { SourceError } from '@gitops-kit/core';
 import { type EngineName, GitErrorCodes, type GitProgress, GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, WorkClone } from './helpers.js';
+import { removeTempDirs, tempDir, WorkClone } from './helpers.js';
 
 const exec = promisify(execFile);
 
@@ -74,6 +74,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await removeTempDirs();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });

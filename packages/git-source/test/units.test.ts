@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SourceError } from '@gitops-kit/core';
 import {
@@ -21,12 +20,14 @@ import {
   verifyDetached,
 } from '@gitops-kit/git-source';
 import { readKeys } from 'openpgp';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { selectFiles } from '../src/artifact.js';
 import { authHeaders, splitUrlCredentials } from '../src/auth.js';
 import { Redactor } from '../src/errors.js';
 import { withThinPack } from '../src/http-client.js';
-import { signPayload, testKey } from './helpers.js';
+import { removeTempDirs, signPayload, tempDir, testKey } from './helpers.js';
+
+afterAll(removeTempDirs);
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -286,7 +287,7 @@ describe('GitSource logic (in-memory engine)', () => {
   const make = async (engine: MemoryEngine, token = 'tok-secret-123'): Promise<GitSource> =>
     new GitSource({
       url: 'https://git.example.com/o/r.git',
-      cacheDir: await mkdtemp(join(tmpdir(), 'gitops-kit-unit-')),
+      cacheDir: await tempDir('unit'),
       engine,
       auth: { bearerToken: token },
     });
