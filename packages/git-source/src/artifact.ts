@@ -68,6 +68,7 @@ export async function selectFiles(files: readonly TreeFile[], options: SelectOpt
     if (dir !== '.' && matcher.ignores(dir, true)) continue;
     matcher.add(dir === '.' ? '' : dir, new TextDecoder().decode(await options.readBlob(file.oid)));
   }
+  for (const file of files) checkPath(file.path);
   const chosen = files.filter((f) => f.mode !== '160000' && !matcher.ignores(f.path, false));
   if (chosen.length > limits.maxFiles) {
     throw new ArtifactProblem(
@@ -98,6 +99,17 @@ export async function selectFiles(files: readonly TreeFile[], options: SelectOpt
 function checkFileSize(path: string, size: number, max: number): void {
   if (size > max)
     throw new ArtifactProblem('limit', `file is ${size} bytes, more than the limit of ${max}`, path);
+}
+
+/**
+ * Refuses a tree path that could leave the artifact folder when written: git never makes entries
+ * named `.`, `..` or empty, or with a backslash or NUL, but a hostile server can send them.
+ */
+export function checkPath(path: string): void {
+  const bad = path.split('/').some((part) => part === '' || part === '.' || part === '..');
+  if (bad || path.includes('\\') || path.includes('\0')) {
+    throw new ArtifactProblem('unsafe', 'the tree holds a path that would leave the artifact', path);
+  }
 }
 
 /** Refuses a link whose target is absolute or climbs out of the tree (judged by its text). */

@@ -381,3 +381,17 @@ describe('withThinPack', () => {
     expect(withThinPack(Buffer.from('garbage have '))).toEqual(Buffer.from('garbage have '));
   });
 });
+
+describe('checkPath', () => {
+  it('refuses tree paths that would leave the artifact', async () => {
+    const readBlob = async (): Promise<Uint8Array> => new Uint8Array();
+    for (const path of ['../x', 'a/../../x', 'a//b', './a', 'a\\..\\b', '']) {
+      await expect(selectFiles([{ path, mode: '100644', oid: A }], { readBlob })).rejects.toMatchObject({
+        kind: 'unsafe',
+      });
+    }
+    await expect(
+      selectFiles([{ path: 'a/..b/c.yaml', mode: '100644', oid: A }], { readBlob }),
+    ).resolves.toHaveLength(1);
+  });
+});
