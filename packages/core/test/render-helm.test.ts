@@ -9,20 +9,13 @@ import {
   RenderError,
   type RunFunction,
   type RunRequest,
-  type RunResult,
   templateLocation,
 } from '@gitops-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKEN_CHART, WEBAPP_CHART, writeTree } from './fixtures/render/charts.js';
+import { ok, renderError } from './render-support.js';
 
 const signal = new AbortController().signal;
-const ok = (stdout: string): RunResult => ({
-  code: 0,
-  stdout,
-  stderr: '',
-  timedOut: false,
-  outputLimited: false,
-});
 
 let dir: string;
 let artifact: Artifact;
@@ -62,15 +55,6 @@ const OUTPUT = [
   '  name: b',
   '',
 ].join('\n');
-
-async function renderError(promise: Promise<unknown>): Promise<RenderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RenderError);
-  return error as RenderError;
-}
 
 describe('HelmRenderer (unit, injected run)', () => {
   it('builds `helm template` arguments with values files, inline values and capabilities', async () => {

@@ -6,25 +6,17 @@ import {
   type Artifact,
   ErrorCodes,
   KustomizeRenderer,
-  RenderError,
   type RunFunction,
   type RunRequest,
   type RunResult,
   substituteVariables,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
+import { ok, renderError } from './render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/kustomize-unit', import.meta.url));
 const artifact: Artifact = { revision: 'r', digest: 'sha256:d', dir: fixtures, meta: {} };
 const signal = new AbortController().signal;
-
-const ok = (stdout: string): RunResult => ({
-  code: 0,
-  stdout,
-  stderr: '',
-  timedOut: false,
-  outputLimited: false,
-});
 
 /** A fake kustomize: answers `version`, and for `build` returns what `build` computes from the request. */
 function fakeKustomize(build: (request: RunRequest, wrapper: string) => RunResult | Promise<RunResult>): {
@@ -84,15 +76,6 @@ function overlayOutput(target: string): string {
     'spec: {}',
     '',
   ].join('\n');
-}
-
-async function renderError(promise: Promise<unknown>): Promise<RenderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RenderError);
-  return error as RenderError;
 }
 
 describe('KustomizeRenderer (unit, injected run)', () => {

@@ -2,23 +2,15 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Artifact, ErrorCodes, RawRenderer, RenderError } from '@gitops-kit/core';
+import { type Artifact, ErrorCodes, RawRenderer } from '@gitops-kit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { renderError } from './render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/raw', import.meta.url));
 const signal = new AbortController().signal;
 
 function artifactAt(dir: string): Artifact {
   return { revision: 'test', digest: 'sha256:test', dir, meta: {} };
-}
-
-async function renderError(promise: Promise<unknown>): Promise<RenderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RenderError);
-  return error as RenderError;
 }
 
 describe('RawRenderer on a fixture tree', () => {
