@@ -5,7 +5,7 @@ import { type Artifact, MemoryStateStore, RawRenderer } from '@gitops-kit/core';
 import { FakeCluster } from '@gitops-kit/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePlanArgs, UsageError } from '../src/args.js';
-import { planFolder } from '../src/plan-folder.js';
+import { type FolderPlan, planFolder } from '../src/plan-folder.js';
 
 const deployment = (replicas: number, image: string): string => `apiVersion: apps/v1
 kind: Deployment
@@ -61,6 +61,11 @@ describe('planFolder', () => {
     await store.save('shop', { inventory: { entries: [...result.applied] } }, { signal });
   }
 
+  /** Plans the folder against the cluster and the inventory `name` stored, as the CLI does. */
+  function planOf(target: FakeCluster, store: MemoryStateStore, name = 'shop'): Promise<FolderPlan> {
+    return planFolder({ artifact: artifact(), target, stateStore: store, name, signal });
+  }
+
   it('exits 2 and shows every object to create on a fresh cluster, writing nothing', async () => {
     await writeFile(
       join(dir, 'apps', 'web.yaml'),
@@ -68,13 +73,7 @@ describe('planFolder', () => {
     );
     const target = cluster();
     const store = new MemoryStateStore();
-    const result = await planFolder({
-      artifact: artifact(),
-      target,
-      stateStore: store,
-      name: 'shop',
-      signal,
-    });
+    const result = await planOf(target, store);
     expect(result.exitCode).toBe(2);
     expect(result.text).toContain('Plan: 2 to create, 0 to update, 0 to prune, 0 drifted, 0 unchanged');
     expect(result.text).toContain('+ create apps/v1 Deployment shop/web  (apps/web.yaml:1)');
@@ -89,13 +88,7 @@ describe('planFolder', () => {
     const target = cluster();
     const store = new MemoryStateStore();
     await reconcile(target, store);
-    const result = await planFolder({
-      artifact: artifact(),
-      target,
-      stateStore: store,
-      name: 'shop',
-      signal,
-    });
+    const result = await planOf(target, store);
     expect(result.exitCode).toBe(0);
     expect(result.text).toBe('Plan: 0 to create, 0 to update, 0 to prune, 0 drifted, 1 unchanged\n');
   });
@@ -110,13 +103,7 @@ describe('planFolder', () => {
 
     await writeFile(join(dir, 'apps', 'web.yaml'), deployment(3, 'nginx:1.27'));
     await rm(join(dir, 'apps', 'old.yaml'));
-    const result = await planFolder({
-      artifact: artifact(),
-      target,
-      stateStore: store,
-      name: 'shop',
-      signal,
-    });
+    const result = await planOf(target, store);
     expect(result.exitCode).toBe(2);
     expect(result.text).toContain('Plan: 0 to create, 1 to update, 1 to prune, 0 drifted, 0 unchanged');
     expect(result.text).toContain('-  replicas: 2\n+  replicas: 3');
@@ -132,21 +119,9 @@ describe('planFolder', () => {
     await reconcile(target, store);
     await rm(join(dir, 'apps', 'old.yaml'));
     await writeFile(join(dir, 'apps', 'web.yaml'), deployment(1, 'nginx:1.27'));
-    const other = await planFolder({
-      artifact: artifact(),
-      target,
-      stateStore: store,
-      name: 'other',
-      signal,
-    });
+    const other = await planOf(target, store, 'other');
     expect(other.plan.prune).toEqual([]);
-    const same = await planFolder({
-      artifact: artifact(),
-      target,
-      stateStore: store,
-      name: 'shop',
-      signal,
-    });
+    const same = await planOf(target, store);
     expect(same.plan.prune.map((entry) => entry.ref.name)).toEqual(['old']);
   });
 });
