@@ -1,15 +1,16 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { ErrorCodes, RawRenderer, Reconciler, SourceError } from '@gitops-kit/core';
+import { ErrorCodes, RawRenderer, Reconciler } from '@gitops-kit/core';
 import { FakeCluster } from '@gitops-kit/core/testing';
 import { S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { type S3Env, s3Client, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BucketWriter } from './bucket-writer.js';
+import { failure, filesOf } from './support.js';
 
 const signal = new AbortController().signal;
 
@@ -47,29 +48,6 @@ function del(bucket: string, key: string): Promise<void> {
 /** The revision of the bucket's current objects, from a listing made by the test itself. */
 function listedRevision(bucket: string, keep: (key: string) => boolean = () => true): Promise<string> {
   return new BucketWriter(client, bucket).revision(keep);
-}
-
-async function filesOf(dir: string): Promise<Record<string, string>> {
-  const result: Record<string, string> = {};
-  const walk = async (folder: string): Promise<void> => {
-    for (const item of await readdir(folder, { withFileTypes: true })) {
-      const path = join(folder, item.name);
-      if (item.isDirectory()) await walk(path);
-      else result[relative(dir, path).split('\\').join('/')] = await readFile(path, 'utf8');
-    }
-  };
-  await walk(dir);
-  return result;
-}
-
-async function failure(promise: Promise<unknown>): Promise<SourceError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SourceError);
-    return error as SourceError;
-  }
-  throw new Error('expected the fetch to fail');
 }
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,41 +1,19 @@
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { ErrorCodes, SourceError } from '@gitops-kit/core';
+import { join } from 'node:path';
+import { ErrorCodes } from '@gitops-kit/core';
 import { computeRevision, S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBucket } from './memory-bucket.js';
+import { failure, filesOf } from './support.js';
 
 const signal = new AbortController().signal;
-
-async function filesOf(dir: string): Promise<Record<string, string>> {
-  const result: Record<string, string> = {};
-  const walk = async (folder: string): Promise<void> => {
-    for (const item of await readdir(folder, { withFileTypes: true })) {
-      const path = join(folder, item.name);
-      if (item.isDirectory()) await walk(path);
-      else result[relative(dir, path).split('\\').join('/')] = await readFile(path, 'utf8');
-    }
-  };
-  await walk(dir);
-  return result;
-}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
     () => false,
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<SourceError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(SourceError);
-    return error as SourceError;
-  }
-  throw new Error('expected the fetch to fail');
 }
 
 /** The revision of what the bucket holds now under `prefix`, computed independently of the source. */
