@@ -7,7 +7,7 @@ import {
   ErrorCodes,
   HelmRenderer,
   type Manifest,
-  RenderError,
+  type RenderError,
   type RunFunction,
   runProcess,
   withRenderCache,
@@ -15,6 +15,7 @@ import {
 import { type ToolsEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKEN_CHART, WEBAPP_CHART, writeTree } from './fixtures/render/charts.js';
+import { renderError } from './render-support.js';
 
 const signal = new AbortController().signal;
 
@@ -103,19 +104,15 @@ describe('HelmRenderer with the real helm', () => {
   });
 
   it('fails a broken template with helm’s message, pointing at the template, and renders nothing', async () => {
-    const error = await new HelmRenderer({ binary: tools.helm, path: 'broken', releaseName: 'r' })
-      .render(artifact, { signal })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(error).toBeInstanceOf(RenderError);
+    const error = await renderError(
+      new HelmRenderer({ binary: tools.helm, path: 'broken', releaseName: 'r' }).render(artifact, { signal }),
+    );
     expect(error).toMatchObject({
       code: ErrorCodes.RenderToolFailed,
       location: { file: 'broken/templates/bad.yaml', line: 4 },
     });
-    expect((error as RenderError).message).toContain('database');
-    expect((error as RenderError).message).not.toContain(artifact.dir);
+    expect(error.message).toContain('database');
+    expect(error.message).not.toContain(artifact.dir);
   });
 
   it('says how to provide helm when the binary is missing', async () => {

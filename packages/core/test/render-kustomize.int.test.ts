@@ -6,7 +6,7 @@ import {
   ErrorCodes,
   KustomizeRenderer,
   type Manifest,
-  RenderError,
+  type RenderError,
   type RunFunction,
   runProcess,
   withRenderCache,
@@ -14,6 +14,7 @@ import {
 } from '@gitops-kit/core';
 import { type ToolsEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderError } from './render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/kustomize', import.meta.url));
 const signal = new AbortController().signal;
@@ -126,19 +127,15 @@ describe('KustomizeRenderer with the real kustomize', () => {
   });
 
   it('fails a broken kustomization with kustomize’s own message and renders nothing', async () => {
-    const error = await new KustomizeRenderer({ path: 'broken', binary: tools.kustomize })
-      .render(artifact, { signal })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(error).toBeInstanceOf(RenderError);
+    const error = await renderError(
+      new KustomizeRenderer({ path: 'broken', binary: tools.kustomize }).render(artifact, { signal }),
+    );
     expect(error).toMatchObject({
       code: ErrorCodes.RenderToolFailed,
       location: { file: 'broken/kustomization.yaml' },
     });
-    expect((error as RenderError).message).toContain('does-not-exist');
-    expect((error as RenderError).message).not.toContain(artifact.dir);
+    expect(error.message).toContain('does-not-exist');
+    expect(error.message).not.toContain(artifact.dir);
   });
 
   it('does not run the binary again for an unchanged revision', async () => {
