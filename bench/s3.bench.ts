@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { S3Source } from '@gitops-kit/s3-source';
+import { S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { s3Client, startTestenv } from '@gitops-kit/testenv';
 // The package's test helper resolves the AWS SDK from the package (the workspace root does not depend on it).
 import { BucketWriter } from '../packages/s3-source/test/bucket-writer.js';
@@ -63,14 +63,15 @@ async function main(): Promise<void> {
       `seeded ${OBJECTS} objects in ${((performance.now() - seedStart) / 1000).toFixed(2)} s (MinIO ${s3.version})`,
     );
 
-    const source = new S3Source({
+    const options: S3SourceOptions = {
       endpoint: s3.endpoint,
       region: s3.region,
       bucket,
       prefix: 'clusters/prod',
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       cacheDir,
-    });
+    };
+    const source = new S3Source(options);
 
     // 1. First sync.
     const t0 = performance.now();
@@ -109,15 +110,7 @@ async function main(): Promise<void> {
     );
     // 4. The same no-change poll with a change marker (an object the publisher rewrites last).
     await writer.put('clusters/prod/.published', new Date().toISOString());
-    const marked = new S3Source({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      bucket,
-      prefix: 'clusters/prod',
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      cacheDir,
-      changeMarker: 'clusters/prod/.published',
-    });
+    const marked = new S3Source({ ...options, changeMarker: 'clusters/prod/.published' });
     await marked.fetch({ signal });
     marked.resetStats();
     const t3 = performance.now();
