@@ -82,7 +82,7 @@ export class GuardedEmitter {
     this.#onError = onError;
   }
 
-  /** Adds a listener. */
+  /** Adds a listener, wrapped so that its throw or rejection goes to `onError` and not to the emitter. */
   on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): void {
     this.#add(event, listener, false);
   }

@@ -107,7 +107,12 @@ export class Pass {
     return this.#host.memory;
   }
 
-  /** Runs the pass. */
+  /**
+   * Runs the pass to its end: loads the stored state the first time, fetches, and for a revision not
+   * held back after a failed rollout renders, applies (plan, validate, write, prune) and, with
+   * `wait`, waits for health and rolls back when it fails. Resolves with the outcome; throws the
+   * typed error of the stage that failed, leaving the accounting to the reconciler.
+   */
   async run(): Promise<PassResult> {
     if (!this.#memory.loaded) {
       await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
