@@ -7,8 +7,9 @@ import { PROVIDED_KEY } from './provided.js';
  * server (kube-apiserver + etcd, MinIO, git) is started the first time a test asks for it, once
  * for the whole run, so a run of Git tests never pays for the control plane. GITOPS_KIT_TESTENV
  * (e.g. `kube,s3,git`) starts the listed ones up front, in parallel. Teardown stops them all.
+ * Vitest calls the named `setup` export and uses the function it returns as the teardown.
  */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const control = await startControlServer((line) => console.log(`[testenv] ${line}`));
   const eager = (process.env.GITOPS_KIT_TESTENV ?? '')
     .split(',')
