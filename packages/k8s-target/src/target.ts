@@ -94,6 +94,7 @@ export interface KubernetesTargetOptions {
   readonly establishTimeoutMs?: number | undefined;
   /** Poll interval of those waits (default 200 ms). */
   readonly pollIntervalMs?: number | undefined;
+  /** Time of those waits (default the system clock), injected so tests can pass a manual clock. */
   readonly clock?: Clock | undefined;
 }
 
