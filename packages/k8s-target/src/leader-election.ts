@@ -108,10 +108,13 @@ export function microTime(ms: number): string {
 
 /** Options for {@link LeaderElector}. */
 export interface LeaderElectorOptions {
+  /** Reads and writes the Lease: {@link kubeLeaseStore} for a cluster, an in-memory store in tests. */
   readonly store: LeaseStore;
   /** This candidate's unique name (a pod name, a hostname plus a random suffix). */
   readonly identity: string;
+  /** Name of the `coordination.k8s.io/v1` Lease that every candidate of one group contends for. */
   readonly leaseName: string;
+  /** Namespace of that Lease. */
   readonly leaseNamespace: string;
   /** How long others wait after the last renewal they saw before taking over (default 15 s). */
   readonly leaseDurationMs?: number | undefined;
@@ -121,6 +124,7 @@ export interface LeaderElectorOptions {
   readonly retryPeriodMs?: number | undefined;
   /** Give the Lease up when `run`'s signal aborts, so another candidate need not wait (default true). */
   readonly releaseOnCancel?: boolean | undefined;
+  /** Time of expiry, renewals and retries (default the system clock); tests pass a manual clock. */
   readonly clock?: Clock | undefined;
   /** Random numbers in [0, 1) for the retry jitter (default `Math.random`). */
   readonly random?: (() => number) | undefined;

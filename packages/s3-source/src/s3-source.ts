@@ -69,6 +69,7 @@ export interface S3SourceOptions extends S3ConnectionOptions {
   readonly ignore?: string | readonly string[] | undefined;
   /** Apply Flux's default exclusions (VCS files, images, archives, CI folders). Default true. */
   readonly defaultIgnores?: boolean | undefined;
+  /** Caps on object count and sizes, checked before anything is downloaded (defaults in {@link S3SourceLimits}). */
   readonly limits?: S3SourceLimits | undefined;
   /** Downloads in flight at once (default 8). */
   readonly concurrency?: number | undefined;

@@ -10,8 +10,11 @@ export type ListenerErrorHandler = (error: unknown, event: string) => void;
 export interface ReconcilerOptions {
   /** Names the reconciler in status and events, and keys its state in the `stateStore`. */
   readonly name: string;
+  /** Where the desired state comes from; fetched at the start of every pass. */
   readonly source: Source;
+  /** Turns each fetched artifact into the manifests to apply. */
   readonly renderer: Renderer;
+  /** Where the manifests are planned, applied, pruned and health-checked. */
   readonly target: Target;
   /** Where the inventory survives restarts (default: a new {@link MemoryStateStore}). */
   readonly stateStore?: StateStore;

@@ -30,7 +30,9 @@ export async function detectRenderer(dir: string): Promise<RendererKind> {
 export interface AutoRendererOptions {
   /** Folder inside the artifact (default: the root). */
   readonly path?: string;
+  /** Used when the folder holds neither a `Chart.yaml` nor a kustomization. */
   readonly raw?: Omit<RawRendererOptions, 'path'>;
+  /** Used when the folder holds a kustomization (and no `Chart.yaml`). */
   readonly kustomize?: Omit<KustomizeRendererOptions, 'path'>;
   /** Needed only when a chart is found; `releaseName` defaults to `release`. */
   readonly helm?: Omit<HelmRendererOptions, 'path' | 'releaseName'> & { readonly releaseName?: string };
