@@ -64,7 +64,8 @@ export class DirectorySource implements Source {
     throwIfAborted(signal);
     const info = await stat(this.#path).catch(() => undefined);
     if (!info?.isDirectory()) {
-      throw new SourceError(ErrorCodes.SourceNotFound, `folder ${this.#path} does not exist`);
+      const what = info ? 'is not a folder' : 'does not exist';
+      throw new SourceError(ErrorCodes.SourceNotFound, `folder ${this.#path} ${what}`);
     }
     try {
       const scan = await this.#scan(signal);
