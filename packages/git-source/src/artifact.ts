@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { link, lstat, mkdir, realpath, rm, rmdir } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -45,6 +46,20 @@ export interface SelectOptions {
   /** Reads a blob (for `.sourceignore` files and symbolic link targets). */
   readonly readBlob: (oid: string) => Promise<Uint8Array>;
   readonly limits?: ArtifactLimits | undefined;
+  /** Decisions of earlier selections with the same options, reused while the rules are the same. */
+  readonly decisions?: IgnoreDecisions | undefined;
+}
+
+/**
+ * Remembers which paths the ignore rules excluded, keyed by the `.sourceignore` files (path and
+ * blob) they came from. Give one to {@link selectFiles} per set of options: a new commit that
+ * changes no `.sourceignore` file then matches only its new paths against the rules.
+ */
+export class IgnoreDecisions {
+  /** The `.sourceignore` files the decisions were made with. */
+  rules: string | undefined;
+  /** Path to whether it is ignored. */
+  readonly ignored = new Map<string, boolean>();
 }
 
 /**
@@ -69,7 +84,27 @@ export async function selectFiles(files: readonly TreeFile[], options: SelectOpt
     matcher.add(dir === '.' ? '' : dir, new TextDecoder().decode(await options.readBlob(file.oid)));
   }
   for (const file of files) checkPath(file.path);
-  const chosen = files.filter((f) => f.mode !== '160000' && !matcher.ignores(f.path, false));
+  const decisions = options.decisions;
+  const rules = ignoreFiles.map((f) => `${f.path} ${f.oid}`).join('\n');
+  if (decisions && decisions.rules !== rules) {
+    decisions.rules = rules;
+    decisions.ignored.clear();
+  }
+  const ignored = (path: string): boolean => {
+    let known = decisions?.ignored.get(path);
+    if (known === undefined) {
+      known = matcher.ignores(path, false);
+      decisions?.ignored.set(path, known);
+    }
+    return known;
+  };
+  const chosen = files.filter((f) => f.mode !== '160000' && !ignored(f.path));
+  // Forget paths that left the tree long ago, so the memory stays proportional to the tree.
+  if (decisions && decisions.ignored.size > 2 * files.length + 1000) {
+    const current = new Map(files.map((f) => [f.path, ignored(f.path)] as const));
+    decisions.ignored.clear();
+    for (const [path, value] of current) decisions.ignored.set(path, value);
+  }
   if (chosen.length > limits.maxFiles) {
     throw new ArtifactProblem(
       'limit',
@@ -131,11 +166,12 @@ export async function checkWritten(
   dir: string,
   files: readonly TreeFile[],
   limits: ArtifactLimits | undefined,
-): Promise<void> {
+): Promise<Map<string, number>> {
   const max = { ...DEFAULT_LIMITS, ...(limits ?? {}) };
   const root = await realpath(dir);
   let total = 0;
   let unknownSizes = false;
+  const measured = new Map<string, number>();
   const check = async (file: TreeFile): Promise<void> => {
     const abs = posix.join(dir, file.path);
     if (file.mode === '120000') {
@@ -157,20 +193,21 @@ export async function checkWritten(
     unknownSizes = true;
     const size = (await lstat(abs)).size;
     checkFileSize(file.path, size, max.maxFileBytes);
+    measured.set(file.path, size);
     total += size;
   };
+  // Only links and files of unknown size need a system call: skip the rest without an await each.
+  const pending = files.filter((f) => f.mode === '120000' || f.size === undefined);
+  for (const file of files) if (file.mode !== '120000' && file.size !== undefined) total += file.size;
   // Many small stat calls: keep several in flight rather than one after another.
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) await check(files[next++] as TreeFile);
-  };
-  await Promise.all(Array.from({ length: Math.min(32, files.length) }, worker));
+  await inParallel(pending, check);
   if (unknownSizes && total > max.maxTotalBytes) {
     throw new ArtifactProblem(
       'limit',
       `the artifact holds ${total} bytes, more than the limit of ${max.maxTotalBytes}`,
     );
   }
+  return measured;
 }
 
 /**
@@ -197,20 +234,56 @@ export async function inParallel<T>(
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
 }
 
-/** A file list as stored beside an artifact: `[path, mode, oid]`. */
-export type StoredFile = readonly [string, string, string];
+/** A file list as stored beside an artifact: `[path, mode, oid]`, and the size when known. */
+export type StoredFile = readonly [string, string, string] | readonly [string, string, string, number];
 
 /**
- * Fills `dest` with hard links to every regular file of a previous artifact. Artifacts are
- * read-only, so sharing inodes is safe. It runs while the network fetch is in flight; once the new
- * file list is known, {@link keepUnchanged} removes what changed. Returns false when linking is not
- * possible (another file system), leaving `dest` empty so the caller writes every file.
+ * Gives listed files the sizes a previous artifact recorded for the same path, mode and blob, so
+ * an engine that lists trees without sizes (isomorphic-git) needs no `lstat` for unchanged files.
+ */
+export function withKnownSizes(files: readonly TreeFile[], previous: readonly StoredFile[]): TreeFile[] {
+  if (files.every((f) => f.size !== undefined)) return [...files];
+  const sizes = new Map<string, number>();
+  for (const entry of previous) {
+    if (entry[3] !== undefined) sizes.set(`${entry[1]} ${entry[2]} ${entry[0]}`, entry[3]);
+  }
+  if (sizes.size === 0) return [...files];
+  return files.map((file) => {
+    if (file.size !== undefined) return file;
+    const size = sizes.get(`${file.mode} ${file.oid} ${file.path}`);
+    return size === undefined ? file : { ...file, size };
+  });
+}
+
+/**
+ * Hard-links a whole folder with one `cp -RPl` (links are not followed, symbolic links are linked
+ * as links). One native process makes thousands of links several times faster than as many
+ * `link` calls from Node. Resolves false when `cp` is missing or fails.
+ */
+function copyLinks(from: string, dest: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('cp', ['-RPl', '--', `${from}/.`, dest], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
+
+/**
+ * Fills the existing folder `dest` with hard links to the files of a previous artifact (with
+ * `cp -RPl` where there is one, else regular files one by one from Node). Artifacts are read-only
+ * and files are never written through a link (changed ones are removed first), so sharing inodes is
+ * safe. Once the new file list is known, {@link keepUnchanged} removes what changed. Returns false
+ * when linking is not possible (another file system), leaving `dest` empty so the caller writes
+ * every file.
  */
 export async function linkAll(
   previousDir: string,
   previousFiles: readonly StoredFile[],
   dest: string,
 ): Promise<boolean> {
+  if (process.platform !== 'win32' && (await copyLinks(previousDir, dest))) return true;
+  await rm(dest, { recursive: true, force: true });
+  await mkdir(dest, { recursive: true });
   const regular = previousFiles.filter(([, mode]) => mode !== '120000' && mode !== '160000');
   const dirs = new Set<string>();
   for (const [path] of regular) dirs.add(posix.dirname(path));
@@ -239,15 +312,18 @@ export async function keepUnchanged(
   for (const file of files) next.set(file.path, `${file.mode} ${file.oid}`);
   const linked = new Set<string>();
   const emptied = new Set<string>();
+  const gone: string[] = [];
   for (const [path, mode, oid] of previousFiles) {
-    if (mode === '120000' || mode === '160000') continue;
-    if (next.get(path) === `${mode} ${oid}`) {
+    if (mode === '160000') continue;
+    // Symbolic links are always written again (their targets are checked on the way).
+    if (mode !== '120000' && next.get(path) === `${mode} ${oid}`) {
       linked.add(path);
       continue;
     }
-    await rm(posix.join(dest, path), { force: true });
+    gone.push(path);
     emptied.add(posix.dirname(path));
   }
+  await inParallel(gone, (path) => rm(posix.join(dest, path), { force: true }));
   // Folders that lost their files go too, deepest first, so the result equals a fresh write.
   for (const dir of [...emptied].sort((a, b) => b.length - a.length)) {
     for (let d = dir; d !== '.' && d !== ''; d = posix.dirname(d)) {

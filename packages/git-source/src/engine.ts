@@ -53,6 +53,11 @@ export interface FetchRequest {
   readonly refName?: string | undefined;
   /** Shallow depth; absent for full history. */
   readonly depth?: number | undefined;
+  /**
+   * The commit `refName` was just seen at. An engine may ask the server for it directly (saving the
+   * ref listing a fetch by name does) and must then store it under `refName`.
+   */
+  readonly commit?: string | undefined;
 }
 
 /**

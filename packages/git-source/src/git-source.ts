@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import {
   type Artifact,
   type ArtifactMeta,
@@ -16,10 +16,12 @@ import {
   ArtifactProblem,
   checkWritten,
   digestFiles,
+  IgnoreDecisions,
   keepUnchanged,
   linkAll,
   type StoredFile,
   selectFiles,
+  withKnownSizes,
 } from './artifact.js';
 import { authHeaders, type GitAuth, normaliseRepoUrl, secretsOf, splitUrlCredentials } from './auth.js';
 import {
@@ -130,6 +132,10 @@ export class GitSource implements Source {
   readonly #settingsKey: string;
   #keys: Promise<Key[]> | undefined;
   #last: Artifact | undefined;
+  /** Ignore decisions of earlier builds (the options are fixed, the `.sourceignore` files may change). */
+  readonly #decisions = new IgnoreDecisions();
+  /** The hard-link copy of the last artifact being prepared in the background, if any. */
+  #spare: { readonly base: string; readonly ready: Promise<unknown> } | undefined;
 
   /** Validates the options; throws `SourceError` (`SOURCE_GIT_INVALID_OPTIONS`) when they are wrong. */
   constructor(options: GitSourceOptions) {
@@ -266,15 +272,27 @@ export class GitSource implements Source {
     const revision = formatRevision(resolved.revisionName, resolved.commit);
 
     const reused = await this.#reuse(name, revision, previous);
-    if (reused) return reused;
+    if (reused) {
+      // A restarted process: get the next artifact's links ready while nothing is asked of us.
+      if (!this.#spare) {
+        const base = await this.#baseFor(reused);
+        if (base) this.#prepareSpare(base.dir, base.files);
+      }
+      return reused;
+    }
 
     signal.throwIfAborted();
     const scratch = join(this.#artifactsDir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
-    await mkdir(scratch, { recursive: true });
-    // Link the previous artifact's files into the new folder while the network is busy; what
-    // changed is removed again once the new tree is known.
+    // The previous artifact's files, hard-linked ahead of time (after the previous build) when that
+    // copy is ready; otherwise linked now while the network is busy. What changed is removed again
+    // once the new tree is known.
     const base = await this.#baseFor(previous);
-    const linking = base ? linkAll(base.dir, base.files, scratch) : Promise.resolve(false);
+    let linking: Promise<boolean> = Promise.resolve(false);
+    if (base && (await this.#takeSpare(base.dir, scratch))) linking = Promise.resolve(true);
+    else {
+      await mkdir(scratch, { recursive: true });
+      if (base) linking = linkAll(base.dir, base.files, scratch);
+    }
     try {
       const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
       if (!(await this.#hasAll(needed))) {
@@ -282,6 +300,7 @@ export class GitSource implements Source {
         await this.#engine.fetch(context, this.#repoDir, {
           refName: resolved.fullName,
           depth: 'commit' in this.ref ? undefined : 1,
+          ...('commit' in this.ref ? {} : { commit: resolved.commit }),
         });
         if (!(await this.#hasAll(needed))) {
           throw gitError(
@@ -293,9 +312,18 @@ export class GitSource implements Source {
       }
       signal.throwIfAborted();
       const linked = (await linking) && base ? base.files : undefined;
-      const artifact = await this.#build(name, revision, resolved, signal, scratch, linked);
+      const [artifact, files] = await this.#build(
+        name,
+        revision,
+        resolved,
+        signal,
+        scratch,
+        linked,
+        base?.files,
+      );
       this.#last = artifact;
       await this.#collectGarbage(artifact, previous);
+      this.#prepareSpare(artifact.dir, files);
       return artifact;
     } finally {
       await linking.catch(() => false);
@@ -337,7 +365,8 @@ export class GitSource implements Source {
     signal: AbortSignal,
     scratch: string,
     linked: readonly StoredFile[] | undefined,
-  ): Promise<Artifact> {
+    baseFiles: readonly StoredFile[] | undefined,
+  ): Promise<[Artifact, readonly StoredFile[]]> {
     const commit = parseCommit((await this.#engine.readObject(this.#repoDir, resolved.commit)).content);
     const signed = await this.#verify(commit, resolved);
 
@@ -354,11 +383,13 @@ export class GitSource implements Source {
       tree = sub;
     }
     this.#phase('listing files');
-    const listed = await this.#engine.listFiles(this.#repoDir, tree, signal);
+    let listed = await this.#engine.listFiles(this.#repoDir, tree, signal);
+    if (baseFiles) listed = withKnownSizes(listed, baseFiles);
     const files = await selectFiles(listed, {
       ignore: this.#options.ignore,
       defaultIgnores: this.#options.defaultIgnores,
       limits: this.#options.limits,
+      decisions: this.#decisions,
       readBlob: (oid) => this.#engine.readBlob(this.#repoDir, oid),
     });
 
@@ -367,7 +398,7 @@ export class GitSource implements Source {
     this.#phase('writing files', toWrite.length, files.length);
     await this.#engine.writeFiles(this.#repoDir, toWrite, scratch, signal);
     this.#phase('checking files');
-    await checkWritten(scratch, files, this.#options.limits);
+    const measured = await checkWritten(scratch, files, this.#options.limits);
     const author = parsePerson(commit.headers.get('author'));
     const committer = parsePerson(commit.headers.get('committer'));
     const meta: ArtifactMeta = {
@@ -381,15 +412,64 @@ export class GitSource implements Source {
     const artifact: Artifact = { revision, digest: digestFiles(files), dir, meta };
     if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
     await rename(scratch, dir);
+    // A folder prepared ahead of time carries the old time; garbage collection goes by it.
+    const now = new Date();
+    await utimes(dir, now, now);
     this.#phase('done', files.length, files.length);
-    const stored: StoredArtifact = {
-      revision,
-      digest: artifact.digest,
-      meta,
-      files: files.map((f) => [f.path, f.mode, f.oid] as const),
-    };
+    const storedFiles = files.map((f): StoredFile => {
+      const size = f.size ?? measured.get(f.path);
+      return size === undefined ? [f.path, f.mode, f.oid] : [f.path, f.mode, f.oid, size];
+    });
+    const stored: StoredArtifact = { revision, digest: artifact.digest, meta, files: storedFiles };
     await writeFile(`${dir}.json`, JSON.stringify(stored));
-    return artifact;
+    return [artifact, storedFiles];
+  }
+
+  /** Where the hard-link copy of an artifact waits for the next build. */
+  #spareDir(artifactDir: string): string {
+    return join(this.#artifactsDir, `.next-${basename(artifactDir)}`);
+  }
+
+  /**
+   * Starts hard-linking the files of a fresh artifact into a spare folder, in the background, so
+   * the next build (a new commit) starts from a full folder instead of linking thousands of files
+   * while the caller waits. The copy is made under a temporary name and renamed when complete, so a
+   * spare folder is always whole; any process sharing the cache may take it.
+   */
+  #prepareSpare(artifactDir: string, files: readonly StoredFile[]): void {
+    if (this.#spare?.base === artifactDir) return;
+    const target = this.#spareDir(artifactDir);
+    const partial = `${target}.partial-${randomBytes(4).toString('hex')}`;
+    const ready = (async () => {
+      if (existsSync(target)) return;
+      await mkdir(partial, { recursive: true });
+      if (await linkAll(artifactDir, files, partial)) await rename(partial, target);
+    })()
+      .catch(() => undefined)
+      .finally(() => rm(partial, { recursive: true, force: true }).catch(() => undefined));
+    this.#spare = { base: artifactDir, ready };
+  }
+
+  /** Moves the spare copy of `artifactDir` to `scratch`; false when there is none. */
+  async #takeSpare(artifactDir: string, scratch: string): Promise<boolean> {
+    if (this.#spare?.base === artifactDir) {
+      await this.#spare.ready;
+      this.#spare = undefined;
+    }
+    try {
+      await rename(this.#spareDir(artifactDir), scratch);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Waits for background work (the spare copy of the last artifact) to finish. Call it before
+   * removing the cache folder; fetches never need it.
+   */
+  async settled(): Promise<void> {
+    await this.#spare?.ready;
   }
 
   /** Reports the phase of a fetch to the progress callback. */
@@ -458,7 +538,13 @@ export class GitSource implements Source {
   async #collectGarbage(current: Artifact, previous: Artifact | undefined): Promise<void> {
     const keep = this.#options.keepArtifacts ?? 2;
     const entries = await readdir(this.#artifactsDir).catch(() => [] as string[]);
-    const mine = entries.filter((e) => e.endsWith(`-${this.#settingsKey}`));
+    // Spare copies of artifacts other than the current one will never be taken.
+    const currentSpare = basename(this.#spareDir(current.dir));
+    for (const e of entries) {
+      if (e.startsWith('.next-') && e.endsWith(`-${this.#settingsKey}`) && e !== currentSpare)
+        await rm(join(this.#artifactsDir, e), { recursive: true, force: true });
+    }
+    const mine = entries.filter((e) => !e.startsWith('.') && e.endsWith(`-${this.#settingsKey}`));
     const dated = await Promise.all(
       mine.map(async (e) => ({
         dir: join(this.#artifactsDir, e),

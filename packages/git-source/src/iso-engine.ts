@@ -10,6 +10,7 @@ import {
 } from './engine.js';
 import { createHttpClient } from './http-client.js';
 import type { RemoteRef } from './ref.js';
+import { TreeListingCache } from './tree-cache.js';
 
 /** The `node:fs` shape this engine uses (isomorphic-git's `fs` plus the promise API for artifacts). */
 export type NodeFs = typeof nodeFs;
@@ -45,6 +46,8 @@ export class IsomorphicGitEngine implements GitEngine {
   readonly #fs: NodeFs;
   /** isomorphic-git's object and pack cache, shared across calls (packs are parsed once). */
   readonly #cache: Record<string, unknown> = {};
+  /** The last tree listing per repository, so the next one reads only changed folders. */
+  readonly #listings = new Map<string, TreeListingCache>();
 
   /** @param fs a `node:fs`-compatible module (injected for tests). */
   constructor(fs: NodeFs = nodeFs) {
@@ -154,23 +157,24 @@ export class IsomorphicGitEngine implements GitEngine {
     }
   }
 
-  /** Lists a tree recursively with `readTree`, one object read per folder, sibling folders together. */
+  /**
+   * Lists a tree recursively with `readTree`, one object read per folder, sibling folders
+   * together; folders whose ids did not change since the last listing are not read again.
+   */
   async listFiles(gitdir: string, treeOid: string, signal: AbortSignal): Promise<TreeFile[]> {
-    const files: TreeFile[] = [];
-    const visit = async (oid: string, prefix: string): Promise<void> => {
-      signal.throwIfAborted();
-      const { tree } = await git.readTree({ fs: this.#fs, gitdir, oid, cache: this.#cache });
-      const folders: Promise<void>[] = [];
-      for (const entry of tree) {
-        const path = `${prefix}${entry.path}`;
-        if (entry.type === 'tree') folders.push(visit(entry.oid, `${path}/`));
-        else files.push({ path, mode: entry.mode, oid: entry.oid });
-      }
-      await Promise.all(folders);
-    };
-    await visit(treeOid, '');
-    // Sibling folders finish in any order: sort so the listing is stable.
-    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    let cache = this.#listings.get(gitdir);
+    if (!cache) {
+      cache = new TreeListingCache();
+      this.#listings.set(gitdir, cache);
+    }
+    return cache.list(
+      treeOid,
+      async (oid) => {
+        const { tree } = await git.readTree({ fs: this.#fs, gitdir, oid, cache: this.#cache });
+        return tree.map((e) => ({ path: e.path, mode: e.mode, oid: e.oid, type: e.type }));
+      },
+      signal,
+    );
   }
 
   /** Reads a blob's bytes. */

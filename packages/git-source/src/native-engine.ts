@@ -12,6 +12,7 @@ import {
 } from './engine.js';
 import { IsomorphicGitEngine } from './iso-engine.js';
 import type { RemoteRef } from './ref.js';
+import { parseTree, type TreeEntry, TreeListingCache } from './tree-cache.js';
 
 /** Up to this many files are written from Node; more go through `git checkout-index`. */
 const FEW_FILES = 64;
@@ -68,6 +69,8 @@ export class NativeGitEngine implements GitEngine {
   readonly #http = new IsomorphicGitEngine();
   /** One object reader per repository. */
   readonly #readers = new Map<string, CatFileBatch>();
+  /** The last tree listing per repository, so the next one reads only changed folders. */
+  readonly #listings = new Map<string, TreeListingCache>();
 
   /** @param options the git program and SSH command. */
   constructor(options: NativeGitEngineOptions = {}) {
@@ -211,10 +214,21 @@ export class NativeGitEngine implements GitEngine {
     if (request.depth) args.push(`--depth=${request.depth}`);
     else if (existsSync(join(gitdir, 'shallow'))) args.push('--unshallow');
     args.push(context.url);
-    if (request.refName) args.push(`+${request.refName}:${request.refName}`);
-    else args.push('+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*');
+    const byName = request.refName
+      ? [`+${request.refName}:${request.refName}`]
+      : ['+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'];
     context.onProgress?.({ phase: 'fetching', loaded: 0 });
-    const result = await this.#run(args, { env, signal: context.signal });
+    let result: RunResult | undefined;
+    if (request.refName && request.commit && /^[0-9a-f]{40}$/.test(request.commit)) {
+      // Asking for the commit itself lets git skip listing the server's refs (protocol v2 serves
+      // any object); a server that refuses gets the request by name below.
+      result = await this.#run([...args, `+${request.commit}:${request.refName}`], {
+        env,
+        signal: context.signal,
+      });
+      if (result.code !== 0 && classify(result.stderr).kind !== 'protocol') throw classify(result.stderr);
+    }
+    if (result?.code !== 0) result = await this.#run([...args, ...byName], { env, signal: context.signal });
     if (result.code !== 0) throw classify(result.stderr);
     context.onProgress?.({ phase: 'fetched', loaded: 1, total: 1 });
   }
@@ -242,22 +256,46 @@ export class NativeGitEngine implements GitEngine {
     return type.code === 0 && type.stdout.toString().trim() === 'tree' ? oid : undefined;
   }
 
-  /** `git ls-tree -r -l -z`: every file with its size, in one process. */
+  /**
+   * The first listing is one `git ls-tree -r -t -l -z` (every file with its size, and the folder
+   * ids); later ones read only the folders whose ids changed, through the object reader, and take
+   * the rest from the previous listing, so a new commit starts no process here.
+   */
   async listFiles(gitdir: string, treeOid: string, signal: AbortSignal): Promise<TreeFile[]> {
-    const out = await this.#checked(['--git-dir', gitdir, 'ls-tree', '-r', '-l', '-z', treeOid], { signal });
-    const files: TreeFile[] = [];
+    let cache = this.#listings.get(gitdir);
+    if (!cache) {
+      cache = new TreeListingCache();
+      this.#listings.set(gitdir, cache);
+    }
+    if (!cache.empty) {
+      return cache.list(
+        treeOid,
+        async (oid) => parseTree((await this.readObject(gitdir, oid)).content),
+        signal,
+      );
+    }
+    const out = await this.#checked(['--git-dir', gitdir, 'ls-tree', '-r', '-t', '-l', '-z', treeOid], {
+      signal,
+    });
+    const entries: (TreeEntry & { size: number | undefined })[] = [];
     for (const record of out.toString().split('\0')) {
       if (!record) continue;
       const tab = record.indexOf('\t');
-      const [mode, , oid, size] = record.slice(0, tab).split(/ +/);
-      files.push({
+      const [mode, type, oid, size] = record.slice(0, tab).split(/ +/);
+      entries.push({
         path: record.slice(tab + 1),
         mode: mode as string,
+        type: type as TreeEntry['type'],
         oid: oid as string,
         size: size === '-' ? undefined : Number(size),
       });
     }
-    return files;
+    cache.seed(treeOid, entries);
+    // Sorted like the listings after it, whatever git's own order.
+    return entries
+      .filter((e) => e.type !== 'tree')
+      .map((e) => ({ path: e.path, mode: e.mode, oid: e.oid, size: e.size }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   /** Reads a blob through the shared `cat-file --batch` process. */

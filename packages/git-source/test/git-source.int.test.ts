@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -224,6 +224,82 @@ describe.each<EngineName>(['isomorphic-git', 'native'])('GitSource (%s engine)',
   });
 });
 
+describe.each<EngineName>(['isomorphic-git', 'native'])(
+  'GitSource incremental builds (%s engine)',
+  (engine) => {
+    it('builds each new commit from the last artifact exactly as a fresh fetch would, never touching it', async () => {
+      const { url, work } = await repo();
+      await work.write('apps/web.yaml', 'web 1\n');
+      await work.write('apps/db/db.yaml', 'db 1\n');
+      await work.write('tools/run.sh', 'echo 1\n');
+      await work.write('drop/me.yaml', 'x\n');
+      await work.write('.sourceignore', '*.tmp\n');
+      await work.write('keep.tmp', 'ignored at first\n');
+      await symlink('web.yaml', join(work.dir, 'apps/alias.yaml'));
+      await work.commit('one');
+      await work.push('main');
+
+      const src = await source(url, { engine });
+      const contents = async (dir: string): Promise<Record<string, string>> => {
+        const out: Record<string, string> = {};
+        for (const file of await files(dir)) {
+          const abs = join(dir, file);
+          const info = await lstat(abs);
+          out[file] = info.isSymbolicLink()
+            ? `-> ${await readlink(abs)}`
+            : `${info.mode & 0o111 ? 'x ' : ''}${await readFile(abs, 'utf8')}`;
+        }
+        return out;
+      };
+      let last = await src.fetch({ signal: signal() });
+      const steps: (() => Promise<void>)[] = [
+        // A changed file, a folder emptied, an executable bit, a new folder.
+        async () => {
+          await work.write('apps/web.yaml', 'web 2\n');
+          await rm(join(work.dir, 'drop'), { recursive: true });
+          await chmod(join(work.dir, 'tools/run.sh'), 0o755);
+          await work.write('new/deep/file.yaml', 'new\n');
+        },
+        // The ignore rules change: what they excluded comes back, other files go.
+        async () => {
+          await work.write('.sourceignore', 'apps/db/\n');
+        },
+        // A changed link and a file replaced by a link.
+        async () => {
+          await rm(join(work.dir, 'apps/alias.yaml'));
+          await symlink('db/db.yaml', join(work.dir, 'apps/alias.yaml'));
+          await rm(join(work.dir, 'new/deep/file.yaml'));
+          await symlink('../../apps/web.yaml', join(work.dir, 'new/deep/file.yaml'));
+        },
+      ];
+      for (const step of steps) {
+        const before = await contents(last.dir);
+        await step();
+        const commit = await work.commit('step');
+        await work.push('main');
+        await src.settled();
+        const next = await src.fetch({ signal: signal(), previous: last });
+        expect(next.revision).toBe(`main@sha1:${commit}`);
+        // A source with an empty cache writes the same files with the same digest.
+        const fresh = await (await source(url, { engine })).fetch({ signal: signal() });
+        expect(next.digest).toBe(fresh.digest);
+        expect(await contents(next.dir)).toEqual(await contents(fresh.dir));
+        // The previous artifact is as it was (a reader may still be using it).
+        expect(await contents(last.dir)).toEqual(before);
+        last = next;
+      }
+      expect(await contents(last.dir)).toMatchObject({
+        'keep.tmp': 'ignored at first\n',
+        'tools/run.sh': 'x echo 1\n',
+        'apps/alias.yaml': '-> db/db.yaml',
+        'new/deep/file.yaml': '-> ../../apps/web.yaml',
+      });
+      expect(Object.keys(await contents(last.dir))).not.toContain('apps/db/db.yaml');
+      await src.settled();
+    });
+  },
+);
+
 describe('GitSource content rules', () => {
   it('applies default ignores, .sourceignore files and extra patterns', async () => {
     const { url, work } = await repo();
@@ -247,7 +323,6 @@ describe('GitSource content rules', () => {
     const { url, work } = await repo();
     await work.write('apps/web.yaml', 'a\n');
     await work.git('-c', 'core.symlinks=true', 'status');
-    const { symlink } = await import('node:fs/promises');
     await symlink('web.yaml', join(work.dir, 'apps/alias.yaml'));
     await work.commit('inside');
     await work.push('main');

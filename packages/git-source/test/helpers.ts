@@ -16,9 +16,9 @@ export async function tempDir(prefix: string): Promise<string> {
   return dir;
 }
 
-/** Removes every folder {@link tempDir} made (call from `afterAll`). */
+/** Removes every folder {@link tempDir} made (call from `afterAll`); retries while a source's background link copy still writes. */
 export async function removeTempDirs(): Promise<void> {
-  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5 })));
 }
 
 /** A working clone driven with the git CLI, pushing over HTTP with credentials in the URL. */
