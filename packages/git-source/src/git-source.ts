@@ -92,6 +92,9 @@ interface StoredArtifact {
   readonly files?: readonly StoredFile[];
 }
 
+/** How long after a build the spare copy for the next build starts (see `#prepareSpare`). */
+const SPARE_DELAY_MS = 1000;
+
 /** One fetch at a time per repository folder, across every source of this process. */
 const locks = new Map<string, Promise<unknown>>();
 
@@ -135,7 +138,7 @@ export class GitSource implements Source {
   /** Ignore decisions of earlier builds (the options are fixed, the `.sourceignore` files may change). */
   readonly #decisions = new IgnoreDecisions();
   /** The hard-link copy of the last artifact being prepared in the background, if any. */
-  #spare: { readonly base: string; readonly ready: Promise<unknown> } | undefined;
+  #spare: { readonly base: string; readonly ready: Promise<unknown>; readonly now: () => void } | undefined;
 
   /** Validates the options; throws `SourceError` (`SOURCE_GIT_INVALID_OPTIONS`) when they are wrong. */
   constructor(options: GitSourceOptions) {
@@ -431,28 +434,45 @@ export class GitSource implements Source {
   }
 
   /**
-   * Starts hard-linking the files of a fresh artifact into a spare folder, in the background, so
-   * the next build (a new commit) starts from a full folder instead of linking thousands of files
-   * while the caller waits. The copy is made under a temporary name and renamed when complete, so a
-   * spare folder is always whole; any process sharing the cache may take it.
+   * Hard-links the files of a fresh artifact into a spare folder, in the background, so the next
+   * build (a new commit) starts from a full folder instead of linking thousands of files while the
+   * caller waits. It starts {@link SPARE_DELAY_MS} after the build, so a poll right after it does
+   * not compete for the disk, and a process that exits sooner never starts it; a build that needs
+   * it earlier starts it at once. The copy is made under a temporary name and renamed when
+   * complete, so a spare folder is always whole; any process sharing the cache may take it.
    */
   #prepareSpare(artifactDir: string, files: readonly StoredFile[]): void {
     if (this.#spare?.base === artifactDir) return;
     const target = this.#spareDir(artifactDir);
     const partial = `${target}.partial-${randomBytes(4).toString('hex')}`;
-    const ready = (async () => {
-      if (existsSync(target)) return;
-      await mkdir(partial, { recursive: true });
-      if (await linkAll(artifactDir, files, partial)) await rename(partial, target);
-    })()
+    let begin: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => {
+      begin = resolve;
+    });
+    const timer = setTimeout(begin, SPARE_DELAY_MS);
+    timer.unref();
+    const ready = started
+      .then(async () => {
+        if (existsSync(target) || !existsSync(artifactDir)) return;
+        await mkdir(partial, { recursive: true });
+        if (await linkAll(artifactDir, files, partial)) await rename(partial, target);
+      })
       .catch(() => undefined)
       .finally(() => rm(partial, { recursive: true, force: true }).catch(() => undefined));
-    this.#spare = { base: artifactDir, ready };
+    this.#spare = {
+      base: artifactDir,
+      ready,
+      now: () => {
+        clearTimeout(timer);
+        begin();
+      },
+    };
   }
 
   /** Moves the spare copy of `artifactDir` to `scratch`; false when there is none. */
   async #takeSpare(artifactDir: string, scratch: string): Promise<boolean> {
     if (this.#spare?.base === artifactDir) {
+      this.#spare.now();
       await this.#spare.ready;
       this.#spare = undefined;
     }
@@ -465,10 +485,12 @@ export class GitSource implements Source {
   }
 
   /**
-   * Waits for background work (the spare copy of the last artifact) to finish. Call it before
-   * removing the cache folder; fetches never need it.
+   * Finishes background work now: the spare copy of the last artifact (see the README) is made at
+   * once if it was still waiting to start, and awaited. Call it before removing the cache folder;
+   * fetches never need it.
    */
   async settled(): Promise<void> {
+    this.#spare?.now();
     await this.#spare?.ready;
   }
 
