@@ -1,3 +1,4 @@
+import { K8sErrorCodes } from './errors.js';
 import { KubeApiError, type KubeClient } from './kube-client.js';
 
 /** Where the API serves a kind: its resource name (plural) and whether it is namespaced. */
@@ -16,6 +17,7 @@ interface ApiResourceList {
 
 /** An `apiVersion`/`kind` the server does not serve. */
 export class UnknownKindError extends Error {
+  readonly code = K8sErrorCodes.UnknownKind;
   readonly apiVersion: string;
   readonly kind: string;
 

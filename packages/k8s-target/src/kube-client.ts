@@ -60,6 +60,11 @@ export interface StatusCause {
 
 /** A failed request: the HTTP status and, when the server sent one, its `Status` reason and message. */
 export class KubeApiError extends Error {
+  /**
+   * A stable code from the `Status` reason: `KUBE_NOT_FOUND`, `KUBE_CONFLICT`, `KUBE_INVALID`,
+   * `KUBE_FORBIDDEN`, … (`KUBE_UNKNOWN` when the server said nothing we can read).
+   */
+  readonly code: string;
   /** The HTTP status code (0 when no response arrived). */
   readonly statusCode: number;
   /** The `Status.reason` (`NotFound`, `Conflict`, `Invalid`, `Forbidden`, …) or `Unknown`. */
@@ -69,6 +74,7 @@ export class KubeApiError extends Error {
   constructor(statusCode: number, reason: string, message: string, causes: readonly StatusCause[] = []) {
     super(message);
     this.name = 'KubeApiError';
+    this.code = `KUBE_${reason.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
     this.statusCode = statusCode;
     this.reason = reason;
     this.causes = causes;

@@ -28,6 +28,7 @@ export interface StoredLease {
 /** Thrown by {@link LeaseStore.create} and {@link LeaseStore.update} when another writer got there first. */
 export class LeaseConflictError extends Error {
   override readonly name = 'LeaseConflictError';
+  readonly code = 'LEASE_CONFLICT';
 }
 
 /** Reads and writes one kind of object: Leases. Injected, so the elector is tested without a server. */

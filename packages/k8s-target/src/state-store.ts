@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { StateStore, StateStoreOptions, StoredState } from '@gitops-kit/core';
+import { GitOpsError, type StateStore, type StateStoreOptions, type StoredState } from '@gitops-kit/core';
 import { isStatus, type KubeClient } from './kube-client.js';
 
 /** Options for {@link ConfigMapStateStore}. */
@@ -126,7 +126,11 @@ export class ConfigMapStateStore implements StateStore {
     }
     const gz = gzipSync(text).toString('base64');
     if (gz.length > MAX_STORED_BYTES) {
-      throw new Error(`the state is too large to store (${gz.length} bytes gzipped and base64-encoded)`);
+      throw new GitOpsError(
+        'reconcile',
+        'STATE_TOO_LARGE',
+        `the state is too large to store in a ${this.#kind} (${gz.length} bytes gzipped and base64-encoded)`,
+      );
     }
     return secret ? { data: { [GZIP_KEY]: gz } } : { binaryData: { [GZIP_KEY]: gz } };
   }

@@ -29,6 +29,16 @@ describe('KubeClient', () => {
     const error = await client.request({ method: 'PATCH', path: '/x', body: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeApiError);
     expect(error).toMatchObject({ statusCode: 422, reason: 'Invalid', causes: [{ field: 'spec.selector' }] });
+    expect(error).toMatchObject({ code: 'KUBE_INVALID' });
+  });
+
+  it('derives a stable code from a multi-word Status reason', async () => {
+    const client = new KubeClient(async () => ({
+      statusCode: 409,
+      text: JSON.stringify({ kind: 'Status', reason: 'AlreadyExists', message: 'exists' }),
+    }));
+    const error = await client.request({ method: 'POST', path: '/x', body: {} }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'KUBE_ALREADY_EXISTS', statusCode: 409 });
   });
 
   it('refuses to send when the signal is aborted', async () => {
