@@ -157,10 +157,11 @@ async function main(): Promise<void> {
         engine,
         onProgress: (progress) => marks.get(engine)?.push([progress.phase, performance.now()]),
       });
-      marks.set(engine, []);
+      marks.set(engine, [['start', performance.now()]]);
       const rssBeforeMB = Math.round(process.memoryUsage().rss / (1024 * 1024));
       const peak = new RssPeak();
       const [artifact, cloneS] = await timed(() => source.fetch({ signal: AbortSignal.timeout(600_000) }));
+      console.log(`${engine} clone: ${phaseDurations([...(marks.get(engine) ?? []), ['end', performance.now()]])}`);
       const [again, pollS] = await timed(() =>
         source.fetch({ signal: AbortSignal.timeout(60_000), previous: artifact }),
       );
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
       const peak = new RssPeak();
       marks.set(engine, [['start', performance.now()]]);
       const [artifact, fetchS] = await timed(() => f.source.fetch({ signal: AbortSignal.timeout(600_000) }));
-      console.log(`${engine}: ${phaseDurations(marks.get(engine) ?? [])}`);
+      console.log(`${engine}: ${phaseDurations([...(marks.get(engine) ?? []), ['end', performance.now()]])}`);
       f.fetchS = fetchS;
       await f.source.settled();
       f.digests.push(artifact.digest);

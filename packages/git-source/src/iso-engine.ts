@@ -9,6 +9,7 @@ import {
   type TreeFile,
 } from './engine.js';
 import { createHttpClient } from './http-client.js';
+import { listRefsDirect } from './ls-refs.js';
 import type { RemoteRef } from './ref.js';
 import { TreeListingCache } from './tree-cache.js';
 
@@ -48,13 +49,19 @@ export class IsomorphicGitEngine implements GitEngine {
   readonly #cache: Record<string, unknown> = {};
   /** The last tree listing per repository, so the next one reads only changed folders. */
   readonly #listings = new Map<string, TreeListingCache>();
+  /** URLs whose server did not answer a direct `ls-refs` request. */
+  readonly #noDirectListing = new Set<string>();
 
   /** @param fs a `node:fs`-compatible module (injected for tests). */
   constructor(fs: NodeFs = nodeFs) {
     this.#fs = fs;
   }
 
-  /** Lists refs with protocol v2 `ls-refs` and a prefix (falls back to v1 when the server lacks v2). */
+  /**
+   * Lists refs with protocol v2 `ls-refs` and a prefix: first as one direct request (see
+   * {@link listRefsDirect}), else as isomorphic-git does it (capabilities first, v1 when the server
+   * lacks v2). A server that failed the direct request is not asked that way again.
+   */
   async listRemoteRefs(context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]> {
     const http = createHttpClient({
       headers: context.headers,
@@ -62,6 +69,11 @@ export class IsomorphicGitEngine implements GitEngine {
       signal: context.signal,
     });
     try {
+      if (!this.#noDirectListing.has(context.url)) {
+        const direct = await listRefsDirect(http, context.url, prefix);
+        if (direct) return direct;
+        this.#noDirectListing.add(context.url);
+      }
       const refs = await git.listServerRefs({
         http,
         url: context.url,

@@ -25,6 +25,7 @@ import { IgnoreDecisions, selectFiles, withKnownSizes } from '../src/artifact.js
 import { authHeaders, splitUrlCredentials } from '../src/auth.js';
 import { Redactor } from '../src/errors.js';
 import { withThinPack } from '../src/http-client.js';
+import { lsRefsRequest, parseLsRefs } from '../src/ls-refs.js';
 import { parseTree, TreeListingCache } from '../src/tree-cache.js';
 import { removeTempDirs, signPayload, tempDir, testKey } from './helpers.js';
 
@@ -518,5 +519,27 @@ describe('reused selections', () => {
       ],
     );
     expect(sized.map((f) => f.size)).toEqual([4, undefined, 9]);
+  });
+});
+
+describe('direct ls-refs', () => {
+  const line = (text: string): string => `${(text.length + 4).toString(16).padStart(4, '0')}${text}`;
+
+  it('writes a protocol v2 ls-refs request with peeling and the prefix', () => {
+    expect(lsRefsRequest('refs/heads/main').toString()).toBe(
+      `0014command=ls-refs\n00010009peel\n001fref-prefix refs/heads/main\n0000`,
+    );
+  });
+
+  it('reads refs and peeled tags, and refuses anything that is not a complete answer', () => {
+    const body = `${line(`${A} refs/heads/main\n`)}${line(`${B} refs/tags/v1 peeled:${C}\n`)}0000`;
+    expect(parseLsRefs(Buffer.from(body))).toEqual([
+      { name: 'refs/heads/main', oid: A, peeled: undefined },
+      { name: 'refs/tags/v1', oid: B, peeled: C },
+    ]);
+    expect(parseLsRefs(Buffer.from('0000'))).toEqual([]);
+    expect(parseLsRefs(Buffer.from(line(`${A} refs/heads/main\n`)))).toBeUndefined(); // no flush
+    expect(parseLsRefs(Buffer.from(`${line('ERR upload-pack: not our ref\n')}0000`))).toBeUndefined();
+    expect(parseLsRefs(Buffer.from(`${line(`${A} HEAD\0multi_ack thin-pack\n`)}0000`))).toBeUndefined(); // v0
   });
 });
