@@ -1,4 +1,4 @@
-import { SourceError } from '@gitops-kit/core';
+import { type ErrorLocation, SourceError } from '@gitops-kit/core';
 
 /** Stable error codes of the Git source (all thrown as `SourceError`). */
 export const GitErrorCodes = {
@@ -50,9 +50,18 @@ export class Redactor {
 }
 
 /** Creates a `SourceError` with a redacted message; the cause is kept only as a redacted copy. */
-export function gitError(code: string, message: string, redactor: Redactor, cause?: unknown): SourceError {
+export function gitError(
+  code: string,
+  message: string,
+  redactor: Redactor,
+  cause?: unknown,
+  location?: ErrorLocation,
+): SourceError {
   const safeCause = cause === undefined ? undefined : new Error(redactor.redact(describe(cause)));
-  return new SourceError(code, redactor.redact(message), safeCause ? { cause: safeCause } : {});
+  return new SourceError(code, redactor.redact(message), {
+    ...(safeCause ? { cause: safeCause } : {}),
+    ...(location ? { location } : {}),
+  });
 }
 
 /** A one-line description of anything thrown. */

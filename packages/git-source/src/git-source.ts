@@ -605,7 +605,13 @@ export class GitSource implements Source {
     }
     if (error instanceof ArtifactProblem) {
       const code = error.kind === 'limit' ? GitErrorCodes.LimitExceeded : GitErrorCodes.UnsafePath;
-      return gitError(code, `${error.file ? `${error.file}: ` : ''}${error.message}`, this.#redactor);
+      return gitError(
+        code,
+        error.message,
+        this.#redactor,
+        undefined,
+        error.file ? { file: error.file } : undefined,
+      );
     }
     return gitError(
       GitErrorCodes.FetchFailed,
