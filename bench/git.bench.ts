@@ -161,7 +161,9 @@ async function main(): Promise<void> {
       const rssBeforeMB = Math.round(process.memoryUsage().rss / (1024 * 1024));
       const peak = new RssPeak();
       const [artifact, cloneS] = await timed(() => source.fetch({ signal: AbortSignal.timeout(600_000) }));
-      console.log(`${engine} clone: ${phaseDurations([...(marks.get(engine) ?? []), ['end', performance.now()]])}`);
+      console.log(
+        `${engine} clone: ${phaseDurations([...(marks.get(engine) ?? []), ['end', performance.now()]])}`,
+      );
       const [again, pollS] = await timed(() =>
         source.fetch({ signal: AbortSignal.timeout(60_000), previous: artifact }),
       );
