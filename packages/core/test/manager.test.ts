@@ -219,4 +219,32 @@ describe('Manager', () => {
     expect(cluster.get(cmRef('b'))).toBeUndefined();
     expect(gated[1]?.r.reconciler.busy).toBe(false);
   });
+
+  it('a dependency that becomes Ready during a graceful stop does not wake its dependants', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster({ clock });
+    const innerA = memorySource(clock, { 'a.yaml': configMap('a') });
+    const gatedA = new GatedSource(innerA);
+    const a = rig(undefined, { name: 'a', source: gatedA }, { clock, cluster, source: innerA });
+    const b = rig(
+      undefined,
+      { name: 'b' },
+      { clock, cluster, source: memorySource(clock, { 'b.yaml': configMap('b') }) },
+    );
+    const manager = new Manager().add(a.reconciler).add(b.reconciler, { dependsOn: ['a'] });
+    manager.start();
+    await gatedA.entered();
+    await idle(b.reconciler);
+    expect(getCondition(b.reconciler.status, 'Ready')?.reason).toBe('DependencyNotReady');
+
+    const stopping = manager.stop();
+    gatedA.open();
+    await stopping;
+    await turns();
+
+    expect(getCondition(a.reconciler.status, 'Ready')?.status).toBe('True');
+    expect(b.source.fetchCount).toBe(0);
+    expect(b.reconciler.busy).toBe(false);
+    expect(cluster.get(cmRef('b'))).toBeUndefined();
+  });
 });

@@ -196,6 +196,8 @@ export class Manager {
 
   /** Triggers the reconcilers waiting for `name` as soon as it became ready, instead of at their retry. */
   #wakeDependants(name: string): void {
+    // A dependency can finish its pass while a graceful stop waits for it: nothing new starts then.
+    if (!this.#started) return;
     for (const entry of this.#entries.values()) {
       if (!entry.dependsOn.includes(name)) continue;
       if (getCondition(entry.reconciler.status, 'Ready')?.reason !== DependencyNotReadyReason) continue;
