@@ -23,6 +23,7 @@ import {
   type PruneResult,
   pruneCandidates,
   refKey,
+  refOf,
   sleep,
   summarizeHealth,
   systemClock,
@@ -998,10 +999,6 @@ function defaultKubeConfig(): KubeConfig {
 function refFor(object: KubeObject, namespace: string | undefined): ObjectRef {
   const ref: ObjectRef = { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name };
   return namespace ? { ...ref, namespace } : ref;
-}
-
-function refOf(object: KubeObject): ObjectRef {
-  return refFor(object, object.metadata?.namespace);
 }
 
 /** List items have no apiVersion and kind: fill them in. */
