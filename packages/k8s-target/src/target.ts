@@ -635,7 +635,9 @@ export class KubernetesTarget implements Target {
     const byNamespace = new Map<string, { ref: ObjectRef }[]>();
     for (const member of members) {
       const ns = member.ref.namespace ?? '';
-      byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), member]);
+      const same = byNamespace.get(ns);
+      if (same) same.push(member);
+      else byNamespace.set(ns, [member]);
     }
     const scope = this.#options.listScope ?? 'auto';
     const clusterWide =
@@ -650,7 +652,9 @@ export class KubernetesTarget implements Target {
     for (const item of prepared) {
       if (item.pending) continue; // its kind is not served yet: nothing can exist
       const key = `${item.info.group}/${item.info.version}/${item.info.resource}`;
-      byKind.set(key, [...(byKind.get(key) ?? []), item]);
+      const members = byKind.get(key);
+      if (members) members.push(item);
+      else byKind.set(key, [item]);
     }
     const groups = [...byKind.values()].flatMap((members) =>
       this.#listGroups((members[0] as Prepared).info, members),
@@ -723,7 +727,9 @@ export class KubernetesTarget implements Target {
     const byNamespace = new Map<string, { ref: ObjectRef }[]>();
     for (const member of group.members) {
       const ns = member.ref.namespace ?? '';
-      byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), member]);
+      const same = byNamespace.get(ns);
+      if (same) same.push(member);
+      else byNamespace.set(ns, [member]);
     }
     return [...byNamespace.entries()].map(([namespace, members]) => ({
       info: group.info,
