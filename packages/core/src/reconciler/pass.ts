@@ -170,7 +170,7 @@ export class Pass {
    * stored state is read into a local value so a concurrent pass cannot be overwritten by it.
    */
   async preview(): Promise<Plan> {
-    const { source, renderer, target, stateStore, name } = this.#options;
+    const { source, target, stateStore, name } = this.#options;
     const signal = this.#signal;
     const memory = this.#memory;
     const stored = memory.loaded
@@ -183,15 +183,9 @@ export class Pass {
       source.fetch({ signal, previous: memory.lastArtifact }),
     );
     this.artifact = artifact;
-    const manifests = await this.#stage('render', ErrorCodes.RenderToolFailed, async () => {
-      const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal }) : '';
-      const cache = memory.renderCache;
-      return cache?.revision === artifact.revision &&
-        cache.digest === artifact.digest &&
-        cache.cacheKey === cacheKey
-        ? cache.manifests
-        : renderer.render(artifact, { signal });
-    });
+    const { manifests } = await this.#stage('render', ErrorCodes.RenderToolFailed, () =>
+      this.#renderOrReuse(artifact),
+    );
     this.#guardEmpty(artifact.revision, manifests, inventory);
     return this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
       target.plan(manifests, inventory, { signal }),
@@ -221,16 +215,8 @@ export class Pass {
 
   /** Renders, or reuses the previous render when artifact and renderer configuration are the same. */
   async #render(artifact: Artifact): Promise<readonly Manifest[]> {
-    const { renderer } = this.#options;
     return this.#stage('render', ErrorCodes.RenderToolFailed, async () => {
-      const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal: this.#signal }) : '';
-      const cache = this.#memory.renderCache;
-      const cached =
-        cache !== undefined &&
-        cache.revision === artifact.revision &&
-        cache.digest === artifact.digest &&
-        cache.cacheKey === cacheKey;
-      const manifests = cached ? cache.manifests : await renderer.render(artifact, { signal: this.#signal });
+      const { manifests, cacheKey, cached } = await this.#renderOrReuse(artifact);
       if (!cached) {
         this.#memory.renderCache = {
           revision: artifact.revision,
@@ -247,6 +233,23 @@ export class Pass {
       });
       return manifests;
     });
+  }
+
+  /** The previous render when artifact and renderer configuration are the same, else a new one (not stored). */
+  async #renderOrReuse(
+    artifact: Artifact,
+  ): Promise<{ manifests: readonly Manifest[]; cacheKey: string; cached: boolean }> {
+    const { renderer } = this.#options;
+    const signal = this.#signal;
+    const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal }) : '';
+    const cache = this.#memory.renderCache;
+    const cached =
+      cache !== undefined &&
+      cache.revision === artifact.revision &&
+      cache.digest === artifact.digest &&
+      cache.cacheKey === cacheKey;
+    const manifests = cached ? cache.manifests : await renderer.render(artifact, { signal });
+    return { manifests, cacheKey, cached };
   }
 
   /** Invariant 2: an empty set never empties a non-empty inventory unless the caller opted in. */
