@@ -272,7 +272,9 @@ export class S3Source implements Source {
           return this.#toArtifact(artifact);
         }
       }
-      markerEtag = head.status === 'found' ? head.etag : undefined;
+      // Unchanged but its artifact is gone from disk: the marker still has the ETag we know.
+      markerEtag =
+        head.status === 'found' ? head.etag : head.status === 'unchanged' ? known?.etag : undefined;
     }
 
     let staging: string | undefined;

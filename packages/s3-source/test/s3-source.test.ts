@@ -346,6 +346,19 @@ describe('S3Source over a bucket client', () => {
       expect(next.revision).toBe(await expectedRevision(bucket, '', (key) => key === 'published'));
     });
 
+    it('keeps the marker it saw when the artifact of an unchanged marker was gone from disk', async () => {
+      bucket.put('a.yaml', 'a1');
+      bucket.put('published', 'run 1');
+      const s = source({ changeMarker: 'published' });
+      const first = await s.fetch({ signal });
+      await rm(first.dir, { recursive: true, force: true });
+      const rebuilt = await s.fetch({ signal }); // marker unchanged, artifact missing: list and build
+      expect(await filesOf(rebuilt.dir)).toEqual({ 'a.yaml': 'a1' });
+      expect(bucket.calls.list).toBe(2);
+      await s.fetch({ signal }); // the marker is still known: one HEAD, no listing
+      expect(bucket.calls).toEqual({ list: 2, listVersions: 0, get: 2, head: 3 });
+    });
+
     it('does not see changes made without touching the marker (the documented contract)', async () => {
       bucket.put('a.yaml', 'a1');
       bucket.put('published', 'run 1');
