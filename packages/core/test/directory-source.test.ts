@@ -1,4 +1,15 @@
-import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -69,9 +80,13 @@ describe('DirectorySource', () => {
     expect((await digestDirectory(artifact.dir)).digest).toBe(artifact.digest);
   });
 
-  it('writes read-only files', async () => {
+  it('writes read-only files, keeping the executable bit', async () => {
+    await write(folder, 'scripts/run.sh', '#!/bin/sh\n');
+    await chmod(join(folder, 'scripts/run.sh'), 0o755);
     const artifact = await source().fetch({ signal });
     expect((await stat(join(artifact.dir, 'apps/a.yaml'))).mode & 0o222).toBe(0);
+    expect((await stat(join(artifact.dir, 'apps/a.yaml'))).mode & 0o111).toBe(0);
+    expect((await stat(join(artifact.dir, 'scripts/run.sh'))).mode & 0o777).toBe(0o555);
   });
 
   it('returns the previous artifact when nothing changed, and a new one when something did', async () => {

@@ -68,18 +68,20 @@ export function decodeManifestText(bytes: Uint8Array, file: string): string {
 /**
  * Reads one manifest file from disk with the size limit, the binary check and kubectl's YAML
  * reading. `file` is the path reported in origins and errors (relative to the artifact root).
+ * `size`, when the caller already has it (from a folder walk), saves a `stat` of the file.
  */
 export async function readManifestFile(
   absolute: string,
   file: string,
   options: ManifestReadOptions = {},
+  size?: number,
 ): Promise<Manifest[]> {
   const limit = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const info = await stat(absolute);
-  if (info.size > limit) {
+  const known = size ?? (await stat(absolute)).size;
+  if (known > limit) {
     throw new RenderError(
       ErrorCodes.RenderFileTooLarge,
-      `file is ${info.size} bytes, over the limit of ${limit} bytes`,
+      `file is ${known} bytes, over the limit of ${limit} bytes`,
       { location: { file } },
     );
   }
@@ -177,7 +179,7 @@ export class RawRenderer implements Renderer {
         const i = next++;
         throwIfAborted(options.signal);
         const f = files[i]!;
-        results[i] = await readManifestFile(f.absolute, prefix + f.path, o);
+        results[i] = await readManifestFile(f.absolute, prefix + f.path, o, f.size);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));

@@ -145,7 +145,8 @@ export class DirectorySource implements Source {
             const bytes = await readFile(file.absolute);
             const target = join(staging, ...file.path.split('/'));
             await mkdir(dirname(target), { recursive: true });
-            const executable = ((await stat(file.absolute)).mode & 0o111) !== 0;
+            // The mode comes from the walk: no second stat per file.
+            const executable = (file.mode & 0o111) !== 0;
             // Read-only copies: renderers must treat artifacts as immutable, and this enforces it.
             await writeFile(target, bytes, { mode: executable ? 0o555 : 0o444 });
             hashes.push([file.path, createHash('sha256').update(bytes).digest('hex')]);

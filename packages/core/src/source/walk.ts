@@ -20,6 +20,8 @@ export interface WalkedFile {
   readonly absolute: string;
   readonly size: number;
   readonly mtimeMs: number;
+  /** File mode bits (type and permissions), as `stat` gives them. */
+  readonly mode: number;
 }
 
 /** Options for {@link walkFiles}. */
@@ -109,7 +111,7 @@ export async function walkFiles(root: string, options: WalkOptions = {}): Promis
         if (!isFile) return;
         if (options.include && !options.include(rel)) return;
         const info = await stat(abs);
-        files.push({ path: rel, absolute: abs, size: info.size, mtimeMs: info.mtimeMs });
+        files.push({ path: rel, absolute: abs, size: info.size, mtimeMs: info.mtimeMs, mode: info.mode });
         if (options.maxFiles !== undefined && files.length > options.maxFiles) {
           throw onError('too-many-files', rel, `more than ${options.maxFiles} files`);
         }
