@@ -23,14 +23,20 @@ export interface IndexEntry {
   readonly versionId?: string | undefined;
 }
 
-/** Compares strings by their UTF-8 bytes, as Go's `sort.Strings` does, so the order never depends on JS. */
-export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/**
+ * Sorts items by a string in UTF-8 byte order, as Go's `sort.Strings` does (so the order never
+ * depends on JS's UTF-16 comparison), encoding each string once rather than once per comparison.
+ */
+function sortByUtf8<T>(items: readonly T[], text: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, bytes: Buffer.from(text(item), 'utf8') }))
+    .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+    .map(({ item }) => item);
 }
 
 /** Sorts entries by key (UTF-8 byte order). Returns a new array. */
 export function sortEntries<T extends { readonly key: string }>(entries: readonly T[]): T[] {
-  return [...entries].sort((a, b) => compareUtf8(a.key, b.key));
+  return sortByUtf8(entries, (entry) => entry.key);
 }
 
 /** `sha256:<hex>` over the sorted `"<key> <etag> <size>\n"` lines of the entries. */
@@ -48,8 +54,7 @@ export function computeContentDigest(
   files: readonly { readonly path: string; readonly sha256: string }[],
 ): string {
   const hash = createHash('sha256');
-  const sorted = [...files].sort((a, b) => compareUtf8(a.path, b.path));
-  for (const file of sorted) hash.update(`${file.path} ${file.sha256}\n`);
+  for (const file of sortByUtf8(files, (f) => f.path)) hash.update(`${file.path} ${file.sha256}\n`);
   return `sha256:${hash.digest('hex')}`;
 }
 
