@@ -1,6 +1,7 @@
 import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { isRecord } from '../diff/values.js';
 import { ErrorCodes, RenderError } from '../errors.js';
 import type { Artifact, KubeObject, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
@@ -10,7 +11,7 @@ import {
   setSubstitutionHints,
   substitutionHints,
 } from './parse.js';
-import { findExecutable, runProcess } from './process.js';
+import { findExecutable } from './process.js';
 import { resolveInside } from './raw.js';
 import { valuePathKey } from './substitute.js';
 import { runTool, type ToolRendererOptions, withTempDir } from './tool.js';
@@ -58,10 +59,6 @@ interface ResolvedBinary {
 
 const MISSING_HINT =
   'install kustomize (or kubectl, which embeds it) on PATH, or pass `binary: "/path/to/kustomize"`';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Finds the kustomization file in a folder, if any. */
 async function kustomizationFile(dir: string): Promise<string | undefined> {
@@ -219,7 +216,7 @@ export class KustomizeRenderer implements Renderer {
           ],
         },
         { command: binary.path, args: await this.buildArgs(target), cwd: tmp, home, signal: options.signal },
-        { ...this.#options, run: this.#options.run ?? runProcess },
+        this.#options,
       );
       const parsed = parseManifests(stdout, kustomizationRel, this.#options);
       const manifests = useOrigins ? await this.#withOrigins(parsed, root, target, kustomizationRel) : parsed;

@@ -11,6 +11,7 @@ import {
   type SchemaOptions,
   type Tags,
 } from 'yaml';
+import { isRecord } from '../diff/values.js';
 import { ErrorCodes, type ErrorLocation, formatLocation, type GitOpsError, RenderError } from '../errors.js';
 import type { KubeObject, Manifest } from '../types.js';
 
@@ -65,10 +66,6 @@ export const KUBECTL_YAML_OPTIONS: ParseOptions & SchemaOptions & { version: '1.
 function positionOf(lines: LineCounter, offset: number | undefined): { line: number; column: number } {
   const pos = lines.linePos(Math.max(0, offset ?? 0));
   return { line: pos.line, column: pos.col };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A short description of a JSON value's type, for messages (never the value itself). */
