@@ -209,7 +209,9 @@ async function startEtcd(
   try {
     await waitReady(proc, { binary, port: clientPort }, async () => {
       const health = await fetch(`${url}/health`);
-      if (!health.ok || !(await health.text()).includes('"true"')) return false;
+      // Read the body in every case, so a not-ready answer does not hold its connection.
+      const text = await health.text();
+      if (!health.ok || !text.includes('"true"')) return false;
       version = ((await (await fetch(`${url}/version`)).json()) as { etcdserver: string }).etcdserver;
       return true;
     });

@@ -98,6 +98,8 @@ export async function startS3(dir: string): Promise<RunningS3> {
   try {
     await waitReady(proc, { binary, port }, async () => {
       const res = await fetch(`${info.endpoint}/minio/health/ready`);
+      // Free the connection now rather than when the unread body is garbage-collected.
+      await res.body?.cancel();
       return res.ok;
     });
   } catch (error) {
