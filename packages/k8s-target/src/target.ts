@@ -255,11 +255,23 @@ export class KubernetesTarget implements Target {
     return scoped(options.signal, async (signal) => {
       const state = await this.#stateOf(plan, signal);
       const writes = plan.objects.filter((o) => o.action !== 'unchanged');
-      const deferred = deferredKeys(writes, state);
-      const now = writes.filter((o) => !deferred.has(refKey(o.ref)));
-      await this.#dryRun(now, state, signal, 'validate');
-      state.validated = true;
+      await this.#validateNow(writes, deferredKeys(writes, state), state, signal);
     });
+  }
+
+  /** Dry-runs the writes that need nothing the plan creates first, and marks the plan validated. */
+  async #validateNow(
+    writes: readonly PlannedObject[],
+    deferred: ReadonlySet<string>,
+    state: PlanState,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.#dryRun(
+      writes.filter((o) => !deferred.has(refKey(o.ref))),
+      state,
+      signal,
+    );
+    state.validated = true;
   }
 
   /**
@@ -275,15 +287,7 @@ export class KubernetesTarget implements Target {
     const state = await this.#stateOf(plan, signal);
     const writes = plan.objects.filter((o) => o.action !== 'unchanged');
     const deferred = deferredKeys(writes, state);
-    if (!state.validated) {
-      await this.#dryRun(
-        writes.filter((o) => !deferred.has(refKey(o.ref))),
-        state,
-        signal,
-        'validate',
-      );
-      state.validated = true;
-    }
+    if (!state.validated) await this.#validateNow(writes, deferred, state, signal);
     const written: InventoryEntry[] = [];
     const writesBefore = this.client.counters.writes;
     const appliedSoFar = (): InventoryEntry[] => {
@@ -304,7 +308,7 @@ export class KubernetesTarget implements Target {
       );
       if (late.length > 0) {
         try {
-          await this.#dryRun(late, state, signal, 'apply');
+          await this.#dryRun(late, state, signal);
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           throw new ApplyError(K8sErrorCodes.DryRunFailed, message, {
@@ -780,12 +784,7 @@ export class KubernetesTarget implements Target {
    * Dry-runs objects, all of them, and throws one error listing every refusal: a ConflictError
    * when every refusal is a field-manager conflict, else a ValidationError.
    */
-  async #dryRun(
-    objects: readonly PlannedObject[],
-    state: PlanState,
-    signal: AbortSignal,
-    _phase: 'validate' | 'apply',
-  ): Promise<void> {
+  async #dryRun(objects: readonly PlannedObject[], state: PlanState, signal: AbortSignal): Promise<void> {
     const results = await mapSettled(objects, this.#concurrency, (object) =>
       this.#applyRequest(this.#prepared(state, object), signal, true),
     );
