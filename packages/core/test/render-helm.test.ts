@@ -241,6 +241,19 @@ describe('HelmRenderer (unit, injected run)', () => {
     );
   });
 
+  it('asks for the version again after a failed attempt', async () => {
+    let versionCalls = 0;
+    const run: RunFunction = async () => {
+      versionCalls++;
+      return versionCalls === 1 ? { ...ok(''), code: 1, stderr: 'Error: boom' } : ok('v3.22.0');
+    };
+    const renderer = new HelmRenderer({ releaseName: 'a', binary: '/h', run });
+    await expect(renderer.version()).rejects.toMatchObject({ code: ErrorCodes.RenderToolFailed });
+    expect(await renderer.version()).toBe('v3.22.0');
+    expect(await renderer.version()).toBe('v3.22.0');
+    expect(versionCalls).toBe(2);
+  });
+
   it('needs a release name', () => {
     expect(() => new HelmRenderer({ releaseName: '' })).toThrow(/releaseName/);
   });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { ErrorCodes, type ErrorLocation, RenderError } from '../errors.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
+import { rememberUnlessRejected } from './memo.js';
 import { messageWithoutLocation, type ParseManifestsOptions, parseManifests } from './parse.js';
 import { findExecutable } from './process.js';
 import { resolveInside } from './raw.js';
@@ -46,8 +47,33 @@ const SOURCE_COMMENT = /^# Source: (.+)$/;
 export class HelmRenderer implements Renderer {
   readonly name = 'helm';
   readonly #options: HelmRendererOptions;
-  #binary: Promise<string> | undefined;
-  #version: Promise<string> | undefined;
+  /** The helm binary: the option, else `helm` on PATH. */
+  readonly #binary = rememberUnlessRejected(async (): Promise<string> => {
+    const explicit = this.#options.binary;
+    // A bare name is looked up on this process's PATH: the tool itself runs with a fixed one.
+    if (explicit) return explicit.includes('/') ? explicit : ((await findExecutable(explicit)) ?? explicit);
+    const found = await findExecutable('helm');
+    if (found) return found;
+    throw new RenderError(ErrorCodes.RenderToolMissing, `helm was not found on PATH: ${MISSING_HINT}`);
+  });
+  /** `helm version`. */
+  readonly #version = rememberUnlessRejected(async (signal?: AbortSignal): Promise<string> => {
+    const binary = await this.binary();
+    return withTempDir('gitops-kit-helm-', async (home) => {
+      const out = await runTool(
+        { tool: 'helm', missingHint: MISSING_HINT, location: {} },
+        {
+          command: binary,
+          args: ['version', '--template', '{{.Version}}'],
+          home,
+          env: helmEnv(home),
+          ...(signal ? { signal } : {}),
+        },
+        this.#options,
+      );
+      return out.trim();
+    });
+  });
 
   /** @param options chart path, release, values, capabilities, binary, timeout, run function. */
   constructor(options: HelmRendererOptions) {
@@ -57,41 +83,12 @@ export class HelmRenderer implements Renderer {
 
   /** The helm binary: the option, else `helm` on PATH; resolved once. */
   binary(): Promise<string> {
-    this.#binary ??= (async () => {
-      const explicit = this.#options.binary;
-      // A bare name is looked up on this process's PATH: the tool itself runs with a fixed one.
-      if (explicit) return explicit.includes('/') ? explicit : ((await findExecutable(explicit)) ?? explicit);
-      const found = await findExecutable('helm');
-      if (found) return found;
-      this.#binary = undefined;
-      throw new RenderError(ErrorCodes.RenderToolMissing, `helm was not found on PATH: ${MISSING_HINT}`);
-    })();
-    return this.#binary;
+    return this.#binary();
   }
 
   /** `helm version` (`v3.22.0`), asked once. */
   version(signal?: AbortSignal): Promise<string> {
-    this.#version ??= (async () => {
-      const binary = await this.binary();
-      return withTempDir('gitops-kit-helm-', async (home) => {
-        const out = await runTool(
-          { tool: 'helm', missingHint: MISSING_HINT, location: {} },
-          {
-            command: binary,
-            args: ['version', '--template', '{{.Version}}'],
-            home,
-            env: helmEnv(home),
-            ...(signal ? { signal } : {}),
-          },
-          this.#options,
-        );
-        return out.trim();
-      });
-    })();
-    this.#version.catch(() => {
-      this.#version = undefined;
-    });
-    return this.#version;
+    return this.#version(signal);
   }
 
   /** Binary, version and options: with the artifact digest, the render cache key. */

@@ -5,6 +5,7 @@ import { isRecord } from '../diff/values.js';
 import { ErrorCodes, RenderError } from '../errors.js';
 import type { Artifact, KubeObject, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
+import { rememberUnlessRejected } from './memo.js';
 import {
   type ParseManifestsOptions,
   parseManifests,
@@ -78,8 +79,53 @@ async function kustomizationFile(dir: string): Promise<string | undefined> {
 export class KustomizeRenderer implements Renderer {
   readonly name = 'kustomize';
   readonly #options: KustomizeRendererOptions;
-  #binary: Promise<ResolvedBinary> | undefined;
-  #version: Promise<string> | undefined;
+  /** Which binary runs: the option, else `kustomize` on PATH, else `kubectl`. */
+  readonly #binary = rememberUnlessRejected(async (): Promise<ResolvedBinary> => {
+    const explicit = this.#options.binary;
+    if (explicit) {
+      // A bare name is looked up on this process's PATH: the tool itself runs with a fixed one.
+      const path = explicit.includes('/') ? explicit : ((await findExecutable(explicit)) ?? explicit);
+      return { path, flavour: basename(explicit).startsWith('kubectl') ? 'kubectl' : 'kustomize' };
+    }
+    const kustomize = await findExecutable('kustomize');
+    if (kustomize) return { path: kustomize, flavour: 'kustomize' };
+    const kubectl = await findExecutable('kubectl');
+    if (kubectl) return { path: kubectl, flavour: 'kubectl' };
+    throw new RenderError(
+      ErrorCodes.RenderToolMissing,
+      `no kustomize or kubectl found on PATH: ${MISSING_HINT}`,
+    );
+  });
+  /** The tool's version. */
+  readonly #version = rememberUnlessRejected(async (signal?: AbortSignal): Promise<string> => {
+    const binary = await this.binary();
+    return withTempDir('gitops-kit-kustomize-', async (home) => {
+      const call = { tool: binary.flavour, missingHint: MISSING_HINT, location: {} };
+      if (binary.flavour === 'kubectl') {
+        const out = await runTool(
+          call,
+          {
+            command: binary.path,
+            args: ['version', '--client', '-o', 'json'],
+            home,
+            ...(signal ? { signal } : {}),
+          },
+          this.#options,
+        );
+        const info: unknown = JSON.parse(out);
+        const client =
+          isRecord(info) && isRecord(info.clientVersion) ? info.clientVersion.gitVersion : undefined;
+        const kustomize = isRecord(info) ? info.kustomizeVersion : undefined;
+        return `kubectl ${String(client)} kustomize ${String(kustomize)}`;
+      }
+      const out = await runTool(
+        call,
+        { command: binary.path, args: ['version'], home, ...(signal ? { signal } : {}) },
+        this.#options,
+      );
+      return `kustomize ${/v\d+\.\d+\.\d+[^\s}]*/.exec(out)?.[0] ?? out.trim()}`;
+    });
+  });
 
   /** @param options sub-path, binary, build options, timeout, environment, run function. */
   constructor(options: KustomizeRendererOptions = {}) {
@@ -88,61 +134,12 @@ export class KustomizeRenderer implements Renderer {
 
   /** Which binary runs, resolved once: the option, else `kustomize` on PATH, else `kubectl`. */
   binary(): Promise<ResolvedBinary> {
-    this.#binary ??= (async () => {
-      const explicit = this.#options.binary;
-      if (explicit) {
-        // A bare name is looked up on this process's PATH: the tool itself runs with a fixed one.
-        const path = explicit.includes('/') ? explicit : ((await findExecutable(explicit)) ?? explicit);
-        return { path, flavour: basename(explicit).startsWith('kubectl') ? 'kubectl' : 'kustomize' };
-      }
-      const kustomize = await findExecutable('kustomize');
-      if (kustomize) return { path: kustomize, flavour: 'kustomize' };
-      const kubectl = await findExecutable('kubectl');
-      if (kubectl) return { path: kubectl, flavour: 'kubectl' };
-      this.#binary = undefined;
-      throw new RenderError(
-        ErrorCodes.RenderToolMissing,
-        `no kustomize or kubectl found on PATH: ${MISSING_HINT}`,
-      );
-    })();
-    return this.#binary;
+    return this.#binary();
   }
 
   /** The tool's version (`kustomize v5.8.2`, `kubectl v1.32.4 kustomize v5.5.0`), asked once. */
   version(signal?: AbortSignal): Promise<string> {
-    this.#version ??= (async () => {
-      const binary = await this.binary();
-      return withTempDir('gitops-kit-kustomize-', async (home) => {
-        const call = { tool: binary.flavour, missingHint: MISSING_HINT, location: {} };
-        if (binary.flavour === 'kubectl') {
-          const out = await runTool(
-            call,
-            {
-              command: binary.path,
-              args: ['version', '--client', '-o', 'json'],
-              home,
-              ...(signal ? { signal } : {}),
-            },
-            this.#options,
-          );
-          const info: unknown = JSON.parse(out);
-          const client =
-            isRecord(info) && isRecord(info.clientVersion) ? info.clientVersion.gitVersion : undefined;
-          const kustomize = isRecord(info) ? info.kustomizeVersion : undefined;
-          return `kubectl ${String(client)} kustomize ${String(kustomize)}`;
-        }
-        const out = await runTool(
-          call,
-          { command: binary.path, args: ['version'], home, ...(signal ? { signal } : {}) },
-          this.#options,
-        );
-        return `kustomize ${/v\d+\.\d+\.\d+[^\s}]*/.exec(out)?.[0] ?? out.trim()}`;
-      });
-    })();
-    this.#version.catch(() => {
-      this.#version = undefined;
-    });
-    return this.#version;
+    return this.#version(signal);
   }
 
   /** Binary, version and build options: with the artifact digest, the render cache key. */
