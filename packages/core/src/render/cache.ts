@@ -10,19 +10,18 @@ function copyManifests(manifests: readonly Manifest[]): Manifest[] {
   return copy;
 }
 
-/**
- * A render cache keyed by artifact digest and the renderer's cache key (its options and tool
- * version): an unchanged revision never runs the tool again. Entries are copied in and out, so a
- * caller that edits the manifests it got cannot change what the next caller gets.
- */
-
 /** Options for {@link RenderCache}. */
 export interface RenderCacheOptions {
   /** How many renders are kept, least recently used dropped first (default 16). */
   readonly maxEntries?: number;
 }
 
-/** A small LRU map of rendered manifest sets. */
+/**
+ * A small LRU map of rendered manifest sets, keyed by artifact digest and the renderer's cache key
+ * (its options and tool version): an unchanged revision never runs the tool again. Entries are
+ * copied in and out, so a caller that edits the manifests it got cannot change what the next
+ * caller gets.
+ */
 export class RenderCache {
   readonly #entries = new Map<string, readonly Manifest[]>();
   readonly #max: number;
