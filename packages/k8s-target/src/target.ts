@@ -36,6 +36,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { creationChanges, diffDesired } from './compare.js';
 import { builtinScope, Discovery, type ResourceInfo, resourcePath, UnknownKindError } from './discovery.js';
 import { describeApiError, isConflictError, isImmutableError, K8sErrorCodes, locationOf } from './errors.js';
+import { findCondition } from './health/fields.js';
 import { assessHealth } from './health/index.js';
 import type { CustomHealthChecks } from './health/types.js';
 import { type Impersonation, isStatus, KubeApiError, KubeClient } from './kube-client.js';
@@ -888,9 +889,9 @@ export class KubernetesTarget implements Target {
         await this.#poll(
           signal,
           async () => {
-            if (conditionTrue(current, 'Established')) return true;
+            if (established(current)) return true;
             current = await this.client.request<KubeObject>({ method: 'GET', path, signal });
-            return conditionTrue(current, 'Established');
+            return established(current);
           },
           `CRD ${item.ref.name} to be Established`,
         );
@@ -1024,10 +1025,9 @@ function liveKey(info: ResourceInfo, object: KubeObject): string {
   });
 }
 
-function conditionTrue(object: KubeObject, type: string): boolean {
-  const conditions = (object as { status?: { conditions?: { type?: string; status?: string }[] } }).status
-    ?.conditions;
-  return conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
+/** Whether a CRD reports its `Established` condition True. */
+function established(crd: KubeObject): boolean {
+  return findCondition(crd, 'Established')?.status === 'True';
 }
 
 interface CrdSpec {
