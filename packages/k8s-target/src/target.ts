@@ -50,7 +50,12 @@ import {
   recreateAllowed,
 } from './ownership.js';
 import { mapAll, mapSettled } from './pool.js';
-import { checkRestrictions, type Restrictions, VALIDATION_RESTRICTED } from './restrictions.js';
+import {
+  assertRestrictions,
+  checkRestrictions,
+  type Restrictions,
+  VALIDATION_RESTRICTED,
+} from './restrictions.js';
 import { isCrd, isNamespace, type Stage, stageOf } from './stages.js';
 import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-store.js';
 
@@ -590,11 +595,10 @@ export class KubernetesTarget implements Target {
       };
     });
     if (restrictions) {
-      const refused = checkRestrictions(
+      assertRestrictions(
         prepared.map((p) => ({ ref: p.ref, namespaced: p.info.namespaced, origin: p.manifest.origin })),
         restrictions,
       );
-      if (refused.length > 0) throw new ValidationError(VALIDATION_RESTRICTED, refused);
     }
     return prepared;
   }
