@@ -12,7 +12,7 @@
  * inventory in a ConfigMap), validation by dry-run included. The last line is one JSON object.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -193,7 +193,6 @@ async function main(): Promise<void> {
       const first = await pass('first sync');
       const noop = await pass('no-op reconcile');
       const file = join(dir, 'bench-3.yaml');
-      const { readFile } = await import('node:fs/promises');
       const text = await readFile(file, 'utf8');
       await writeFile(file, text.replace('"mode": "production"', '"mode": "staging"'));
       const change = await pass('one object changed');
