@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DirectorySource, RawRenderer, Reconciler } from '@gitops-kit/core';
 import { KubernetesTarget } from '@gitops-kit/k8s-target';
-import { startTestenv, type Testenv } from '@gitops-kit/testenv';
+import { findAsset, startTestenv, type Testenv } from '@gitops-kit/testenv';
 
 const run = promisify(execFile);
 const NAMESPACES = 10;
@@ -125,7 +125,7 @@ async function kubectlFirstSync(work: string): Promise<number> {
     const kube = env.kube as NonNullable<Testenv['kube']>;
     const dir = await mkdtemp(join(work, 'kubectl-'));
     await writeManifests(dir, 'bench');
-    const kubectl = process.env.TEST_ASSET_KUBECTL || 'kubectl';
+    const kubectl = findAsset('kubectl');
     const started = performance.now();
     await run(
       kubectl,
