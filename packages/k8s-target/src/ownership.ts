@@ -4,7 +4,8 @@ import type { KubeObject } from '@gitops-kit/core';
 /**
  * The marks gitops-kit puts on every object it applies. The label makes "our objects of a kind"
  * one cheap list request; the annotation keeps the owner's full name, which a label value may be
- * too short to hold. Prune deletes an object only when both still say it is ours.
+ * too short to hold. Prune deletes an object only when the label still names us and the
+ * annotation, where present, does not name another owner (see {@link isOwnedBy}).
  */
 
 /** Label holding the owner's name, sanitized to a label value. */
