@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { GitOpsError } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /**
@@ -196,7 +197,9 @@ export function queryString(query: KubeRequest['query']): string {
  */
 function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions): Transport {
   const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('the KubeConfig has no current cluster');
+  if (!cluster) {
+    throw new GitOpsError('apply', 'APPLY_INVALID_KUBECONFIG', 'the KubeConfig has no current cluster');
+  }
   const base = new URL(cluster.server);
   const basePath = base.pathname.replace(/\/+$/, '');
   const secure = base.protocol === 'https:';

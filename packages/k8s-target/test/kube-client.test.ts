@@ -1,7 +1,22 @@
+import { GitOpsError } from '@gitops-kit/core';
 import { KubeApiError, KubeClient, type KubeRequest } from '@gitops-kit/k8s-target';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 
 describe('KubeClient', () => {
+  it('refuses a KubeConfig without a current cluster with a typed error', () => {
+    const error = (() => {
+      try {
+        KubeClient.fromKubeConfig(new KubeConfig());
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(GitOpsError);
+    expect(error).toMatchObject({ code: 'APPLY_INVALID_KUBECONFIG' });
+  });
+
   it('counts requests, writes and dry-runs, and sends bodies untouched', async () => {
     const seen: KubeRequest[] = [];
     const client = new KubeClient(async (request) => {
