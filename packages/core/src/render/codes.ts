@@ -7,6 +7,8 @@ export const RenderErrorCodes = {
   UnsafePath: 'RENDER_UNSAFE_PATH',
   /** A folder holds more manifest files than the renderer's `maxFiles`. */
   TooManyFiles: 'RENDER_TOO_MANY_FILES',
+  /** A folder of the artifact cannot be read (permissions, removed while rendering). */
+  Unreadable: 'RENDER_UNREADABLE',
   /** A substitution variable has a name that cannot be referenced (`a-b`, `1x`). */
   InvalidVariable: 'RENDER_INVALID_VARIABLE',
 } as const;

@@ -154,7 +154,11 @@ export class RawRenderer implements Renderer {
       include: (p) => extensions.some((e) => p.toLowerCase().endsWith(e)),
       onError: (code, path, message) =>
         new RenderError(
-          code === 'unsafe-link' ? RenderErrorCodes.UnsafePath : RenderErrorCodes.TooManyFiles,
+          code === 'unsafe-link'
+            ? RenderErrorCodes.UnsafePath
+            : code === 'too-many-files'
+              ? RenderErrorCodes.TooManyFiles
+              : RenderErrorCodes.Unreadable,
           message,
           {
             location: { file: prefix + path },

@@ -44,15 +44,27 @@ export interface WalkOptions {
    * Builds the error thrown for a symbolic link that leads outside the root, or for too many files.
    * Default: a `SourceError`. The raw renderer passes a `RenderError` factory.
    */
-  readonly onError?: (code: 'unsafe-link' | 'too-many-files', path: string, message: string) => Error;
+  readonly onError?: (code: WalkErrorKind, path: string, message: string) => Error;
 }
 
-function defaultError(code: 'unsafe-link' | 'too-many-files', path: string, message: string): Error {
-  return new SourceError(
-    code === 'unsafe-link' ? ErrorCodes.SourceUnsafePath : ErrorCodes.SourceLimitExceeded,
-    message,
-    { location: { file: path } },
-  );
+/** What went wrong while walking: a link leaving the root, too many files, or a folder that cannot be read. */
+export type WalkErrorKind = 'unsafe-link' | 'too-many-files' | 'unreadable';
+
+const SOURCE_CODES: Record<WalkErrorKind, string> = {
+  'unsafe-link': ErrorCodes.SourceUnsafePath,
+  'too-many-files': ErrorCodes.SourceLimitExceeded,
+  unreadable: ErrorCodes.SourceFetchFailed,
+};
+
+function defaultError(code: WalkErrorKind, path: string, message: string): Error {
+  return new SourceError(SOURCE_CODES[code], message, { location: { file: path } });
+}
+
+/** A one-line reason of a failed file-system call (its code, else its message). */
+function fsReason(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Throws the reconcile-level abort error when the signal has fired. */
@@ -77,9 +89,18 @@ export async function walkFiles(root: string, options: WalkOptions = {}): Promis
   // forever; a link to a sibling folder is walked (and copied) like any folder.
   const visit = async (dirAbs: string, dirRel: string, ancestors: ReadonlySet<string>): Promise<void> => {
     throwIfAborted(options.signal);
-    const entries: Dirent[] = await readdir(dirAbs, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dirAbs, { withFileTypes: true });
+    } catch (error) {
+      throw onError('unreadable', dirRel || '.', `cannot read folder ${dirRel || '.'}: ${fsReason(error)}`);
+    }
     if (ignoreFile && options.matcher && entries.some((e) => e.name === ignoreFile && e.isFile())) {
-      options.matcher.add(dirRel, await readFile(join(dirAbs, ignoreFile), 'utf8'));
+      const rel = dirRel ? `${dirRel}/${ignoreFile}` : ignoreFile;
+      const text = await readFile(join(dirAbs, ignoreFile), 'utf8').catch((error: unknown) => {
+        throw onError('unreadable', rel, `cannot read ${rel}: ${fsReason(error)}`);
+      });
+      options.matcher.add(dirRel, text);
     }
     const subdirs: [string, string][] = [];
     await Promise.all(
