@@ -3,6 +3,21 @@ export * from './diff/index.js';
 export * from './digest.js';
 export * from './errors.js';
 export * from './health.js';
+export {
+  APPLY_TIERS,
+  type ApplyTier,
+  applyTierOf,
+  builtinScope,
+  CLUSTER_SCOPED_KINDS,
+  FORCE_ANNOTATION,
+  isCrd,
+  isNamespace,
+  isPruneDisabled,
+  OWNER_ANNOTATION,
+  OWNER_LABEL,
+  PRUNE_ANNOTATION,
+  PRUNE_DISABLED,
+} from './kube/conventions.js';
 export * from './plan.js';
 export * from './reconciler/index.js';
 export * from './refs.js';
@@ -22,4 +37,5 @@ export * from './source/ignore.js';
 export * from './source/walk.js';
 export * from './state/memory-state-store.js';
 export type * from './types.js';
+export { type PollOptions, poll } from './wait.js';
 export * from './webhook/index.js';

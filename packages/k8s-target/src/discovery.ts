@@ -1,5 +1,5 @@
-import { K8sErrorCodes } from './errors.js';
-import { KubeApiError, type KubeClient } from './kube-client.js';
+import { KubeApiError, UnknownKindError } from './errors.js';
+import type { KubeClient } from './kube-client.js';
 
 /** Where the API serves a kind: its resource name (plural) and whether it is namespaced. */
 export interface ResourceInfo {
@@ -13,20 +13,6 @@ export interface ResourceInfo {
 
 interface ApiResourceList {
   resources?: { name: string; kind: string; namespaced: boolean }[];
-}
-
-/** An `apiVersion`/`kind` the server does not serve. */
-export class UnknownKindError extends Error {
-  readonly code = K8sErrorCodes.UnknownKind;
-  readonly apiVersion: string;
-  readonly kind: string;
-
-  constructor(apiVersion: string, kind: string, detail: string) {
-    super(`the server has no kind ${kind} in ${apiVersion} (${detail}); is its CRD installed?`);
-    this.name = 'UnknownKindError';
-    this.apiVersion = apiVersion;
-    this.kind = kind;
-  }
 }
 
 /**
@@ -120,51 +106,4 @@ export function resourcePath(info: ResourceInfo, namespace: string | undefined, 
   const ns = info.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
   return `${prefix}${ns}/${info.resource}${tail}`;
-}
-
-/**
- * The scope of well-known built-in kinds (`group/Kind` → namespaced), so restrictions can be
- * checked before any request is sent. Kinds not listed are resolved by discovery.
- */
-const BUILTIN_SCOPE: Readonly<Record<string, boolean>> = {
-  '/Namespace': false,
-  '/Node': false,
-  '/PersistentVolume': false,
-  '/ConfigMap': true,
-  '/Secret': true,
-  '/Service': true,
-  '/ServiceAccount': true,
-  '/Pod': true,
-  '/PersistentVolumeClaim': true,
-  '/Endpoints': true,
-  '/LimitRange': true,
-  '/ResourceQuota': true,
-  '/ReplicationController': true,
-  'apps/Deployment': true,
-  'apps/StatefulSet': true,
-  'apps/DaemonSet': true,
-  'apps/ReplicaSet': true,
-  'batch/Job': true,
-  'batch/CronJob': true,
-  'networking.k8s.io/Ingress': true,
-  'networking.k8s.io/NetworkPolicy': true,
-  'networking.k8s.io/IngressClass': false,
-  'policy/PodDisruptionBudget': true,
-  'autoscaling/HorizontalPodAutoscaler': true,
-  'coordination.k8s.io/Lease': true,
-  'rbac.authorization.k8s.io/Role': true,
-  'rbac.authorization.k8s.io/RoleBinding': true,
-  'rbac.authorization.k8s.io/ClusterRole': false,
-  'rbac.authorization.k8s.io/ClusterRoleBinding': false,
-  'apiextensions.k8s.io/CustomResourceDefinition': false,
-  'storage.k8s.io/StorageClass': false,
-  'scheduling.k8s.io/PriorityClass': false,
-  'admissionregistration.k8s.io/ValidatingWebhookConfiguration': false,
-  'admissionregistration.k8s.io/MutatingWebhookConfiguration': false,
-  'apiregistration.k8s.io/APIService': false,
-};
-
-/** Whether a well-known built-in kind is namespaced, or undefined when it is not in the table. */
-export function builtinScope(group: string, kind: string): boolean | undefined {
-  return BUILTIN_SCOPE[`${group}/${kind}`];
 }

@@ -1,12 +1,18 @@
-import { type ErrorLocation, formatRef, type Manifest, type ObjectRef } from '@gitops-kit/core';
-import { KubeApiError } from './kube-client.js';
+import { type ErrorLocation, formatRef, GitOpsError, type Manifest, type ObjectRef } from '@gitops-kit/core';
 
-/** Error codes of the Kubernetes target (the core stage classes carry them). */
+/**
+ * Every error code of the Kubernetes target, and its error classes. The verbs throw the core
+ * stage classes (`ValidationError`, `ApplyError`, `HealthError`, ...) with these codes; the
+ * classes below are for failures of the HTTP layer, discovery and leader election, and extend
+ * core's `GitOpsError` like every other gitops-kit error.
+ */
 export const K8sErrorCodes = {
   /** A manifest names a kind the server does not serve. */
   UnknownKind: 'VALIDATION_UNKNOWN_KIND',
   /** A manifest lacks `apiVersion`, `kind` or `metadata.name`. */
   InvalidObject: 'VALIDATION_INVALID_OBJECT',
+  /** Restrictions refused manifests (checked before any request). */
+  Restricted: 'VALIDATION_RESTRICTED',
   /** The server-side dry-run refused objects. */
   DryRunFailed: 'VALIDATION_DRY_RUN_FAILED',
   /** Another field manager owns fields we want to change and `force` is off. */
@@ -17,9 +23,80 @@ export const K8sErrorCodes = {
   NotEstablished: 'APPLY_NOT_ESTABLISHED',
   /** Reading live objects for a plan failed (permissions, connection). */
   ReadFailed: 'APPLY_READ_FAILED',
+  /** The KubeConfig names no current cluster. */
+  InvalidKubeConfig: 'APPLY_INVALID_KUBECONFIG',
   /** Reading live objects for a health check failed. */
   HealthReadFailed: 'HEALTH_READ_FAILED',
+  /**
+   * Reading the state object failed. The same code the core Reconciler gives any failed load: an
+   * API error is wrapped here (a KubeApiError is itself a GitOpsError and would pass through).
+   */
+  StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
+  /** The state is too large for one ConfigMap or Secret. */
+  StateTooLarge: 'STATE_TOO_LARGE',
+  /** Another writer changed or created the Lease first. */
+  LeaseConflict: 'LEASE_CONFLICT',
 } as const;
+
+/**
+ * The code of a failed API request: `KUBE_` and the `Status` reason in upper snake case
+ * (`KUBE_NOT_FOUND`, `KUBE_CONFLICT`, `KUBE_INVALID`, `KUBE_FORBIDDEN`, `KUBE_CONNECTION_FAILED`).
+ */
+export function kubeApiCode(reason: string): string {
+  return `KUBE_${reason.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+/** A cause listed in a `Status` body (`details.causes`). */
+export interface StatusCause {
+  readonly reason?: string;
+  readonly message?: string;
+  readonly field?: string;
+}
+
+/** A failed request: the HTTP status and, when the server sent one, its `Status` reason and message. */
+export class KubeApiError extends GitOpsError {
+  /** The HTTP status code (0 when no response arrived). */
+  readonly statusCode: number;
+  /** The `Status.reason` (`NotFound`, `Conflict`, `Invalid`, `Forbidden`, …) or `Unknown`. */
+  readonly reason: string;
+  readonly causes: readonly StatusCause[];
+
+  /** The code is {@link kubeApiCode} of `reason` (`KUBE_UNKNOWN` when the server said nothing we can read). */
+  constructor(statusCode: number, reason: string, message: string, causes: readonly StatusCause[] = []) {
+    super('apply', kubeApiCode(reason), message);
+    this.statusCode = statusCode;
+    this.reason = reason;
+    this.causes = causes;
+  }
+}
+
+/** An `apiVersion`/`kind` the server does not serve. */
+export class UnknownKindError extends GitOpsError {
+  readonly apiVersion: string;
+  readonly kind: string;
+
+  constructor(apiVersion: string, kind: string, detail: string) {
+    super(
+      'validation',
+      K8sErrorCodes.UnknownKind,
+      `the server has no kind ${kind} in ${apiVersion} (${detail}); is its CRD installed?`,
+    );
+    this.apiVersion = apiVersion;
+    this.kind = kind;
+  }
+}
+
+/** Thrown by a `LeaseStore`'s create and update when another writer got there first. */
+export class LeaseConflictError extends GitOpsError {
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super('reconcile', K8sErrorCodes.LeaseConflict, message, options);
+  }
+}
+
+/** Whether an error is a {@link KubeApiError} with the given HTTP status. */
+export function isStatus(error: unknown, statusCode: number): error is KubeApiError {
+  return error instanceof KubeApiError && error.statusCode === statusCode;
+}
 
 /** The location of a manifest, for errors: file, line, document and the object reference. */
 export function locationOf(manifest: Manifest | undefined, ref: ObjectRef): ErrorLocation {

@@ -1,31 +1,55 @@
 /**
- * @gitops-kit/k8s-target: a gitops-kit Target for Kubernetes, with server-side apply in stages,
+ * @gitops-kit/k8s-target: a gitops-kit Target for Kubernetes, with server-side apply in tiers,
  * validation by dry-run, an inventory kept in the cluster, prune, drift, plan and health.
+ *
+ * The public surface, named one by one; every other module is internal (tests import it by path).
  */
-export { diffDesired, MASKED, parseQuantity } from './compare.js';
-export { Discovery, type ResourceInfo, resourcePath, UnknownKindError } from './discovery.js';
-export { K8sErrorCodes } from './errors.js';
-export * from './health/index.js';
+
+// The ownership marks are core's Kubernetes conventions, re-exported for users of this package.
+export { FORCE_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL, PRUNE_ANNOTATION } from '@gitops-kit/core';
+export { MASKED } from './compare.js';
+export { Discovery, type ResourceInfo, resourcePath } from './discovery.js';
+export {
+  K8sErrorCodes,
+  KubeApiError,
+  LeaseConflictError,
+  type StatusCause,
+  UnknownKindError,
+} from './errors.js';
+export { assessHealth, assessObjectHealth } from './health/assess.js';
+export type {
+  AssessHealthOptions,
+  CustomHealthCheck,
+  CustomHealthChecks,
+  HealthResult,
+} from './health/types.js';
 export {
   type Impersonation,
-  KubeApiError,
   KubeClient,
   type KubeClientOptions,
   type KubeRequest,
   type RequestCounters,
   type Transport,
 } from './kube-client.js';
-export * from './leader-election.js';
 export {
-  FORCE_ANNOTATION,
-  isOwnedBy,
-  OWNER_ANNOTATION,
-  OWNER_LABEL,
-  ownerLabelValue,
-  PRUNE_ANNOTATION,
-} from './ownership.js';
-export * from './print-diff.js';
-export * from './restrictions.js';
-export { stageOf } from './stages.js';
+  kubeLeaseStore,
+  type LeaderCallbacks,
+  LeaderElector,
+  type LeaderElectorOptions,
+  type LeaseRecord,
+  type LeaseStore,
+  microTime,
+  type StoredLease,
+} from './leader-election.js';
+export type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
+export { isOwnedBy, ownerLabelValue } from './ownership.js';
+export { type FormatPlanDiffOptions, formatPlanDiff, planSummaryLine } from './print-diff.js';
+export {
+  assertRestrictions,
+  checkRestrictions,
+  type RestrictedItem,
+  type Restrictions,
+  VALIDATION_RESTRICTED,
+} from './restrictions.js';
 export { ConfigMapStateStore, type ConfigMapStateStoreOptions, stateObjectName } from './state-store.js';
-export { KubernetesTarget, type KubernetesTargetOptions, type PropagationPolicy } from './target.js';
+export { KubernetesTarget } from './target.js';

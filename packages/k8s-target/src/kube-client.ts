@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { GitOpsError } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
 
 /**
  * A small HTTP layer over the Kubernetes API. It exists because @kubernetes/client-node (1.2+)
@@ -50,41 +51,6 @@ export interface RequestCounters {
   writes: number;
   /** Dry-run requests (they change nothing). */
   dryRuns: number;
-}
-
-/** A cause listed in a `Status` body (`details.causes`). */
-export interface StatusCause {
-  readonly reason?: string;
-  readonly message?: string;
-  readonly field?: string;
-}
-
-/** A failed request: the HTTP status and, when the server sent one, its `Status` reason and message. */
-export class KubeApiError extends Error {
-  /**
-   * A stable code from the `Status` reason: `KUBE_NOT_FOUND`, `KUBE_CONFLICT`, `KUBE_INVALID`,
-   * `KUBE_FORBIDDEN`, … (`KUBE_UNKNOWN` when the server said nothing we can read).
-   */
-  readonly code: string;
-  /** The HTTP status code (0 when no response arrived). */
-  readonly statusCode: number;
-  /** The `Status.reason` (`NotFound`, `Conflict`, `Invalid`, `Forbidden`, …) or `Unknown`. */
-  readonly reason: string;
-  readonly causes: readonly StatusCause[];
-
-  constructor(statusCode: number, reason: string, message: string, causes: readonly StatusCause[] = []) {
-    super(message);
-    this.name = 'KubeApiError';
-    this.code = `KUBE_${reason.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
-    this.statusCode = statusCode;
-    this.reason = reason;
-    this.causes = causes;
-  }
-}
-
-/** Whether an error is a {@link KubeApiError} with the given HTTP status. */
-export function isStatus(error: unknown, statusCode: number): error is KubeApiError {
-  return error instanceof KubeApiError && error.statusCode === statusCode;
 }
 
 /** Parses a response body into a KubeApiError, reading a `Status` object when there is one. */
@@ -198,7 +164,7 @@ export function queryString(query: KubeRequest['query']): string {
 function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions): Transport {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) {
-    throw new GitOpsError('apply', 'APPLY_INVALID_KUBECONFIG', 'the KubeConfig has no current cluster');
+    throw new GitOpsError('apply', K8sErrorCodes.InvalidKubeConfig, 'the KubeConfig has no current cluster');
   }
   const base = new URL(cluster.server);
   const basePath = base.pathname.replace(/\/+$/, '');

@@ -1,5 +1,6 @@
-import { abortReason, type Clock, sleep, systemClock } from '@gitops-kit/core';
-import { isStatus, type KubeClient } from './kube-client.js';
+import { abortReason, type Clock, poll, systemClock } from '@gitops-kit/core';
+import { isStatus, LeaseConflictError } from './errors.js';
+import type { KubeClient } from './kube-client.js';
 
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, after client-go's leaderelection (which
@@ -23,12 +24,6 @@ export interface LeaseRecord {
 export interface StoredLease {
   readonly resourceVersion: string;
   readonly spec: LeaseRecord;
-}
-
-/** Thrown by {@link LeaseStore.create} and {@link LeaseStore.update} when another writer got there first. */
-export class LeaseConflictError extends Error {
-  override readonly name = 'LeaseConflictError';
-  readonly code = 'LEASE_CONFLICT';
 }
 
 /** Reads and writes one kind of object: Leases. Injected, so the elector is tested without a server. */
@@ -214,12 +209,15 @@ export class LeaderElector {
 
   /** Tries until acquired (true) or aborted (false), waiting a jittered retry period between tries. */
   async #acquire(signal: AbortSignal, callbacks: LeaderCallbacks): Promise<boolean> {
-    for (;;) {
-      if (signal.aborted) return false;
-      if (await this.tryAcquireOrRenew(signal, callbacks)) return true;
-      const random = this.#options.random ?? Math.random;
-      const wait = this.#retryPeriodMs * (1 + JITTER * random());
-      if (!(await this.#sleep(wait, signal))) return false;
+    const random = this.#options.random ?? Math.random;
+    try {
+      const acquired = await poll(
+        async () => (signal.aborted ? false : (await this.tryAcquireOrRenew(signal, callbacks)) || undefined),
+        { clock: this.#clock, intervalMs: () => this.#retryPeriodMs * (1 + JITTER * random()), signal },
+      );
+      return acquired === true;
+    } catch {
+      return false; // aborted while waiting
     }
   }
 
@@ -231,15 +229,19 @@ export class LeaderElector {
     this.#start(leading.signal, callbacks);
     try {
       let lastRenew = this.#clock.now();
-      while (!signal.aborted) {
-        if (!(await this.#sleep(this.#retryPeriodMs, signal))) break;
-        if (await this.tryAcquireOrRenew(signal, callbacks)) {
-          lastRenew = this.#clock.now();
-          continue;
-        }
-        // Still ours for now unless someone else has it; give up once the deadline has passed.
-        if (!this.#leading || this.#clock.now() - lastRenew >= this.#renewDeadlineMs) break;
-      }
+      // Renew every retry period until a renewal fails past the deadline (or the signal aborts).
+      await poll(
+        async () => {
+          if (await this.tryAcquireOrRenew(signal, callbacks)) {
+            lastRenew = this.#clock.now();
+            return undefined;
+          }
+          // Still ours for now unless someone else has it; give up once the deadline has passed.
+          if (!this.#leading || this.#clock.now() - lastRenew >= this.#renewDeadlineMs) return 'lost';
+          return undefined;
+        },
+        { clock: this.#clock, intervalMs: this.#retryPeriodMs, signal, waitFirst: true },
+      ).catch(() => undefined); // aborted while waiting: stop leading
     } finally {
       signal.removeEventListener('abort', stop);
       const wasLeading = this.#leading;
@@ -346,16 +348,6 @@ export class LeaderElector {
       );
     } catch (error) {
       this.#report(error);
-    }
-  }
-
-  /** Sleeps on the clock; false when aborted. */
-  async #sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-    try {
-      await sleep(this.#clock, ms, signal);
-      return true;
-    } catch {
-      return false;
     }
   }
 

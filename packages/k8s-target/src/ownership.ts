@@ -1,24 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '@gitops-kit/core';
+import { FORCE_ANNOTATION, type KubeObject, OWNER_ANNOTATION, OWNER_LABEL } from '@gitops-kit/core';
 
 /**
- * The marks gitops-kit puts on every object it applies. The label makes "our objects of a kind"
- * one cheap list request; the annotation keeps the owner's full name, which a label value may be
- * too short to hold. Prune deletes an object only when the label still names us and the
- * annotation, where present, does not name another owner (see {@link isOwnedBy}).
+ * The marks gitops-kit puts on every object it applies (their names live in core's Kubernetes
+ * conventions, shared with FakeCluster). The label makes "our objects of a kind" one cheap list
+ * request; the annotation keeps the owner's full name, which a label value may be too short to
+ * hold. Prune deletes an object only when the label still names us and the annotation, where
+ * present, does not name another owner (see {@link isOwnedBy}).
  */
-
-/** Label holding the owner's name, sanitized to a label value. */
-export const OWNER_LABEL = 'gitops-kit.dev/owner';
-/** Annotation holding the owner's full name. */
-export const OWNER_ANNOTATION = 'gitops-kit.dev/owner-name';
-/** Annotation that keeps an object from being pruned: `gitops-kit.dev/prune: disabled`. */
-export const PRUNE_ANNOTATION = 'gitops-kit.dev/prune';
-/**
- * Annotation that allows delete-and-recreate when the apiserver refuses a change as immutable:
- * `gitops-kit.dev/force: enabled` (`disabled` opts out when the target enables it).
- */
-export const FORCE_ANNOTATION = 'gitops-kit.dev/force';
 
 /**
  * A label value for a name: kept when it already is one (≤ 63 characters of `[A-Za-z0-9._-]`,
@@ -42,11 +31,6 @@ export function isOwnedBy(object: KubeObject, ownerName: string): boolean {
   if (labels[OWNER_LABEL] !== ownerLabelValue(ownerName)) return false;
   const annotated = object.metadata.annotations?.[OWNER_ANNOTATION];
   return annotated === undefined || annotated === ownerName;
-}
-
-/** Whether an object is kept from pruning by its annotation. */
-export function isPruneDisabled(object: KubeObject): boolean {
-  return object.metadata.annotations?.[PRUNE_ANNOTATION]?.toLowerCase() === 'disabled';
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '@gitops-kit/core';
+import { K8sErrorCodes } from './errors.js';
 
 /**
  * What a reconciler may write, for multi-tenant use (like an Argo CD AppProject or a Flux tenant's
@@ -35,8 +36,8 @@ export interface RestrictedItem {
   readonly origin?: ManifestOrigin | undefined;
 }
 
-/** The error code of a set refused by {@link assertRestrictions}. */
-export const VALIDATION_RESTRICTED = 'VALIDATION_RESTRICTED';
+/** The error code of a set refused by {@link assertRestrictions} (`K8sErrorCodes.Restricted`). */
+export const VALIDATION_RESTRICTED = K8sErrorCodes.Restricted;
 
 /** Whether a kind pattern (`Kind`, `group/Kind`, `group/*`) matches an object's group and kind. */
 export function kindMatches(pattern: string, ref: Pick<ObjectRef, 'apiVersion' | 'kind'>): boolean {

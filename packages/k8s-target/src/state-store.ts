@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { GitOpsError, type StateStore, type StateStoreOptions, type StoredState } from '@gitops-kit/core';
-import { isStatus, type KubeClient } from './kube-client.js';
+import { isStatus, K8sErrorCodes, KubeApiError } from './errors.js';
+import type { KubeClient } from './kube-client.js';
 
 /** Options for {@link ConfigMapStateStore}. */
 export interface ConfigMapStateStoreOptions {
@@ -79,6 +80,9 @@ export class ConfigMapStateStore implements StateStore {
         this.#known.delete(key);
         return undefined;
       }
+      if (error instanceof KubeApiError) {
+        throw new GitOpsError('reconcile', K8sErrorCodes.StateLoadFailed, error.message, { cause: error });
+      }
       throw error;
     }
     const text = this.#decode(object);
@@ -128,7 +132,7 @@ export class ConfigMapStateStore implements StateStore {
     if (gz.length > MAX_STORED_BYTES) {
       throw new GitOpsError(
         'reconcile',
-        'STATE_TOO_LARGE',
+        K8sErrorCodes.StateTooLarge,
         `the state is too large to store in a ${this.#kind} (${gz.length} bytes gzipped and base64-encoded)`,
       );
     }

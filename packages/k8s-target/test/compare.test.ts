@@ -1,6 +1,7 @@
 import type { KubeObject } from '@gitops-kit/core';
-import { diffDesired, MASKED, parseQuantity } from '@gitops-kit/k8s-target';
+import { MASKED } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
+import { diffDesired, parseQuantity } from '../src/compare.js';
 
 const deployment = (replicas: number, cpu: string | number): KubeObject => ({
   apiVersion: 'apps/v1',

@@ -1,12 +1,8 @@
 import type { HealthStatus, KubeObject } from '@gitops-kit/core';
 import { summarizeHealth } from '@gitops-kit/core';
-import {
-  assessHealth,
-  assessObjectHealth,
-  type CustomHealthChecks,
-  healthCheckKey,
-} from '@gitops-kit/k8s-target';
+import { assessHealth, assessObjectHealth, type CustomHealthChecks } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
+import { healthCheckKey } from '../src/health/assess.js';
 
 type Fields = Record<string, unknown>;
 

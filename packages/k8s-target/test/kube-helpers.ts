@@ -2,53 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Inventory, KubeObject, Manifest, Plan } from '@gitops-kit/core';
 import { KubeClient, KubernetesTarget, type KubernetesTargetOptions } from '@gitops-kit/k8s-target';
 import { testenv } from '@gitops-kit/testenv';
+import { manifests } from './support/objects.js';
+
+export { configMap, deployment, manifests, namespace } from './support/objects.js';
 
 /** Helpers shared by the k8s-target integration tests (real apiserver from testenv). */
 
 /** A unique name with a prefix, valid as a Namespace name. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Manifests from objects, each with its own file name so errors can be checked for it. */
-export function manifests(objects: readonly KubeObject[]): Manifest[] {
-  return objects.map((object, i) => ({
-    object,
-    origin: {
-      file: `${object.kind.toLowerCase()}-${object.metadata.name}.yaml`,
-      documentIndex: 0,
-      line: i + 1,
-    },
-  }));
-}
-
-/** A Namespace object. */
-export function namespace(name: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
-}
-
-/** A ConfigMap object. */
-export function configMap(ns: string, name: string, data: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data };
-}
-
-/** A Deployment object. */
-export function deployment(ns: string, name: string, replicas = 1, image = 'nginx:1.27'): KubeObject {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [{ name: 'main', image, resources: { limits: { cpu: '0.5', memory: '64Mi' } } }],
-        },
-      },
-    },
-  };
 }
 
 /** A target against the test apiserver, and a separate client for checks. */

@@ -1,5 +1,5 @@
-import type { KubeObject } from '@gitops-kit/core';
-import { isOwnedBy, OWNER_ANNOTATION, OWNER_LABEL, ownerLabelValue, stageOf } from '@gitops-kit/k8s-target';
+import { applyTierOf, type KubeObject } from '@gitops-kit/core';
+import { isOwnedBy, OWNER_ANNOTATION, OWNER_LABEL, ownerLabelValue } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
 
 describe('ownerLabelValue', () => {
@@ -33,11 +33,11 @@ describe('isOwnedBy', () => {
   });
 });
 
-describe('stageOf', () => {
+describe('applyTierOf', () => {
   it('puts CRDs and Namespaces first, Class kinds second, the rest last', () => {
-    expect(stageOf('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).toBe(0);
-    expect(stageOf('v1', 'Namespace')).toBe(0);
-    expect(stageOf('storage.k8s.io/v1', 'StorageClass')).toBe(1);
-    expect(stageOf('apps/v1', 'Deployment')).toBe(2);
+    expect(applyTierOf('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).toBe(0);
+    expect(applyTierOf('v1', 'Namespace')).toBe(0);
+    expect(applyTierOf('storage.k8s.io/v1', 'StorageClass')).toBe(1);
+    expect(applyTierOf('apps/v1', 'Deployment')).toBe(2);
   });
 });

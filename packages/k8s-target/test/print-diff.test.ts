@@ -7,8 +7,9 @@ import {
   type PlannedObject,
   refOf,
 } from '@gitops-kit/core';
-import { diffTexts, formatPlanDiff, planSummaryLine, toDiffYaml } from '@gitops-kit/k8s-target';
+import { formatPlanDiff, planSummaryLine } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
+import { diffTexts, toDiffYaml } from '../src/print-diff.js';
 
 function planned(
   object: KubeObject,

@@ -2,12 +2,12 @@ import { type ObjectRef, ValidationError } from '@gitops-kit/core';
 import {
   assertRestrictions,
   checkRestrictions,
-  kindMatches,
   type RestrictedItem,
   type Restrictions,
   VALIDATION_RESTRICTED,
 } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
+import { kindMatches } from '../src/restrictions.js';
 
 const deployment: RestrictedItem = {
   ref: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team-a', name: 'web' },

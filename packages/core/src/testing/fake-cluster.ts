@@ -11,6 +11,14 @@ import {
   type ValidationIssue,
 } from '../errors.js';
 import { summarizeHealth } from '../health.js';
+import {
+  applyTierOf,
+  CLUSTER_SCOPED_KINDS,
+  isPruneDisabled,
+  OWNER_LABEL,
+  PRUNE_ANNOTATION,
+  PRUNE_DISABLED,
+} from '../kube/conventions.js';
 import { buildPlan, pruneCandidates } from '../plan.js';
 import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
 import type {
@@ -30,21 +38,10 @@ import type {
   TargetCallOptions,
 } from '../types.js';
 import { applyMerge } from './apply-merge.js';
-import {
-  applyStage,
-  BUILT_IN_NAMESPACES,
-  CLUSTER_SCOPED_KINDS,
-  invalidLabel,
-  invalidName,
-  invalidNamespace,
-} from './kube-rules.js';
+import { BUILT_IN_NAMESPACES, invalidLabel, invalidName, invalidNamespace } from './kube-rules.js';
 
-/** The label the fake cluster writes on every object it applies, with the owner as value. */
-export const OWNER_LABEL = 'gitops-kit.dev/owner';
-/** Set this annotation to {@link PRUNE_DISABLED} on an object to keep it when it leaves the set. */
-export const PRUNE_ANNOTATION = 'gitops-kit.dev/prune';
-/** The value of {@link PRUNE_ANNOTATION} that keeps an object. */
-export const PRUNE_DISABLED = 'disabled';
+// The ownership marks are the real target's (one home in kube/conventions), re-exported for tests.
+export { OWNER_LABEL, PRUNE_ANNOTATION, PRUNE_DISABLED };
 
 /** Options for {@link FakeCluster}. */
 export interface FakeClusterOptions {
@@ -110,7 +107,7 @@ const DEFAULT_MESSAGES: Record<HealthStatus, string> = {
  * synchronous underneath, so unit tests of reconcile logic run in milliseconds.
  *
  * It imitates what matters to reconcile logic: namespaces defaulted, cluster-scoped kinds,
- * staged apply order, fields others added kept on apply, drift when someone edits what we
+ * the real target's apply order (tiers), fields others added kept on apply, drift when someone edits what we
  * manage, prune only of objects carrying our owner label, and a few naming rules a real API
  * server enforces.
  */
@@ -150,7 +147,11 @@ export class FakeCluster implements Target {
     const inventoryByKey = new Map(inventory.entries.map((entry) => [this.#key(entry.ref), entry]));
     const ordered = manifests
       .map((manifest, index) => ({ manifest, index, object: this.normalize(manifest.object) }))
-      .sort((a, b) => applyStage(a.object.kind) - applyStage(b.object.kind) || a.index - b.index);
+      .sort(
+        (a, b) =>
+          applyTierOf(a.object.apiVersion, a.object.kind) - applyTierOf(b.object.apiVersion, b.object.kind) ||
+          a.index - b.index,
+      );
     const objects = ordered.map(({ manifest, object }): PlannedObject => {
       const ref = refOf(object);
       const digest = digestObject(object);
@@ -263,10 +264,10 @@ export class FakeCluster implements Target {
         deleted.push(entry.ref);
         continue;
       }
-      const { labels = {}, annotations = {} } = live.object.metadata;
+      const { labels = {} } = live.object.metadata;
       if (labels[OWNER_LABEL] !== this.owner) {
         skipped.push({ ref: entry.ref, reason: `not owned by ${this.owner} (no ${OWNER_LABEL} label)` });
-      } else if (annotations[PRUNE_ANNOTATION] === PRUNE_DISABLED) {
+      } else if (isPruneDisabled(live.object)) {
         skipped.push({ ref: entry.ref, reason: `kept by annotation ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}` });
       } else if (this.#deleteFailures.has(key)) {
         failed.push({ entry, message: this.#deleteFailures.get(key) ?? 'delete failed' });

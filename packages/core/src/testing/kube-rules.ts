@@ -1,34 +1,9 @@
 /**
  * The few Kubernetes rules the fake cluster imitates, so that what passes in a unit test is not
- * refused by a real API server for a simple reason: which kinds are cluster-scoped, the order of
- * apply stages, and the naming rules of object names, namespaces and labels.
+ * refused by a real API server for a simple reason: the built-in namespaces and the naming rules
+ * of object names, namespaces and labels. Scope of kinds, apply order and ownership marks are
+ * shared with the real target in `../kube/conventions.ts`.
  */
-
-/** Built-in kinds that have no namespace. */
-export const CLUSTER_SCOPED_KINDS: readonly string[] = Object.freeze([
-  'APIService',
-  'CertificateSigningRequest',
-  'ClusterRole',
-  'ClusterRoleBinding',
-  'ComponentStatus',
-  'CSIDriver',
-  'CSINode',
-  'CustomResourceDefinition',
-  'FlowSchema',
-  'IngressClass',
-  'MutatingWebhookConfiguration',
-  'Namespace',
-  'Node',
-  'PersistentVolume',
-  'PriorityClass',
-  'PriorityLevelConfiguration',
-  'RuntimeClass',
-  'StorageClass',
-  'ValidatingAdmissionPolicy',
-  'ValidatingAdmissionPolicyBinding',
-  'ValidatingWebhookConfiguration',
-  'VolumeAttachment',
-]);
 
 /** Namespaces every cluster has, whether or not an object for them was applied. */
 export const BUILT_IN_NAMESPACES: readonly string[] = Object.freeze([
@@ -37,17 +12,6 @@ export const BUILT_IN_NAMESPACES: readonly string[] = Object.freeze([
   'kube-public',
   'kube-node-lease',
 ]);
-
-/**
- * The apply stage of a kind, after Flux: Namespaces and CRDs first (others depend on them), then
- * kinds ending in `Class` (StorageClass, IngressClass, PriorityClass: referenced by the rest), then
- * everything else.
- */
-export function applyStage(kind: string): number {
-  if (kind === 'Namespace' || kind === 'CustomResourceDefinition') return 0;
-  if (kind.endsWith('Class')) return 1;
-  return 2;
-}
 
 /** Kinds whose names follow the looser path-segment rule (RBAC allows `system:controller:x`). */
 const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);

@@ -1,0 +1,51 @@
+import type { Clock } from '@gitops-kit/core';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { CustomHealthChecks } from './health/types.js';
+import type { Impersonation, KubeClient } from './kube-client.js';
+import type { Restrictions } from './restrictions.js';
+
+/** How deletes propagate to dependants (`Background` by default). */
+export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
+
+/** Options for {@link KubernetesTarget}. */
+export interface KubernetesTargetOptions {
+  /** The owner's name: stored on every applied object and used as the target's name. */
+  readonly name: string;
+  /** Credentials and cluster; default: the default loading rules (`$KUBECONFIG`, `~/.kube/config`, in-cluster). */
+  readonly kubeConfig?: KubeConfig | undefined;
+  /** A ready client (tests, or to share counters); wins over `kubeConfig` and `impersonate`. */
+  readonly client?: KubeClient | undefined;
+  /** Act as this user and groups (`Impersonate-User`, `Impersonate-Group`). */
+  readonly impersonate?: Impersonation | undefined;
+  /** What this target may write; checked before any request. */
+  readonly restrictions?: Restrictions | undefined;
+  /** Server-side apply field manager (default `gitops-kit`). */
+  readonly fieldManager?: string | undefined;
+  /** Take fields owned by other managers (`force=true`, default true), which is how drift is reverted. */
+  readonly force?: boolean | undefined;
+  /** Namespace for namespaced objects that set none (default `default`). */
+  readonly targetNamespace?: string | undefined;
+  /** Requests in flight at once within an apply tier (default 16). */
+  readonly concurrency?: number | undefined;
+  /** Propagation policy of prune deletes (default `Background`). */
+  readonly propagationPolicy?: PropagationPolicy | undefined;
+  /**
+   * Delete and create again an object whose change the apiserver refuses as immutable (default
+   * false). The annotation `gitops-kit.dev/force: enabled|disabled` decides per object.
+   */
+  readonly recreateOnImmutable?: boolean | undefined;
+  /** Custom health checks per kind, for {@link KubernetesTarget.health}. */
+  readonly healthChecks?: CustomHealthChecks | undefined;
+  /**
+   * How live objects are listed: `cluster` one list per kind across namespaces, `namespace` one list
+   * per kind and namespace, `auto` (default) cluster-wide unless `allowedNamespaces` restricts the
+   * namespaces (a tenant usually may not list cluster-wide).
+   */
+  readonly listScope?: 'auto' | 'cluster' | 'namespace' | undefined;
+  /** How long to wait for CRDs to be Established and Namespaces to exist (default 60 s). */
+  readonly establishTimeoutMs?: number | undefined;
+  /** Poll interval of those waits (default 200 ms). */
+  readonly pollIntervalMs?: number | undefined;
+  /** Time of those waits (default the system clock), injected so tests can pass a manual clock. */
+  readonly clock?: Clock | undefined;
+}

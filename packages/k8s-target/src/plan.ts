@@ -1,0 +1,74 @@
+import {
+  buildPlan,
+  type Inventory,
+  type Manifest,
+  type Plan,
+  type PlannedObject,
+  pruneCandidates,
+  refKey,
+} from '@gitops-kit/core';
+import { creationChanges, diffDesired } from './compare.js';
+import type { TargetContext } from './context.js';
+import { removedFields } from './managed-fields.js';
+import { isOwnedBy } from './ownership.js';
+import type { PlanMemory } from './plan-state.js';
+import { prepare } from './prepare.js';
+import { readLive } from './read-live.js';
+
+/**
+ * Compares the desired set with the live objects and the inventory, in apply-tier order (file
+ * order within a tier), and remembers what it resolved for validate and apply.
+ */
+export async function planSet(
+  context: TargetContext,
+  memory: PlanMemory,
+  manifests: readonly Manifest[],
+  inventory: Inventory,
+  signal: AbortSignal,
+): Promise<Plan> {
+  const prepared = await prepare(context, manifests, signal);
+  const live = await readLive(context, prepared, signal);
+  const stored = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry.digest]));
+  const ordered = [...prepared].sort((a, b) => a.tier - b.tier);
+  const objects: PlannedObject[] = ordered.map((item) => {
+    const key = refKey(item.ref);
+    const current = live.get(key);
+    const previous = stored.get(key);
+    const base = { ref: item.ref, manifest: item.manifest, digest: item.digest };
+    if (!current) {
+      return {
+        ...base,
+        action: 'create',
+        drifted: previous !== undefined,
+        changes: creationChanges(item.body),
+      };
+    }
+    const changes = diffDesired(item.body, current);
+    if (changes.length === 0 && previous === item.digest) {
+      return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
+    }
+    // The desired object changed since the last apply (or we have no record of it): fields we
+    // applied before and no longer declare will be removed, so they are changes too.
+    const removed = previous === item.digest ? [] : removedFields(item.body, current, context.fieldManager);
+    if (changes.length === 0 && removed.length === 0 && isOwnedBy(current, context.name)) {
+      // Already exactly as declared and marked as ours (an inventory lost or written elsewhere).
+      return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
+    }
+    return {
+      ...base,
+      action: 'update',
+      drifted: previous === item.digest && changes.length > 0,
+      changes: [...changes, ...removed],
+      live: current,
+    };
+  });
+  const plan = buildPlan(
+    objects,
+    pruneCandidates(
+      inventory,
+      prepared.map((p) => p.ref),
+    ),
+  );
+  memory.remember(plan, prepared);
+  return plan;
+}
