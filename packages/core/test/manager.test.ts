@@ -10,7 +10,7 @@ import {
   memorySource,
   type Rig,
   rig,
-} from './reconciler-fixtures.js';
+} from './support/reconciler-fixtures.js';
 
 /** Rigs sharing a clock and a cluster, one per name, each with its own source and ConfigMap. */
 function rigs(names: string[], overrides: Parameters<typeof rig>[1] = {}): Record<string, Rig> {

@@ -8,7 +8,7 @@ import {
   imageOf,
   rig,
   settleWithClock,
-} from './reconciler-fixtures.js';
+} from './support/reconciler-fixtures.js';
 
 /** The image of a Deployment object's first container. */
 function image(object: KubeObject): unknown {
