@@ -1,4 +1,4 @@
-import { ErrorCodes, getCondition, Manager, ReconcilerErrorCodes } from '@gitops-kit/core';
+import { ErrorCodes, getCondition, Manager } from '@gitops-kit/core';
 import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -115,15 +115,11 @@ describe('Manager', () => {
     cyclic.add(a.reconciler, { dependsOn: ['c'] });
     cyclic.add(b.reconciler, { dependsOn: ['a'] });
     cyclic.add(c.reconciler, { dependsOn: ['b'] });
-    expect(() => cyclic.start()).toThrow(
-      expect.objectContaining({ code: ReconcilerErrorCodes.DependencyCycle }),
-    );
+    expect(() => cyclic.start()).toThrow(expect.objectContaining({ code: ErrorCodes.DependencyCycle }));
     expect(a.reconciler.busy).toBe(false);
 
     const missing = new Manager().add(a.reconciler, { dependsOn: ['nope'] });
-    expect(() => missing.start()).toThrow(
-      expect.objectContaining({ code: ReconcilerErrorCodes.DependencyMissing }),
-    );
+    expect(() => missing.start()).toThrow(expect.objectContaining({ code: ErrorCodes.DependencyMissing }));
     expect(() => new Manager().add(a.reconciler).add(a.reconciler)).toThrow(/already has/);
   });
 

@@ -1,8 +1,7 @@
-import { ReconcileError } from '../errors.js';
+import { ErrorCodes, ReconcileError } from '../errors.js';
 import type { SourceChange } from '../types.js';
 import type { ReconcilerEvents } from './events.js';
 import { Semaphore } from './gate.js';
-import { ReconcilerErrorCodes } from './pass.js';
 import type { Deferral, ReconcileResult, Reconciler, StopOptions } from './reconciler.js';
 import { getCondition, isReadyAtLatest, type ReconcilerStatus } from './status.js';
 
@@ -211,7 +210,7 @@ export class Manager {
       for (const dependency of entry.dependsOn) {
         if (!this.#entries.has(dependency)) {
           throw new ReconcileError(
-            ReconcilerErrorCodes.DependencyMissing,
+            ErrorCodes.DependencyMissing,
             `Reconciler ${name} depends on ${dependency}, which the manager does not have`,
           );
         }
@@ -223,7 +222,7 @@ export class Manager {
       if (seen === 'done') return;
       if (seen === 'visiting') {
         const cycle = [...path.slice(path.indexOf(name)), name].join(' → ');
-        throw new ReconcileError(ReconcilerErrorCodes.DependencyCycle, `Dependency cycle: ${cycle}`);
+        throw new ReconcileError(ErrorCodes.DependencyCycle, `Dependency cycle: ${cycle}`);
       }
       state.set(name, 'visiting');
       for (const dependency of this.#entries.get(name)?.dependsOn ?? []) visit(dependency, [...path, name]);

@@ -1,5 +1,6 @@
 import { castDraft } from 'immer';
 import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
+import type { PlanSummary } from '../plan.js';
 import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
 import {
   GuardedEmitter,
@@ -10,12 +11,11 @@ import {
 import type { Gate } from './gate.js';
 import { newMemory, persistState, type ReconcilerMemory } from './memory.js';
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { Pass, type PassHost, type PassResult, ReconcilerErrorCodes } from './pass.js';
+import { Pass, type PassHost, type PassResult } from './pass.js';
 import { intervalDelay, retryDelay } from './scheduling.js';
 import {
   addHistory,
   initialStatus,
-  type PlanSummary,
   produceStatus,
   type ReconcilerStatus,
   type StatusRecipe,
@@ -108,12 +108,7 @@ function pascalCase(code: string): string {
     .join('');
 }
 
-const reasonByCode = new Map<string, string>(
-  [...Object.entries(ErrorCodes), ...Object.entries(ReconcilerErrorCodes)].map(([name, code]) => [
-    code,
-    name,
-  ]),
-);
+const reasonByCode = new Map<string, string>(Object.entries(ErrorCodes).map(([name, code]) => [code, name]));
 
 /** The condition reason of an error code: core's name for it (`EmptySetRefused`), else the code in PascalCase. */
 export function reasonOf(code: string): string {
@@ -315,7 +310,7 @@ export class Reconciler {
     const settled = this.#execute(run).catch(
       // Only a defect can land here (stages' errors are results); callers still get an answer.
       (error: unknown): ReconcileResult => {
-        const typed = toGitOpsError(error, 'reconcile', ReconcilerErrorCodes.Failed);
+        const typed = toGitOpsError(error, 'reconcile', ErrorCodes.Failed);
         return { ...this.#skipped('Failed', typed.message), outcome: 'failed', error: typed };
       },
     );
@@ -445,13 +440,9 @@ export class Reconciler {
       await persistState(this.#options, this.#memory);
     } catch (error) {
       return this.#failed(
-        new ReconcileError(
-          ReconcilerErrorCodes.StateSaveFailed,
-          `Could not store the history of ${this.name}`,
-          {
-            cause: error,
-          },
-        ),
+        new ReconcileError(ErrorCodes.StateSaveFailed, `Could not store the history of ${this.name}`, {
+          cause: error,
+        }),
         artifact,
         startedAt,
       );
@@ -477,7 +468,7 @@ export class Reconciler {
     artifact: Artifact | undefined,
     startedAt: number,
   ): Promise<ReconcileResult> {
-    const error = toGitOpsError(thrown, 'reconcile', ReconcilerErrorCodes.Failed);
+    const error = toGitOpsError(thrown, 'reconcile', ErrorCodes.Failed);
     const reason = reasonOf(error.code);
     const durationMs = this.#options.clock.now() - startedAt;
     this.#events.emit('failed', {

@@ -1,17 +1,9 @@
 import { castDraft, type Draft, freeze, Immer } from 'immer';
-import type { Condition, HistoryEntry, Inventory, Plan } from '../types.js';
+import type { PlanSummary } from '../plan.js';
+import type { Condition, HistoryEntry, Inventory } from '../types.js';
 
 /** The condition types a reconciler reports, in the order they appear in `conditions`. */
 export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Healthy';
-
-/** How many objects a plan creates, updates, leaves, prunes, and found drifted. */
-export interface PlanSummary {
-  readonly create: number;
-  readonly update: number;
-  readonly unchanged: number;
-  readonly prune: number;
-  readonly drifted: number;
-}
 
 /** The observable state of a reconciler: a frozen value, replaced (never mutated) on every change. */
 export interface ReconcilerStatus {
@@ -121,17 +113,6 @@ export function isReadyAtLatest(status: ReconcilerStatus): boolean {
     status.lastAppliedRevision !== undefined &&
     status.lastAppliedRevision === status.lastFetchedRevision
   );
-}
-
-/** The counts of a plan. */
-export function summarizePlan(plan: Plan): PlanSummary {
-  return {
-    create: plan.create.length,
-    update: plan.update.length,
-    unchanged: plan.unchanged.length,
-    prune: plan.prune.length,
-    drifted: plan.drifted.length,
-  };
 }
 
 /**
