@@ -23,3 +23,4 @@ export {
   isReadyAtLatest,
   type ReconcilerStatus,
 } from './status.js';
+export { type ConditionReason, ConditionReasons } from './transitions.js';

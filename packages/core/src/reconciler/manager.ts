@@ -4,6 +4,7 @@ import type { ReconcilerEvents } from './events.js';
 import { Semaphore } from './gate.js';
 import type { Deferral, ReconcileResult, Reconciler, StopOptions } from './reconciler.js';
 import { getCondition, isReadyAtLatest, type ReconcilerStatus } from './status.js';
+import { ConditionReasons } from './transitions.js';
 
 /** Options of a {@link Manager}. */
 export interface ManagerOptions {
@@ -20,7 +21,7 @@ export interface AddOptions {
 }
 
 /** The `Ready` reason of a reconciler whose pass waits for its dependencies. */
-export const DependencyNotReadyReason = 'DependencyNotReady';
+export const DependencyNotReadyReason = ConditionReasons.DependencyNotReady;
 
 interface Entry {
   readonly reconciler: Reconciler;

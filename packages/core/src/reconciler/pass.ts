@@ -1,4 +1,3 @@
-import { castDraft } from 'immer';
 import { sleep } from '../clock.js';
 import {
   ApplyError,
@@ -24,7 +23,18 @@ import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
 import { type HealthySet, loadState, persistState, type ReconcilerMemory } from './memory.js';
 import type { ResolvedOptions } from './options.js';
 import { abortError } from './scheduling.js';
-import { type StatusRecipe, setCondition, setInventory } from './status.js';
+import type { StatusRecipe } from './status.js';
+import {
+  healthFailed,
+  healthSucceeded,
+  healthWaiting,
+  inventoryStored,
+  planned,
+  revisionAttempted,
+  revisionFetched,
+  revisionHealthy,
+  storedStateLoaded,
+} from './transitions.js';
 
 /** What a pass that did not throw achieved. */
 export interface PassResult {
@@ -118,9 +128,7 @@ export class Pass {
     }
     // A new revision (or new content) arrived: it gets its chance.
     this.#memory.held = undefined;
-    this.#host.update((d) => {
-      d.lastAttemptedRevision = artifact.revision;
-    });
+    this.#host.update(revisionAttempted(artifact.revision));
     const manifests = await this.#render(artifact);
     this.#guardEmpty(artifact.revision, manifests);
     const applied = await this.#applySet(artifact.revision, manifests);
@@ -188,9 +196,7 @@ export class Pass {
     );
     this.artifact = artifact;
     this.#memory.lastArtifact = artifact;
-    this.#host.update((d) => {
-      d.lastFetchedRevision = artifact.revision;
-    });
+    this.#host.update(revisionFetched(artifact.revision));
     this.#host.emit('fetched', {
       reconciler: this.#options.name,
       revision: artifact.revision,
@@ -267,9 +273,7 @@ export class Pass {
       target.plan(manifests, before, { signal }),
     );
     const summary = summarizePlan(plan);
-    this.#host.update((d) => {
-      d.lastPlan = summary;
-    });
+    this.#host.update(planned(summary));
     this.#host.emit('planned', { reconciler: name, revision, plan, summary });
     if (plan.drifted.length > 0) {
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
@@ -343,10 +347,7 @@ export class Pass {
         ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
       };
     }
-    this.#host.update((d) => {
-      if (!unchanged) setInventory(d, inventory);
-      if (appliedRevision !== undefined) d.lastAppliedRevision = appliedRevision;
-    });
+    this.#host.update(inventoryStored(unchanged ? undefined : inventory, appliedRevision));
     try {
       await persistState(this.#options, memory);
     } catch (error) {
@@ -365,16 +366,7 @@ export class Pass {
   async #waitHealthy(revision: string, refs: readonly ObjectRef[]): Promise<HealthOutcome> {
     const { target, clock, healthPollInterval, healthTimeout, name } = this.#options;
     const now = (): string => new Date(clock.now()).toISOString();
-    this.#host.update((d) =>
-      setCondition(
-        d,
-        'Healthy',
-        'Unknown',
-        'Progressing',
-        `Waiting for ${refs.length} objects of ${revision}`,
-        now(),
-      ),
-    );
+    this.#host.update(healthWaiting(revision, refs.length, now()));
     const deadline = clock.now() + healthTimeout;
     let outcome: HealthOutcome;
     for (;;) {
@@ -415,10 +407,10 @@ export class Pass {
       );
     }
     const { report } = outcome;
-    this.#host.update((d) =>
+    this.#host.update(
       outcome.healthy
-        ? setCondition(d, 'Healthy', 'True', 'Healthy', outcome.message, now())
-        : setCondition(d, 'Healthy', 'False', this.#healthReason(report), outcome.message, now()),
+        ? healthSucceeded(outcome.message, now())
+        : healthFailed(report.status !== 'Failed', outcome.message, now()),
     );
     if (outcome.healthy) {
       this.#host.emit('healthy', { reconciler: name, revision, report });
@@ -495,13 +487,7 @@ export class Pass {
 
   /** Shows a state loaded from the store (a restarted process) in the status. */
   #showStored(): void {
-    const stored = this.#memory.stored;
-    this.#host.update((d) => {
-      setInventory(d, stored.inventory);
-      d.lastAppliedRevision = stored.lastAppliedRevision;
-      d.lastHealthyRevision = stored.lastHealthyRevision;
-      d.history = castDraft(stored.history ?? []);
-    });
+    this.#host.update(storedStateLoaded(this.#memory.stored));
   }
 
   #rememberHealthy(set: HealthySet): void {
@@ -509,17 +495,11 @@ export class Pass {
     if (this.#memory.stored.lastHealthyRevision !== set.artifact.revision) {
       this.#memory.stored = { ...this.#memory.stored, lastHealthyRevision: set.artifact.revision };
     }
-    this.#host.update((d) => {
-      d.lastHealthyRevision = set.artifact.revision;
-    });
+    this.#host.update(revisionHealthy(set.artifact.revision));
   }
 
   #healthCode(outcome: HealthOutcome): string {
     return outcome.report.status === 'Failed' ? ErrorCodes.HealthFailed : ErrorCodes.HealthTimeout;
-  }
-
-  #healthReason(report: HealthReport): string {
-    return report.status === 'Failed' ? 'HealthCheckFailed' : 'HealthCheckTimeout';
   }
 
   #checkAborted(): void {
