@@ -207,16 +207,25 @@ export interface PassEnd {
   readonly suspended: boolean;
 }
 
+/**
+ * A pass that applied a revision: failures reset, history copied, Ready and Stalled set (Ready=True
+ * for the fetched revision; Ready=False and Stalled=True when the last healthy one replaced it).
+ */
+function endApplied(d: Draft<ReconcilerStatus>, end: PassEnd, replaced: boolean): void {
+  const { message, at } = end;
+  const reason = replaced ? R.RolledBack : R.ReconciliationSucceeded;
+  d.failures = 0;
+  d.history = castDraft(end.history);
+  setCondition(d, 'Ready', replaced ? 'False' : 'True', reason, message, at);
+  setCondition(d, 'Stalled', replaced ? 'True' : 'False', reason, message, at);
+  settleReconciling(d, end.suspended, reason, message, at);
+}
+
 /** A pass applied its revision: Ready=True, Stalled=False, failures reset. */
 export function passSucceeded(end: PassEnd & { readonly wait: boolean }): StatusRecipe {
   return (d) => {
-    const { message, at } = end;
-    d.failures = 0;
-    d.history = castDraft(end.history);
-    setCondition(d, 'Ready', 'True', R.ReconciliationSucceeded, message, at);
-    setCondition(d, 'Stalled', 'False', R.ReconciliationSucceeded, message, at);
-    settleReconciling(d, end.suspended, R.ReconciliationSucceeded, message, at);
-    if (!end.wait) setCondition(d, 'Healthy', 'Unknown', R.NotChecked, 'Health checks are off', at);
+    endApplied(d, end, false);
+    if (!end.wait) setCondition(d, 'Healthy', 'Unknown', R.NotChecked, 'Health checks are off', end.at);
   };
 }
 
@@ -225,14 +234,7 @@ export function passSucceeded(end: PassEnd & { readonly wait: boolean }): Status
  * holds a rolled-back revision back): Ready=False and Stalled=True, reason RolledBack, failures reset.
  */
 export function rolledBack(end: PassEnd): StatusRecipe {
-  return (d) => {
-    const { message, at } = end;
-    d.failures = 0;
-    d.history = castDraft(end.history);
-    setCondition(d, 'Ready', 'False', R.RolledBack, message, at);
-    setCondition(d, 'Stalled', 'True', R.RolledBack, message, at);
-    settleReconciling(d, end.suspended, R.RolledBack, message, at);
-  };
+  return (d) => endApplied(d, end, true);
 }
 
 /**
