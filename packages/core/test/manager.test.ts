@@ -176,7 +176,7 @@ describe('Manager', () => {
     await idle(other.reconciler);
     expect(shop.source.fetchCount).toBe(1);
     expect(manager.get('shop')).toBe(shop.reconciler);
-    expect(() => manager.trigger('nope')).toThrow(TypeError);
+    await expect(manager.trigger('nope')).rejects.toMatchObject({ code: ErrorCodes.UnknownReconciler });
   });
 
   it('remove() stops a reconciler and refuses while others depend on it', async () => {

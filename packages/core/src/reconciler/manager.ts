@@ -1,4 +1,4 @@
-import { ErrorCodes, ReconcileError } from '../errors.js';
+import { ErrorCodes, OptionError, ReconcileError } from '../errors.js';
 import type { SourceChange } from '../types.js';
 import type { ReconcilerEvents } from './events.js';
 import { Semaphore } from './gate.js';
@@ -41,12 +41,22 @@ export class Manager {
   readonly #dependencyRetryInterval: number;
   #started = false;
 
-  /** Creates an empty manager. */
+  /** Creates an empty manager. Throws an `OptionError` naming an option that cannot work. */
   constructor(options: ManagerOptions = {}) {
-    this.#gate = new Semaphore(options.concurrency ?? 4);
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new OptionError(
+        ['concurrency'],
+        `Manager option concurrency must be a whole number ≥ 1 (passes at once), got ${String(concurrency)}`,
+      );
+    }
+    this.#gate = new Semaphore(concurrency);
     const retry = options.dependencyRetryInterval ?? 30_000;
-    if (!Number.isFinite(retry) || retry <= 0) {
-      throw new RangeError(`Manager option dependencyRetryInterval must be positive, got ${retry}`);
+    if (typeof retry !== 'number' || !Number.isFinite(retry) || retry <= 0) {
+      throw new OptionError(
+        ['dependencyRetryInterval'],
+        `Manager option dependencyRetryInterval must be a positive number of milliseconds, got ${String(retry)}`,
+      );
     }
     this.#dependencyRetryInterval = retry;
   }
@@ -133,10 +143,22 @@ export class Manager {
     for (const entry of this.#entries.values()) this.#detach(entry);
   }
 
-  /** Asks the named reconciler for a pass; throws a `TypeError` for an unknown name. */
+  /**
+   * Asks the named reconciler for a pass. An unknown name is a rejected promise (a `ReconcileError`
+   * with code `RECONCILE_UNKNOWN_RECONCILER`), never a synchronous throw.
+   */
   trigger(name: string): Promise<ReconcileResult> {
     const entry = this.#entries.get(name);
-    if (!entry) throw new TypeError(`Manager has no reconciler named ${name}`);
+    if (!entry) {
+      const known = this.names();
+      return Promise.reject(
+        new ReconcileError(
+          ErrorCodes.UnknownReconciler,
+          `Manager has no reconciler named ${name}` +
+            (known.length > 0 ? ` (it has ${known.join(', ')})` : ' (it has none)'),
+        ),
+      );
+    }
     return entry.reconciler.trigger();
   }
 
