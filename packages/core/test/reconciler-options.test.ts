@@ -8,9 +8,9 @@ import {
   type ReconcilerOptions,
   Semaphore,
 } from '@gitops-kit/core';
-import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
+import { FakeCluster, ManualClock, whileTimePasses } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { deployment, imageOf, memorySource, rig, settleWithClock } from './support/reconciler-fixtures.js';
+import { deployment, imageOf, memorySource, rig } from './support/reconciler-fixtures.js';
 
 /** The error a function throws, asserted to be an `OptionError` with the stable code. */
 function optionError(make: () => unknown): OptionError {
@@ -113,11 +113,11 @@ describe('Reconciler options: issue 11 item 9, a health wait must leave the pass
       { 'web.yaml': deployment('web', 'app:1') },
       { wait: true, rollback: true, timeout: 60_000, healthPollInterval: 1_000 },
     );
-    expect((await settleWithClock(r.clock, r.reconciler.reconcile())).outcome).toBe('succeeded');
+    expect((await whileTimePasses(r.clock, r.reconciler.reconcile())).outcome).toBe('succeeded');
     r.cluster.setHealth((o) => image(o) === 'app:2', 'InProgress');
     r.source.setFile('web.yaml', deployment('web', 'app:2')).commit();
 
-    const result = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     // Before: the default health wait (2 minutes) outlived the 1-minute pass: RECONCILE_TIMEOUT, app:2 stayed.
     expect(result.error?.code).toBeUndefined();
