@@ -212,6 +212,10 @@ export const ErrorCodes = {
   DependencyMissing: 'RECONCILE_DEPENDENCY_MISSING',
   /** An option of a Reconciler, Manager or Semaphore cannot work; {@link OptionError} names it. */
   InvalidOption: 'RECONCILE_INVALID_OPTION',
+  /** A Manager already has a reconciler of that name. */
+  DuplicateName: 'RECONCILE_DUPLICATE_NAME',
+  /** A Manager cannot remove a reconciler others depend on. */
+  DependedOn: 'RECONCILE_DEPENDED_ON',
   /** A Manager was asked for a reconciler name it does not have. */
   UnknownReconciler: 'RECONCILE_UNKNOWN_RECONCILER',
   /** A wait on a test's `ManualClock` was never driven (see {@link ClockNotAdvancedError}). */

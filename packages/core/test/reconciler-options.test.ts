@@ -135,6 +135,20 @@ describe('Manager options and calls: issue 11 item 11', () => {
     expect(optionError(() => new Semaphore(0)).options).toEqual(['limit']);
   });
 
+  it('a duplicate name and removing a reconciler others depend on are typed errors with codes', async () => {
+    const { reconciler } = rig({ 'a.yaml': deployment('a', 'app:1') });
+    const manager = new Manager().add(reconciler);
+    expect(() => manager.add(reconciler)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.DuplicateName }),
+    );
+    const other = rig({ 'b.yaml': deployment('b', 'app:1') }, { name: 'b' });
+    manager.add(other.reconciler, { dependsOn: ['app'] });
+    await expect(manager.remove('app')).rejects.toMatchObject({
+      code: ErrorCodes.DependedOn,
+      message: 'Cannot remove app: b depends on it',
+    });
+  });
+
   it('trigger of an unknown name returns a rejected promise instead of throwing', async () => {
     const manager = new Manager();
     let promise: Promise<unknown> | undefined;

@@ -62,12 +62,15 @@ export class Manager {
   }
 
   /**
-   * Adds a reconciler. Names must be unique. Dependencies may be added later, but must all exist by
-   * {@link start}; when the manager runs already, the reconciler is checked and started at once.
+   * Adds a reconciler. Names must be unique (a `ReconcileError` `RECONCILE_DUPLICATE_NAME`
+   * otherwise). Dependencies may be added later, but must all exist by {@link start}; when the
+   * manager runs already, the reconciler is checked and started at once.
    */
   add(reconciler: Reconciler, options: AddOptions = {}): this {
     const name = reconciler.name;
-    if (this.#entries.has(name)) throw new TypeError(`Manager already has a reconciler named ${name}`);
+    if (this.#entries.has(name)) {
+      throw new ReconcileError(ErrorCodes.DuplicateName, `Manager already has a reconciler named ${name}`);
+    }
     const entry: Entry = { reconciler, dependsOn: [...(options.dependsOn ?? [])], ready: false };
     this.#entries.set(name, entry);
     if (this.#started) {
@@ -84,8 +87,8 @@ export class Manager {
   }
 
   /**
-   * Stops (gracefully, like {@link stop}) and removes a reconciler. Throws a `TypeError` while
-   * another reconciler depends on it. Resolves with whether it was there.
+   * Stops (gracefully, like {@link stop}) and removes a reconciler. Rejects with a `ReconcileError`
+   * `RECONCILE_DEPENDED_ON` while another reconciler depends on it. Resolves with whether it was there.
    */
   async remove(name: string): Promise<boolean> {
     const entry = this.#entries.get(name);
@@ -93,7 +96,8 @@ export class Manager {
     const dependants = [...this.#entries.values()].filter((e) => e.dependsOn.includes(name));
     if (dependants.length > 0) {
       const names = dependants.map((e) => e.reconciler.name).join(', ');
-      throw new TypeError(
+      throw new ReconcileError(
+        ErrorCodes.DependedOn,
         `Cannot remove ${name}: ${names} depend${dependants.length === 1 ? 's' : ''} on it`,
       );
     }
