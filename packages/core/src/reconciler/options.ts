@@ -29,7 +29,8 @@ export interface ReconcilerOptions {
   readonly jitter?: number;
   /**
    * Deadline of one pass, from fetch to the end of the health wait and of a rollback (default 5
-   * minutes). With `wait`, it must be longer than `healthTimeout`.
+   * minutes). With `wait`, it must be longer than `healthTimeout`; a rollback's own apply and health
+   * wait get what is left of it after the first wait gave up, so leave room for both.
    */
   readonly timeout?: number;
   /** Delete objects that left the desired set (default true). */
