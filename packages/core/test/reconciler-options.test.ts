@@ -89,6 +89,10 @@ describe('Reconciler options: issue 11 item 11, errors name the option', () => {
   it('range errors are typed too and name their option', () => {
     expect(optionError(() => new Reconciler({ ...parts(), interval: 0 })).options).toEqual(['interval']);
     expect(optionError(() => new Reconciler({ ...parts(), jitter: 2 })).options).toEqual(['jitter']);
+    const notAFunction = 0.5 as unknown as () => number;
+    expect(optionError(() => new Reconciler({ ...parts(), random: notAFunction })).options).toEqual([
+      'random',
+    ]);
     expect(optionError(() => new Reconciler({ ...parts(), rollback: true, wait: false })).options).toEqual([
       'rollback',
       'wait',

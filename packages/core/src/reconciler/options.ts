@@ -100,14 +100,17 @@ const warnListenerError: ListenerErrorHandler = (error, event) => {
 /** The options a reconciler cannot run without, in the order messages list them. */
 const REQUIRED = ['name', 'source', 'renderer', 'target'] as const;
 
-/** The methods each part must have; checked at construction so a mistake never waits for a pass. */
-const METHODS = {
-  source: ['fetch'],
-  renderer: ['render'],
-  target: ['plan', 'validate', 'apply', 'prune', 'health'],
-  stateStore: ['load', 'save'],
-  clock: ['now', 'setTimer'],
-  gate: ['acquire'],
+/**
+ * The contract of each part and the methods it must have; checked at construction so a mistake
+ * never waits for a pass (`target.plan is not a function` in the middle of one).
+ */
+const CONTRACTS = {
+  source: { contract: 'Source', methods: ['fetch'] },
+  renderer: { contract: 'Renderer', methods: ['render'] },
+  target: { contract: 'Target', methods: ['plan', 'validate', 'apply', 'prune', 'health'] },
+  stateStore: { contract: 'StateStore', methods: ['load', 'save'] },
+  clock: { contract: 'Clock', methods: ['now', 'setTimer'] },
+  gate: { contract: 'Gate', methods: ['acquire'] },
 } as const;
 
 /** `a`, `a and b`, `a, b and c`. */
@@ -136,7 +139,12 @@ function checkParts(options: Partial<ReconcilerOptions>, who: string): void {
       `${who}: option${plural ? 's' : ''} ${listNames(missing)} ${plural ? 'are' : 'is'} required`,
     );
   }
-  for (const [part, methods] of Object.entries(METHODS)) {
+  for (const key of ['random', 'onListenerError'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') {
+      throw new OptionError([key], `${who}: option ${key} must be a function`);
+    }
+  }
+  for (const [part, { contract, methods }] of Object.entries(CONTRACTS)) {
     const value = (options as Record<string, unknown>)[part];
     if (value === undefined) continue;
     const absent = methods.filter(
@@ -147,7 +155,7 @@ function checkParts(options: Partial<ReconcilerOptions>, who: string): void {
       throw new OptionError(
         names,
         `${who}: ${listNames(names)} must be ${absent.length > 1 ? 'functions' : 'a function'} ` +
-          `(the ${part} given does not implement the ${part === 'stateStore' ? 'StateStore' : part} contract)`,
+          `(the ${part} given does not implement ${contract})`,
       );
     }
   }

@@ -137,7 +137,10 @@ export class Reconciler {
   /** The retry delay of the newest deferral, if the newest pass was deferred. */
   #deferredFor: number | undefined;
 
-  /** Checks the options; nothing runs until {@link start}, {@link reconcile} or {@link trigger}. */
+  /**
+   * Checks the options (an `OptionError` naming the option at fault when one cannot work); nothing
+   * runs until {@link start}, {@link reconcile} or {@link trigger}.
+   */
   constructor(options: ReconcilerOptions) {
     this.#options = resolveOptions(options);
     this.#events = new GuardedEmitter(this.#options.onListenerError);
