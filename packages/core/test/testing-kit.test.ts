@@ -62,20 +62,21 @@ describe('testing kit, issue 11 item 15: a wait on an undriven ManualClock fails
   });
 
   it('waits that someone drives, plain timers and disabled watchdogs never fail', async () => {
-    const clock = new ManualClock({ undrivenTimeout: 1_000 });
+    const clock = new ManualClock({ undrivenTimeout: 300 });
     let fired = false;
-    clock.setTimer(1_000, () => {
+    clock.setTimer(2_000, () => {
       fired = true;
     });
-    const waited = sleep(clock, 500);
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    // Driven every 50 ms of real time for 500 ms in all: longer than the grace, never idle that long.
+    const waited = sleep(clock, 1_000);
+    for (let i = 0; i < 9; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
       await clock.advance(100);
     }
     await clock.advance(100);
     await expect(waited).resolves.toBeUndefined();
-    // A plain timer is nobody's wait: undriven, it just stays pending.
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    // A plain timer is nobody's wait: undriven past the grace, it just stays pending.
+    await new Promise((resolve) => setTimeout(resolve, 400));
     expect(fired).toBe(false);
     expect(clock.pendingTimers).toBe(1);
     expect(clock.pendingWaits).toBe(0);
