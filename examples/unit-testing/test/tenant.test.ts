@@ -1,5 +1,5 @@
 import { type ObjectRef, RenderError } from '@gitops-kit/core';
-import { FakeCluster, ManualClock, MemorySource } from '@gitops-kit/core/testing';
+import { FakeCluster, ManualClock, MemorySource, whileTimePasses } from '@gitops-kit/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   POLICY_VIOLATION,
@@ -9,7 +9,7 @@ import {
   type Tenant,
   tenantReconciler,
 } from '../src/index.js';
-import { settings, until, webDeployment, whileTimePasses } from './support.js';
+import { settings, until, webDeployment } from './support.js';
 
 const tenant: Tenant = { name: 'shop', team: 'checkout', maxReplicas: 4 };
 const web: ObjectRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'tenant-shop', name: 'web' };

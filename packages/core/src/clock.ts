@@ -4,6 +4,12 @@ export interface Clock {
   now(): number;
   /** Runs `callback` after `ms` milliseconds; returns a function that cancels it. */
   setTimer(ms: number, callback: () => void): () => void;
+  /**
+   * Optional: a wait of `ms` that work is blocked on, used by {@link sleep} instead of `setTimer`
+   * when present. A test clock uses it to tell waits from plain timers (the testing kit's
+   * `ManualClock` drives them, and fails a wait nobody drives instead of hanging).
+   */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -24,8 +30,12 @@ export function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new Error(String(reason ?? 'aborted'));
 }
 
-/** Waits `ms` on `clock`; rejects with the signal's reason as soon as `signal` aborts. */
+/**
+ * Waits `ms` on `clock` (through its own `sleep` when it has one); rejects with the signal's reason
+ * as soon as `signal` aborts.
+ */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  if (clock.sleep) return clock.sleep(ms, signal);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortReason(signal));

@@ -6,7 +6,14 @@ import type { InventoryEntry } from './types.js';
  * credentials or secret values: callers pass only locations and object references.
  */
 
-/** The stage of a reconcile in which an error happened. */
+/**
+ * The stage of a reconcile in which an error happened. "Stage" means this and only this in core: a
+ * step of one pass, in the order a pass runs them: `source` (fetch), `render`, `validation`
+ * (the whole-set dry-run), `apply`, `prune`, `health` (the wait, and the rollback's wait), and
+ * `reconcile` for the pass itself (state load and save, plan, empty-set guard, timeout, abort,
+ * options). `conflict` marks a write refused because another owner holds the object. The order a
+ * target writes kinds in (CRDs and Namespaces first) is not a stage.
+ */
 export type Stage =
   | 'source'
   | 'render'
@@ -155,12 +162,18 @@ export class ReconcileError extends GitOpsError {
   }
 }
 
-/** Stable error codes used by core. Adapters add their own with a prefix of their stage. */
+/**
+ * Every error code core throws, in one place. A code never changes once released; its key is the
+ * condition reason a reconciler reports for it (`reasonOf`). Adapters keep their own codes in their
+ * package's `errors.ts`, prefixed with the stage they belong to.
+ */
 export const ErrorCodes = {
+  // source: fetching an artifact
   SourceFetchFailed: 'SOURCE_FETCH_FAILED',
   SourceNotFound: 'SOURCE_NOT_FOUND',
   SourceLimitExceeded: 'SOURCE_LIMIT_EXCEEDED',
   SourceUnsafePath: 'SOURCE_UNSAFE_PATH',
+  // render: turning an artifact into manifests
   RenderYamlInvalid: 'RENDER_YAML_INVALID',
   RenderMissingField: 'RENDER_MISSING_FIELD',
   RenderInvalidObject: 'RENDER_INVALID_OBJECT',
@@ -172,17 +185,68 @@ export const ErrorCodes = {
   RenderToolFailed: 'RENDER_TOOL_FAILED',
   RenderToolMissing: 'RENDER_TOOL_MISSING',
   RenderUndefinedVariable: 'RENDER_UNDEFINED_VARIABLE',
+  /** A symbolic link in the artifact leads outside it. */
+  RenderUnsafePath: 'RENDER_UNSAFE_PATH',
+  /** A folder holds more manifest files than the renderer's `maxFiles`. */
+  RenderTooManyFiles: 'RENDER_TOO_MANY_FILES',
+  /** A folder of the artifact cannot be read (permissions, removed while rendering). */
+  RenderUnreadable: 'RENDER_UNREADABLE',
+  /** A substitution variable has a name that cannot be referenced (`a-b`, `1x`). */
+  RenderInvalidVariable: 'RENDER_INVALID_VARIABLE',
+  // validation, apply, prune, health
   ValidationFailed: 'VALIDATION_FAILED',
   ApplyFailed: 'APPLY_FAILED',
   PruneFailed: 'PRUNE_FAILED',
   HealthFailed: 'HEALTH_FAILED',
   HealthTimeout: 'HEALTH_TIMEOUT',
+  // reconcile: the pass itself, its state and its options
   EmptySetRefused: 'RECONCILE_EMPTY_SET_REFUSED',
   Aborted: 'RECONCILE_ABORTED',
   Timeout: 'RECONCILE_TIMEOUT',
-  RevisionRolledBack: 'RECONCILE_REVISION_ROLLED_BACK',
-  DependencyNotReady: 'RECONCILE_DEPENDENCY_NOT_READY',
+  /** Something not typed went wrong inside a pass (a defect): the cause says what. */
+  Failed: 'RECONCILE_FAILED',
+  StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
+  StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
+  PlanFailed: 'RECONCILE_PLAN_FAILED',
+  DependencyCycle: 'RECONCILE_DEPENDENCY_CYCLE',
+  DependencyMissing: 'RECONCILE_DEPENDENCY_MISSING',
+  /** An option of a Reconciler, Manager or Semaphore cannot work; {@link OptionError} names it. */
+  InvalidOption: 'RECONCILE_INVALID_OPTION',
+  /** A Manager already has a reconciler of that name. */
+  DuplicateName: 'RECONCILE_DUPLICATE_NAME',
+  /** A Manager cannot remove a reconciler others depend on. */
+  DependedOn: 'RECONCILE_DEPENDED_ON',
+  /** A Manager was asked for a reconciler name it does not have. */
+  UnknownReconciler: 'RECONCILE_UNKNOWN_RECONCILER',
+  /** A wait on a test's `ManualClock` was never driven (see {@link ClockNotAdvancedError}). */
+  ClockNotAdvanced: 'RECONCILE_CLOCK_NOT_ADVANCED',
 } as const;
+
+/**
+ * An option cannot work: missing, of the wrong kind, out of range, or at odds with another option.
+ * Thrown at construction, so a mistake shows before the first pass. `options` names the option or
+ * options at fault, as they are spelt in the options object.
+ */
+export class OptionError extends GitOpsError {
+  /** The options at fault (`['target.plan']`, `['healthTimeout', 'timeout']`). */
+  readonly options: readonly string[];
+
+  constructor(options: readonly string[], message: string, errorOptions?: GitOpsErrorOptions) {
+    super('reconcile', ErrorCodes.InvalidOption, message, errorOptions);
+    this.options = options;
+  }
+}
+
+/**
+ * A wait on a `ManualClock` (a health poll, a retry) stayed pending for a stretch of real time while
+ * nothing advanced the clock: without this the pass would hang until the test runner's timeout. The
+ * message says how to drive the clock.
+ */
+export class ClockNotAdvancedError extends GitOpsError {
+  constructor(message: string) {
+    super('reconcile', ErrorCodes.ClockNotAdvanced, message);
+  }
+}
 
 /** Wraps anything thrown into a {@link GitOpsError} of the given stage, keeping typed errors as they are. */
 export function toGitOpsError(error: unknown, stage: Stage, code: string): GitOpsError {

@@ -22,7 +22,6 @@ export * from './plan.js';
 export * from './reconciler/index.js';
 export * from './refs.js';
 export * from './render/cache.js';
-export * from './render/codes.js';
 export * from './render/detect.js';
 export * from './render/duplicates.js';
 export * from './render/helm.js';

@@ -28,6 +28,29 @@ export function buildPlan(objects: readonly PlannedObject[], prune: readonly Inv
   };
 }
 
+/** How many objects a plan creates, updates, leaves, prunes, and found drifted. */
+export interface PlanSummary {
+  readonly create: number;
+  readonly update: number;
+  readonly unchanged: number;
+  readonly prune: number;
+  readonly drifted: number;
+}
+
+/**
+ * The counts of a plan: what the `planned` and `applied` events and the status carry, and what
+ * `formatPlanSummary` words for people.
+ */
+export function summarizePlan(plan: Plan): PlanSummary {
+  return {
+    create: plan.create.length,
+    update: plan.update.length,
+    unchanged: plan.unchanged.length,
+    prune: plan.prune.length,
+    drifted: plan.drifted.length,
+  };
+}
+
 /** Whether a plan would write or delete anything. */
 export function planHasChanges(plan: Plan): boolean {
   return plan.create.length + plan.update.length + plan.prune.length > 0;

@@ -31,11 +31,6 @@ export function formatRef(ref: ObjectRef): string {
   return `${ref.apiVersion} ${ref.kind} ${name}`;
 }
 
-/** Whether two references name the same object (same group, kind, namespace and name). */
-export function sameObject(a: ObjectRef, b: ObjectRef): boolean {
-  return refKey(a) === refKey(b);
-}
-
 /** Picks the reference fields out of any object with `apiVersion`, `kind` and `metadata`. */
 export function refOf(object: {
   apiVersion: string;

@@ -1,14 +1,7 @@
 import { ErrorCodes, getCondition, type KubeObject, type ReconcilerEvents } from '@gitops-kit/core';
+import { whileTimePasses } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  cmRef,
-  configMap,
-  deployment,
-  deployRef,
-  imageOf,
-  rig,
-  settleWithClock,
-} from './reconciler-fixtures.js';
+import { cmRef, configMap, deployment, deployRef, imageOf, rig } from './support/reconciler-fixtures.js';
 
 /** The image of a Deployment object's first container. */
 function image(object: KubeObject): unknown {
@@ -27,7 +20,7 @@ describe('Reconciler: health wait', () => {
       return reading < 3 ? 'InProgress' : 'Current';
     });
 
-    const result = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     expect(result.outcome).toBe('succeeded');
     expect(result.health).toBe('Current');
@@ -42,7 +35,7 @@ describe('Reconciler: health wait', () => {
     const r = rig({ 'web.yaml': deployment('web', 'app:1') }, { ...waitOptions, healthTimeout: 5_000 });
     r.cluster.setHealth('Deployment', 'InProgress');
 
-    const result = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     expect(result.error?.code).toBe(ErrorCodes.HealthTimeout);
     expect(getCondition(r.reconciler.status, 'Healthy')).toMatchObject({
@@ -80,7 +73,7 @@ describe('Reconciler: invariant 6, rollback of a revision that never became heal
       .setFile('extra.yaml', configMap('extra'))
       .commit({ message: 'ship app:2', author: 'Bob <bob@example.com>' });
 
-    const result = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     expect(result.outcome).toBe('rolledBack');
     expect(result.revision).toBe(bad);
@@ -114,14 +107,14 @@ describe('Reconciler: invariant 6, rollback of a revision that never became heal
     const good = r.source.head?.revision;
     r.cluster.setHealth((o) => image(o) === 'app:2', 'Failed');
     r.source.setFile('web.yaml', deployment('web', 'app:2')).commit();
-    expect((await settleWithClock(r.clock, r.reconciler.reconcile())).outcome).toBe('rolledBack');
+    expect((await whileTimePasses(r.clock, r.reconciler.reconcile())).outcome).toBe('rolledBack');
 
     r.cluster.edit(deployRef('web'), (o) => {
       (o.spec as { replicas: number }).replicas = 5;
       return o;
     });
     const before = r.events.length;
-    const held = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const held = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     expect(held.outcome).toBe('rolledBack');
     expect(held.appliedRevision).toBe(good);
@@ -137,7 +130,7 @@ describe('Reconciler: invariant 6, rollback of a revision that never became heal
 
     // A new revision gets its chance and clears Stalled.
     const fixed = r.source.setFile('web.yaml', deployment('web', 'app:3')).commit({ message: 'fix' });
-    const next = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const next = await whileTimePasses(r.clock, r.reconciler.reconcile());
     expect(next.outcome).toBe('succeeded');
     expect(imageOf(r.cluster, 'web')).toBe('app:3');
     expect(getCondition(r.reconciler.status, 'Stalled')?.status).toBe('False');
@@ -151,7 +144,7 @@ describe('Reconciler: invariant 6, rollback of a revision that never became heal
     r.cluster.setHealth('Deployment', 'Failed');
     r.source.setFile('web.yaml', deployment('web', 'app:2')).commit();
 
-    const result = await settleWithClock(r.clock, r.reconciler.reconcile());
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     expect(result.outcome).toBe('failed');
     expect(result.error?.code).toBe(ErrorCodes.HealthFailed);

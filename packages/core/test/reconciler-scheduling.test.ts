@@ -19,7 +19,7 @@ import {
   GatedSource,
   memorySource,
   rig,
-} from './reconciler-fixtures.js';
+} from './support/reconciler-fixtures.js';
 
 const MINUTE = 60_000;
 

@@ -10,7 +10,7 @@ import {
 } from '@gitops-kit/core';
 import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { cmRef, configMap, memorySource, rig } from './reconciler-fixtures.js';
+import { cmRef, configMap, memorySource, rig } from './support/reconciler-fixtures.js';
 
 /** The inventory refs' names, in order. */
 function inventoryNames(entries: readonly InventoryEntry[] | undefined): string[] {

@@ -15,7 +15,7 @@ import {
 import { type ToolsEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKEN_CHART, WEBAPP_CHART, writeTree } from './fixtures/render/charts.js';
-import { renderError } from './render-support.js';
+import { renderError } from './support/render-support.js';
 
 const signal = new AbortController().signal;
 

@@ -13,7 +13,7 @@ import {
 } from '@gitops-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROKEN_CHART, WEBAPP_CHART, writeTree } from './fixtures/render/charts.js';
-import { ok, renderError } from './render-support.js';
+import { ok, renderError } from './support/render-support.js';
 
 const signal = new AbortController().signal;
 

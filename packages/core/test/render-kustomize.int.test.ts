@@ -14,7 +14,7 @@ import {
 } from '@gitops-kit/core';
 import { type ToolsEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderError } from './render-support.js';
+import { renderError } from './support/render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/kustomize', import.meta.url));
 const signal = new AbortController().signal;

@@ -12,7 +12,7 @@ import {
   substituteVariables,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
-import { ok, renderError } from './render-support.js';
+import { ok, renderError } from './support/render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/kustomize-unit', import.meta.url));
 const artifact: Artifact = { revision: 'r', digest: 'sha256:d', dir: fixtures, meta: {} };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Artifact, ErrorCodes, RawRenderer } from '@gitops-kit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { renderError } from './render-support.js';
+import { renderError } from './support/render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/raw', import.meta.url));
 const signal = new AbortController().signal;

@@ -1,3 +1,4 @@
+import { summarizePlan } from '../plan.js';
 import { formatRef } from '../refs.js';
 import type { FieldChange, Plan, PlannedObject } from '../types.js';
 import { MASKED_VALUE } from './mask.js';
@@ -32,7 +33,7 @@ export interface FormatPlanOptions {
  */
 export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string {
   const indent = options.indent ?? '  ';
-  const lines = [`${indent.slice(2)}${summarizePlan(plan)}`];
+  const lines = [`${indent.slice(2)}${formatPlanSummary(plan)}`];
   for (const object of plan.objects) {
     if (object.action === 'unchanged' && !options.showUnchanged) continue;
     lines.push(`${indent}${objectLine(object)}`);
@@ -46,13 +47,15 @@ export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string 
 
 /**
  * One line counting what a plan does: `Plan: 1 to create, 0 to update, 3 unchanged, 0 to prune`
- * (the header of {@link formatPlan}; k8s-target's `planSummaryLine` heads `formatPlanDiff`).
+ * (the header of {@link formatPlan}; k8s-target's `planSummaryLine` heads `formatPlanDiff`). The
+ * counts are `summarizePlan`'s, the one place a plan is counted.
  */
-export function summarizePlan(plan: Plan): string {
-  const drift = plan.drifted.length > 0 ? ` (${plan.drifted.length} drifted)` : '';
+export function formatPlanSummary(plan: Plan): string {
+  const counts = summarizePlan(plan);
+  const drift = counts.drifted > 0 ? ` (${counts.drifted} drifted)` : '';
   return (
-    `Plan: ${plan.create.length} to create, ${plan.update.length} to update${drift}, ` +
-    `${plan.unchanged.length} unchanged, ${plan.prune.length} to prune`
+    `Plan: ${counts.create} to create, ${counts.update} to update${drift}, ` +
+    `${counts.unchanged} unchanged, ${counts.prune} to prune`
   );
 }
 

@@ -1,5 +1,5 @@
 export { type DiffOptions, diffObjects, diffValues } from './diff.js';
-export { type FormatPlanOptions, formatChanges, formatPlan, summarizePlan } from './format.js';
+export { type FormatPlanOptions, formatChanges, formatPlan, formatPlanSummary } from './format.js';
 export {
   isSecret,
   MASKED_CHANGED_VALUE,

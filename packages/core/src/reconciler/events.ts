@@ -1,9 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import type { GitOpsError, Stage } from '../errors.js';
+import type { PlanSummary } from '../plan.js';
 import type { ObjectRef } from '../refs.js';
 import type { Artifact, ArtifactMeta, HealthReport, Plan, PruneResult } from '../types.js';
 import type { ListenerErrorHandler } from './options.js';
-import type { PlanSummary, ReconcilerStatus } from './status.js';
+import type { ReconcilerStatus } from './status.js';
 
 /** Fields every event payload has. */
 export interface EventBase {

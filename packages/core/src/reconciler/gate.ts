@@ -1,4 +1,5 @@
 import { abortReason } from '../clock.js';
+import { OptionError } from '../errors.js';
 
 /** Admits a bounded number of passes at a time. `acquire` resolves with the function that releases the slot. */
 export interface Gate {
@@ -16,10 +17,11 @@ export class Semaphore implements Gate {
   #active = 0;
   readonly #waiters: Waiter[] = [];
 
-  /** @param limit how many slots exist (a positive whole number). */
+  /** @param limit how many slots exist (a positive whole number; an {@link OptionError} otherwise). */
   constructor(limit: number) {
-    if (!Number.isInteger(limit) || limit < 1)
-      throw new RangeError(`Semaphore limit must be ≥ 1, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new OptionError(['limit'], `Semaphore limit must be a whole number ≥ 1, got ${String(limit)}`);
+    }
     this.#limit = limit;
   }
 

@@ -7,7 +7,6 @@ export type {
 export { type Gate, Semaphore } from './gate.js';
 export { type AddOptions, DependencyNotReadyReason, Manager, type ManagerOptions } from './manager.js';
 export type { ListenerErrorHandler, ReconcilerOptions } from './options.js';
-export { ReconcilerErrorCodes } from './pass.js';
 export {
   type Deferral,
   type ReconcileCallOptions,
@@ -22,6 +21,6 @@ export {
   type ConditionType,
   getCondition,
   isReadyAtLatest,
-  type PlanSummary,
   type ReconcilerStatus,
 } from './status.js';
+export { type ConditionReason, ConditionReasons } from './transitions.js';

@@ -1,10 +1,10 @@
-import { ReconcileError } from '../errors.js';
+import { ErrorCodes, OptionError, ReconcileError } from '../errors.js';
 import type { SourceChange } from '../types.js';
 import type { ReconcilerEvents } from './events.js';
 import { Semaphore } from './gate.js';
-import { ReconcilerErrorCodes } from './pass.js';
 import type { Deferral, ReconcileResult, Reconciler, StopOptions } from './reconciler.js';
 import { getCondition, isReadyAtLatest, type ReconcilerStatus } from './status.js';
+import { ConditionReasons } from './transitions.js';
 
 /** Options of a {@link Manager}. */
 export interface ManagerOptions {
@@ -21,7 +21,7 @@ export interface AddOptions {
 }
 
 /** The `Ready` reason of a reconciler whose pass waits for its dependencies. */
-export const DependencyNotReadyReason = 'DependencyNotReady';
+export const DependencyNotReadyReason = ConditionReasons.DependencyNotReady;
 
 interface Entry {
   readonly reconciler: Reconciler;
@@ -41,23 +41,36 @@ export class Manager {
   readonly #dependencyRetryInterval: number;
   #started = false;
 
-  /** Creates an empty manager. */
+  /** Creates an empty manager. Throws an `OptionError` naming an option that cannot work. */
   constructor(options: ManagerOptions = {}) {
-    this.#gate = new Semaphore(options.concurrency ?? 4);
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new OptionError(
+        ['concurrency'],
+        `Manager option concurrency must be a whole number ≥ 1 (passes at once), got ${String(concurrency)}`,
+      );
+    }
+    this.#gate = new Semaphore(concurrency);
     const retry = options.dependencyRetryInterval ?? 30_000;
-    if (!Number.isFinite(retry) || retry <= 0) {
-      throw new RangeError(`Manager option dependencyRetryInterval must be positive, got ${retry}`);
+    if (typeof retry !== 'number' || !Number.isFinite(retry) || retry <= 0) {
+      throw new OptionError(
+        ['dependencyRetryInterval'],
+        `Manager option dependencyRetryInterval must be a positive number of milliseconds, got ${String(retry)}`,
+      );
     }
     this.#dependencyRetryInterval = retry;
   }
 
   /**
-   * Adds a reconciler. Names must be unique. Dependencies may be added later, but must all exist by
-   * {@link start}; when the manager runs already, the reconciler is checked and started at once.
+   * Adds a reconciler. Names must be unique (a `ReconcileError` `RECONCILE_DUPLICATE_NAME`
+   * otherwise). Dependencies may be added later, but must all exist by {@link start}; when the
+   * manager runs already, the reconciler is checked and started at once.
    */
   add(reconciler: Reconciler, options: AddOptions = {}): this {
     const name = reconciler.name;
-    if (this.#entries.has(name)) throw new TypeError(`Manager already has a reconciler named ${name}`);
+    if (this.#entries.has(name)) {
+      throw new ReconcileError(ErrorCodes.DuplicateName, `Manager already has a reconciler named ${name}`);
+    }
     const entry: Entry = { reconciler, dependsOn: [...(options.dependsOn ?? [])], ready: false };
     this.#entries.set(name, entry);
     if (this.#started) {
@@ -74,8 +87,8 @@ export class Manager {
   }
 
   /**
-   * Stops (gracefully, like {@link stop}) and removes a reconciler. Throws a `TypeError` while
-   * another reconciler depends on it. Resolves with whether it was there.
+   * Stops (gracefully, like {@link stop}) and removes a reconciler. Rejects with a `ReconcileError`
+   * `RECONCILE_DEPENDED_ON` while another reconciler depends on it. Resolves with whether it was there.
    */
   async remove(name: string): Promise<boolean> {
     const entry = this.#entries.get(name);
@@ -83,7 +96,8 @@ export class Manager {
     const dependants = [...this.#entries.values()].filter((e) => e.dependsOn.includes(name));
     if (dependants.length > 0) {
       const names = dependants.map((e) => e.reconciler.name).join(', ');
-      throw new TypeError(
+      throw new ReconcileError(
+        ErrorCodes.DependedOn,
         `Cannot remove ${name}: ${names} depend${dependants.length === 1 ? 's' : ''} on it`,
       );
     }
@@ -133,10 +147,22 @@ export class Manager {
     for (const entry of this.#entries.values()) this.#detach(entry);
   }
 
-  /** Asks the named reconciler for a pass; throws a `TypeError` for an unknown name. */
+  /**
+   * Asks the named reconciler for a pass. An unknown name is a rejected promise (a `ReconcileError`
+   * with code `RECONCILE_UNKNOWN_RECONCILER`), never a synchronous throw.
+   */
   trigger(name: string): Promise<ReconcileResult> {
     const entry = this.#entries.get(name);
-    if (!entry) throw new TypeError(`Manager has no reconciler named ${name}`);
+    if (!entry) {
+      const known = this.names();
+      return Promise.reject(
+        new ReconcileError(
+          ErrorCodes.UnknownReconciler,
+          `Manager has no reconciler named ${name}` +
+            (known.length > 0 ? ` (it has ${known.join(', ')})` : ' (it has none)'),
+        ),
+      );
+    }
     return entry.reconciler.trigger();
   }
 
@@ -211,7 +237,7 @@ export class Manager {
       for (const dependency of entry.dependsOn) {
         if (!this.#entries.has(dependency)) {
           throw new ReconcileError(
-            ReconcilerErrorCodes.DependencyMissing,
+            ErrorCodes.DependencyMissing,
             `Reconciler ${name} depends on ${dependency}, which the manager does not have`,
           );
         }
@@ -223,7 +249,7 @@ export class Manager {
       if (seen === 'done') return;
       if (seen === 'visiting') {
         const cycle = [...path.slice(path.indexOf(name)), name].join(' → ');
-        throw new ReconcileError(ReconcilerErrorCodes.DependencyCycle, `Dependency cycle: ${cycle}`);
+        throw new ReconcileError(ErrorCodes.DependencyCycle, `Dependency cycle: ${cycle}`);
       }
       state.set(name, 'visiting');
       for (const dependency of this.#entries.get(name)?.dependsOn ?? []) visit(dependency, [...path, name]);

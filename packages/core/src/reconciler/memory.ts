@@ -8,8 +8,11 @@ export interface HealthySet {
   readonly manifests: readonly Manifest[];
 }
 
-/** The render of one artifact with one renderer configuration. */
-export interface RenderCache {
+/**
+ * The newest render of a reconciler: one artifact with one renderer configuration, reused while both
+ * stay the same. (Not the `RenderCache` class of the renderers, an LRU shared between renderers.)
+ */
+export interface LastRender {
   readonly revision: string;
   readonly digest: string;
   readonly cacheKey: string;
@@ -28,7 +31,7 @@ export interface ReconcilerMemory {
   savedRef: StoredState | undefined;
   /** The newest artifact, passed to the source as `previous`. */
   lastArtifact: Artifact | undefined;
-  renderCache: RenderCache | undefined;
+  lastRender: LastRender | undefined;
   /** The newest set seen healthy; in memory only. */
   lastHealthy: HealthySet | undefined;
   /** A revision that was rolled back: it is not applied again while the source keeps returning it. */
@@ -43,7 +46,7 @@ export function newMemory(): ReconcilerMemory {
     lastSaved: undefined,
     savedRef: undefined,
     lastArtifact: undefined,
-    renderCache: undefined,
+    lastRender: undefined,
     lastHealthy: undefined,
     held: undefined,
   };

@@ -1,4 +1,3 @@
-import { castDraft } from 'immer';
 import { sleep } from '../clock.js';
 import {
   ApplyError,
@@ -9,7 +8,7 @@ import {
   type Stage,
   toGitOpsError,
 } from '../errors.js';
-import { mergeInventory } from '../plan.js';
+import { mergeInventory, type PlanSummary, summarizePlan } from '../plan.js';
 import { formatRef, type ObjectRef } from '../refs.js';
 import type {
   Artifact,
@@ -24,17 +23,18 @@ import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
 import { type HealthySet, loadState, persistState, type ReconcilerMemory } from './memory.js';
 import type { ResolvedOptions } from './options.js';
 import { abortError } from './scheduling.js';
-import { type PlanSummary, type StatusRecipe, setCondition, setInventory, summarizePlan } from './status.js';
-
-/** Error codes the reconciler adds to core's `ErrorCodes`. */
-export const ReconcilerErrorCodes = {
-  Failed: 'RECONCILE_FAILED',
-  StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
-  StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
-  PlanFailed: 'RECONCILE_PLAN_FAILED',
-  DependencyCycle: 'RECONCILE_DEPENDENCY_CYCLE',
-  DependencyMissing: 'RECONCILE_DEPENDENCY_MISSING',
-} as const;
+import type { StatusRecipe } from './status.js';
+import {
+  healthFailed,
+  healthSucceeded,
+  healthWaiting,
+  inventoryStored,
+  planned,
+  revisionAttempted,
+  revisionFetched,
+  revisionHealthy,
+  storedStateLoaded,
+} from './transitions.js';
 
 /** What a pass that did not throw achieved. */
 export interface PassResult {
@@ -115,7 +115,7 @@ export class Pass {
    */
   async run(): Promise<PassResult> {
     if (!this.#memory.loaded) {
-      await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
+      await this.#inStage('reconcile', ErrorCodes.StateLoadFailed, () =>
         loadState(this.#options, this.#memory, this.#signal),
       );
       this.#showStored();
@@ -128,9 +128,7 @@ export class Pass {
     }
     // A new revision (or new content) arrived: it gets its chance.
     this.#memory.held = undefined;
-    this.#host.update((d) => {
-      d.lastAttemptedRevision = artifact.revision;
-    });
+    this.#host.update(revisionAttempted(artifact.revision));
     const manifests = await this.#render(artifact);
     this.#guardEmpty(artifact.revision, manifests);
     const applied = await this.#applySet(artifact.revision, manifests);
@@ -175,19 +173,17 @@ export class Pass {
     const memory = this.#memory;
     const stored = memory.loaded
       ? memory.stored
-      : await this.#stage('reconcile', ReconcilerErrorCodes.StateLoadFailed, () =>
-          stateStore.load(name, { signal }),
-        );
+      : await this.#inStage('reconcile', ErrorCodes.StateLoadFailed, () => stateStore.load(name, { signal }));
     const inventory = stored?.inventory ?? { entries: [] };
-    const artifact = await this.#stage('source', ErrorCodes.SourceFetchFailed, () =>
+    const artifact = await this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
       source.fetch({ signal, previous: memory.lastArtifact }),
     );
     this.artifact = artifact;
-    const { manifests } = await this.#stage('render', ErrorCodes.RenderToolFailed, () =>
+    const { manifests } = await this.#inStage('render', ErrorCodes.RenderToolFailed, () =>
       this.#renderOrReuse(artifact),
     );
     this.#guardEmpty(artifact.revision, manifests, inventory);
-    return this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
+    return this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
       target.plan(manifests, inventory, { signal }),
     );
   }
@@ -195,14 +191,12 @@ export class Pass {
   /** Fetches the artifact and records it. */
   async #fetch(): Promise<Artifact> {
     const { source } = this.#options;
-    const artifact = await this.#stage('source', ErrorCodes.SourceFetchFailed, () =>
+    const artifact = await this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
       source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
     );
     this.artifact = artifact;
     this.#memory.lastArtifact = artifact;
-    this.#host.update((d) => {
-      d.lastFetchedRevision = artifact.revision;
-    });
+    this.#host.update(revisionFetched(artifact.revision));
     this.#host.emit('fetched', {
       reconciler: this.#options.name,
       revision: artifact.revision,
@@ -215,10 +209,10 @@ export class Pass {
 
   /** Renders, or reuses the previous render when artifact and renderer configuration are the same. */
   async #render(artifact: Artifact): Promise<readonly Manifest[]> {
-    return this.#stage('render', ErrorCodes.RenderToolFailed, async () => {
+    return this.#inStage('render', ErrorCodes.RenderToolFailed, async () => {
       const { manifests, cacheKey, cached } = await this.#renderOrReuse(artifact);
       if (!cached) {
-        this.#memory.renderCache = {
+        this.#memory.lastRender = {
           revision: artifact.revision,
           digest: artifact.digest,
           cacheKey,
@@ -242,7 +236,7 @@ export class Pass {
     const { renderer } = this.#options;
     const signal = this.#signal;
     const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal }) : '';
-    const cache = this.#memory.renderCache;
+    const cache = this.#memory.lastRender;
     const cached =
       cache !== undefined &&
       cache.revision === artifact.revision &&
@@ -275,19 +269,17 @@ export class Pass {
     const { target, name } = this.#options;
     const signal = this.#signal;
     const before = this.#memory.stored.inventory;
-    const plan = await this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
+    const plan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
       target.plan(manifests, before, { signal }),
     );
     const summary = summarizePlan(plan);
-    this.#host.update((d) => {
-      d.lastPlan = summary;
-    });
+    this.#host.update(planned(summary));
     this.#host.emit('planned', { reconciler: name, revision, plan, summary });
     if (plan.drifted.length > 0) {
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
     }
     // Invariant 3: the whole set is validated before the first write.
-    await this.#stage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
+    await this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
 
     let applied: readonly InventoryEntry[];
     let writes: number;
@@ -319,7 +311,7 @@ export class Pass {
   async #prune(revision: string, plan: Plan, applied: readonly InventoryEntry[]): Promise<number> {
     const { target, name } = this.#options;
     this.#checkAborted();
-    const result: PruneResult = await this.#stage('prune', ErrorCodes.PruneFailed, () =>
+    const result: PruneResult = await this.#inStage('prune', ErrorCodes.PruneFailed, () =>
       target.prune(plan.prune, { signal: this.#signal }),
     );
     await this.#storeInventory(
@@ -355,15 +347,12 @@ export class Pass {
         ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
       };
     }
-    this.#host.update((d) => {
-      if (!unchanged) setInventory(d, inventory);
-      if (appliedRevision !== undefined) d.lastAppliedRevision = appliedRevision;
-    });
+    this.#host.update(inventoryStored(unchanged ? undefined : inventory, appliedRevision));
     try {
       await persistState(this.#options, memory);
     } catch (error) {
       throw new ReconcileError(
-        ReconcilerErrorCodes.StateSaveFailed,
+        ErrorCodes.StateSaveFailed,
         `Could not store the inventory of ${this.#options.name}: ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
@@ -377,16 +366,7 @@ export class Pass {
   async #waitHealthy(revision: string, refs: readonly ObjectRef[]): Promise<HealthOutcome> {
     const { target, clock, healthPollInterval, healthTimeout, name } = this.#options;
     const now = (): string => new Date(clock.now()).toISOString();
-    this.#host.update((d) =>
-      setCondition(
-        d,
-        'Healthy',
-        'Unknown',
-        'Progressing',
-        `Waiting for ${refs.length} objects of ${revision}`,
-        now(),
-      ),
-    );
+    this.#host.update(healthWaiting(revision, refs.length, now()));
     const deadline = clock.now() + healthTimeout;
     let outcome: HealthOutcome;
     for (;;) {
@@ -394,7 +374,7 @@ export class Pass {
       const report: HealthReport =
         refs.length === 0
           ? { status: 'Current', objects: [] }
-          : await this.#stage('health', ErrorCodes.HealthFailed, () =>
+          : await this.#inStage('health', ErrorCodes.HealthFailed, () =>
               target.health(refs, { signal: this.#signal }),
             );
       if (report.status === 'Current') {
@@ -422,15 +402,15 @@ export class Pass {
         };
         break;
       }
-      await this.#stage('health', ErrorCodes.HealthFailed, () =>
+      await this.#inStage('health', ErrorCodes.HealthFailed, () =>
         sleep(clock, Math.min(healthPollInterval, left), this.#signal),
       );
     }
     const { report } = outcome;
-    this.#host.update((d) =>
+    this.#host.update(
       outcome.healthy
-        ? setCondition(d, 'Healthy', 'True', 'Healthy', outcome.message, now())
-        : setCondition(d, 'Healthy', 'False', this.#healthReason(report), outcome.message, now()),
+        ? healthSucceeded(outcome.message, now())
+        : healthFailed(report.status !== 'Failed', outcome.message, now()),
     );
     if (outcome.healthy) {
       this.#host.emit('healthy', { reconciler: name, revision, report });
@@ -507,13 +487,7 @@ export class Pass {
 
   /** Shows a state loaded from the store (a restarted process) in the status. */
   #showStored(): void {
-    const stored = this.#memory.stored;
-    this.#host.update((d) => {
-      setInventory(d, stored.inventory);
-      d.lastAppliedRevision = stored.lastAppliedRevision;
-      d.lastHealthyRevision = stored.lastHealthyRevision;
-      d.history = castDraft(stored.history ?? []);
-    });
+    this.#host.update(storedStateLoaded(this.#memory.stored));
   }
 
   #rememberHealthy(set: HealthySet): void {
@@ -521,25 +495,19 @@ export class Pass {
     if (this.#memory.stored.lastHealthyRevision !== set.artifact.revision) {
       this.#memory.stored = { ...this.#memory.stored, lastHealthyRevision: set.artifact.revision };
     }
-    this.#host.update((d) => {
-      d.lastHealthyRevision = set.artifact.revision;
-    });
+    this.#host.update(revisionHealthy(set.artifact.revision));
   }
 
   #healthCode(outcome: HealthOutcome): string {
     return outcome.report.status === 'Failed' ? ErrorCodes.HealthFailed : ErrorCodes.HealthTimeout;
   }
 
-  #healthReason(report: HealthReport): string {
-    return report.status === 'Failed' ? 'HealthCheckFailed' : 'HealthCheckTimeout';
-  }
-
   #checkAborted(): void {
     if (this.#signal.aborted) throw abortError(this.#signal);
   }
 
-  /** Runs one stage: checks the signal before it, and types whatever it throws. */
-  async #stage<T>(stage: Stage, code: string, run: () => Promise<T>): Promise<T> {
+  /** Runs work of one reconcile stage: checks the signal before it, and types what it throws with the stage. */
+  async #inStage<T>(stage: Stage, code: string, run: () => Promise<T>): Promise<T> {
     this.#checkAborted();
     try {
       return await run();

@@ -1,5 +1,5 @@
-import { castDraft } from 'immer';
 import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
+import type { PlanSummary } from '../plan.js';
 import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
 import {
   GuardedEmitter,
@@ -10,17 +10,21 @@ import {
 import type { Gate } from './gate.js';
 import { newMemory, persistState, type ReconcilerMemory } from './memory.js';
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { Pass, type PassHost, type PassResult, ReconcilerErrorCodes } from './pass.js';
+import { Pass, type PassHost, type PassResult } from './pass.js';
 import { intervalDelay, retryDelay } from './scheduling.js';
+import { addHistory, produceStatus, type ReconcilerStatus, type StatusRecipe } from './status.js';
 import {
-  addHistory,
   initialStatus,
-  type PlanSummary,
-  produceStatus,
-  type ReconcilerStatus,
-  type StatusRecipe,
-  setCondition,
-} from './status.js';
+  nextRunScheduled,
+  passDeferred,
+  passFailed,
+  passStarted,
+  passSucceeded,
+  ConditionReasons as R,
+  resumed,
+  rolledBack,
+  suspended,
+} from './transitions.js';
 
 /** What one call to {@link Reconciler.reconcile} (or a scheduled pass) came to. */
 export interface ReconcileResult {
@@ -108,12 +112,7 @@ function pascalCase(code: string): string {
     .join('');
 }
 
-const reasonByCode = new Map<string, string>(
-  [...Object.entries(ErrorCodes), ...Object.entries(ReconcilerErrorCodes)].map(([name, code]) => [
-    code,
-    name,
-  ]),
-);
+const reasonByCode = new Map<string, string>(Object.entries(ErrorCodes).map(([name, code]) => [code, name]));
 
 /** The condition reason of an error code: core's name for it (`EmptySetRefused`), else the code in PascalCase. */
 export function reasonOf(code: string): string {
@@ -138,7 +137,10 @@ export class Reconciler {
   /** The retry delay of the newest deferral, if the newest pass was deferred. */
   #deferredFor: number | undefined;
 
-  /** Checks the options; nothing runs until {@link start}, {@link reconcile} or {@link trigger}. */
+  /**
+   * Checks the options (an `OptionError` naming the option at fault when one cannot work); nothing
+   * runs until {@link start}, {@link reconcile} or {@link trigger}.
+   */
   constructor(options: ReconcilerOptions) {
     this.#options = resolveOptions(options);
     this.#events = new GuardedEmitter(this.#options.onListenerError);
@@ -233,12 +235,10 @@ export class Reconciler {
   async stop(options: StopOptions = {}): Promise<void> {
     this.#started = false;
     this.#clearTimer();
-    this.#update((d) => {
-      d.nextRunAt = undefined;
-    });
+    this.#update(nextRunScheduled(undefined));
     const queued = this.#next ?? [];
     this.#next = undefined;
-    for (const request of queued) request.resolve(this.#skipped('Stopped', 'The reconciler was stopped'));
+    for (const request of queued) request.resolve(this.#skipped(R.Stopped, 'The reconciler was stopped'));
     const current = this.#current;
     if (!current) return;
     // A pass still waiting for a gate slot has done nothing yet: it is dropped
@@ -254,23 +254,14 @@ export class Reconciler {
     if (this.#suspended) return;
     this.#suspended = true;
     this.#clearTimer();
-    this.#update((d) => {
-      d.suspended = true;
-      d.nextRunAt = undefined;
-      if (!this.#current)
-        setCondition(d, 'Reconciling', 'False', 'Suspended', 'Reconciliation is suspended', this.#now());
-    });
+    this.#update(suspended(this.#now(), !this.#current));
   }
 
   /** Ends a suspension; a started reconciler runs a pass at once. */
   resume(): void {
     if (!this.#suspended) return;
     this.#suspended = false;
-    this.#update((d) => {
-      d.suspended = false;
-      if (!this.#current)
-        setCondition(d, 'Reconciling', 'False', 'Resumed', 'Reconciliation resumed', this.#now());
-    });
+    this.#update(resumed(this.#now(), !this.#current));
     if (this.#started) void this.#request('scheduled', undefined);
   }
 
@@ -288,7 +279,7 @@ export class Reconciler {
   /** Queues a request: joins a pass that has not started, else the next pass, else starts one. */
   #request(kind: Request['kind'], signal: AbortSignal | undefined): Promise<ReconcileResult> {
     if (this.#suspended && kind !== 'manual') {
-      return Promise.resolve(this.#skipped('Suspended', 'Reconciliation is suspended'));
+      return Promise.resolve(this.#skipped(R.Suspended, 'Reconciliation is suspended'));
     }
     return new Promise((resolve) => {
       const request: Request = { kind, signal, resolve };
@@ -315,8 +306,8 @@ export class Reconciler {
     const settled = this.#execute(run).catch(
       // Only a defect can land here (stages' errors are results); callers still get an answer.
       (error: unknown): ReconcileResult => {
-        const typed = toGitOpsError(error, 'reconcile', ReconcilerErrorCodes.Failed);
-        return { ...this.#skipped('Failed', typed.message), outcome: 'failed', error: typed };
+        const typed = toGitOpsError(error, 'reconcile', ErrorCodes.Failed);
+        return { ...this.#skipped(R.Failed, typed.message), outcome: 'failed', error: typed };
       },
     );
     run.done = settled.then((result) => {
@@ -333,13 +324,13 @@ export class Reconciler {
     this.#next = undefined;
     if (this.#suspended) {
       for (const request of next.filter((r) => r.kind !== 'manual')) {
-        request.resolve(this.#skipped('Suspended', 'Reconciliation is suspended'));
+        request.resolve(this.#skipped(R.Suspended, 'Reconciliation is suspended'));
       }
       next = next.filter((r) => r.kind === 'manual');
     }
     // A caller that gave up while queued is answered without starting a pass for it.
     for (const request of next.filter((r) => r.signal?.aborted)) {
-      request.resolve(this.#skipped('Aborted', 'The caller aborted before the pass started'));
+      request.resolve(this.#skipped(R.Aborted, 'The caller aborted before the pass started'));
     }
     next = next.filter((r) => !r.signal?.aborted);
     if (next.length > 0) {
@@ -365,9 +356,7 @@ export class Reconciler {
       void this.#request('scheduled', undefined);
     });
     const at = new Date(o.clock.now() + delay).toISOString();
-    this.#update((d) => {
-      d.nextRunAt = at;
-    });
+    this.#update(nextRunScheduled(at));
   }
 
   #clearTimer(): void {
@@ -382,7 +371,7 @@ export class Reconciler {
     const deferral = this.#binding?.precondition?.();
     if (deferral) {
       this.#deferredFor = deferral.retryAfter;
-      this.#update((d) => setCondition(d, 'Ready', 'False', deferral.reason, deferral.message, this.#now()));
+      this.#update(passDeferred(deferral.reason, deferral.message, this.#now()));
       return this.#skipped(deferral.reason, deferral.message, startedAt);
     }
     const gate = this.#binding?.gate ?? this.#options.gate;
@@ -392,7 +381,7 @@ export class Reconciler {
         release = await gate.acquire(run.controller.signal);
       } catch {
         return this.#skipped(
-          this.#started ? 'Aborted' : 'Stopped',
+          this.#started ? R.Aborted : R.Stopped,
           'The pass was aborted while waiting for a slot',
           startedAt,
         );
@@ -402,9 +391,7 @@ export class Reconciler {
     const cancelTimeout = this.#options.clock.setTimer(this.#options.timeout, () =>
       run.controller.abort(this.#timeoutError()),
     );
-    this.#update((d) =>
-      setCondition(d, 'Reconciling', 'True', 'Progressing', 'Reconciliation in progress', this.#now()),
-    );
+    this.#update(passStarted(this.#now()));
     const pass = new Pass(this.#host(), run.controller.signal);
     try {
       const result = await pass.run();
@@ -421,44 +408,32 @@ export class Reconciler {
   async #succeeded(result: PassResult, startedAt: number): Promise<ReconcileResult> {
     const { artifact } = result;
     const durationMs = this.#options.clock.now() - startedAt;
-    const rolledBack = result.outcome === 'rolledBack';
-    const message = rolledBack
+    const wasRolledBack = result.outcome === 'rolledBack';
+    const message = wasRolledBack
       ? (result.reason ?? `Rolled back to ${result.appliedRevision}`)
       : `Applied revision ${result.appliedRevision}`;
-    this.#record(artifact, result.outcome, rolledBack ? 'RolledBack' : undefined, startedAt, durationMs);
-    const now = this.#now();
-    this.#update((d) => {
-      d.failures = 0;
-      d.history = castDraft(this.#memory.stored.history ?? []);
-      if (rolledBack) {
-        setCondition(d, 'Ready', 'False', 'RolledBack', message, now);
-        setCondition(d, 'Stalled', 'True', 'RolledBack', message, now);
-      } else {
-        setCondition(d, 'Ready', 'True', 'ReconciliationSucceeded', message, now);
-        setCondition(d, 'Stalled', 'False', 'ReconciliationSucceeded', message, now);
-      }
-      this.#settleReconciling(d, rolledBack ? 'RolledBack' : 'ReconciliationSucceeded', message, now);
-      if (!this.#options.wait)
-        setCondition(d, 'Healthy', 'Unknown', 'NotChecked', 'Health checks are off', now);
-    });
+    this.#record(artifact, result.outcome, wasRolledBack ? R.RolledBack : undefined, startedAt, durationMs);
+    const end = {
+      message,
+      at: this.#now(),
+      history: this.#memory.stored.history ?? [],
+      suspended: this.#suspended,
+    };
+    this.#update(wasRolledBack ? rolledBack(end) : passSucceeded({ ...end, wait: this.#options.wait }));
     try {
       await persistState(this.#options, this.#memory);
     } catch (error) {
       return this.#failed(
-        new ReconcileError(
-          ReconcilerErrorCodes.StateSaveFailed,
-          `Could not store the history of ${this.name}`,
-          {
-            cause: error,
-          },
-        ),
+        new ReconcileError(ErrorCodes.StateSaveFailed, `Could not store the history of ${this.name}`, {
+          cause: error,
+        }),
         artifact,
         startedAt,
       );
     }
     return {
       outcome: result.outcome,
-      ...(rolledBack ? { reason: 'RolledBack' } : {}),
+      ...(wasRolledBack ? { reason: R.RolledBack } : {}),
       message,
       revision: artifact.revision,
       appliedRevision: result.appliedRevision,
@@ -477,7 +452,7 @@ export class Reconciler {
     artifact: Artifact | undefined,
     startedAt: number,
   ): Promise<ReconcileResult> {
-    const error = toGitOpsError(thrown, 'reconcile', ReconcilerErrorCodes.Failed);
+    const error = toGitOpsError(thrown, 'reconcile', ErrorCodes.Failed);
     const reason = reasonOf(error.code);
     const durationMs = this.#options.clock.now() - startedAt;
     this.#events.emit('failed', {
@@ -487,17 +462,16 @@ export class Reconciler {
       error,
     });
     this.#record(artifact, 'failed', error.message, startedAt, durationMs);
-    const now = this.#now();
-    const held = this.#memory.held;
-    this.#update((d) => {
-      d.failures += 1;
-      d.history = castDraft(this.#memory.stored.history ?? []);
-      setCondition(d, 'Ready', 'False', reason, error.message, now);
-      if (held)
-        setCondition(d, 'Stalled', 'True', 'RolledBack', `Revision ${held.revision} was rolled back`, now);
-      else setCondition(d, 'Stalled', 'False', reason, error.message, now);
-      this.#settleReconciling(d, reason, error.message, now);
-    });
+    this.#update(
+      passFailed({
+        reason,
+        message: error.message,
+        at: this.#now(),
+        history: this.#memory.stored.history ?? [],
+        suspended: this.#suspended,
+        heldRevision: this.#memory.held?.revision,
+      }),
+    );
     // Only a pass that got an artifact adds history; otherwise the store is left untouched.
     if (artifact) {
       try {
@@ -520,13 +494,6 @@ export class Reconciler {
       startedAt: new Date(startedAt).toISOString(),
       durationMs,
     };
-  }
-
-  /** Sets Reconciling=False after a pass, or Suspended when suspended meanwhile. */
-  #settleReconciling(d: Parameters<StatusRecipe>[0], reason: string, message: string, now: string): void {
-    if (this.#suspended)
-      setCondition(d, 'Reconciling', 'False', 'Suspended', 'Reconciliation is suspended', now);
-    else setCondition(d, 'Reconciling', 'False', reason, message, now);
   }
 
   /** Adds a history entry for a pass that got an artifact (a failed fetch has no revision to record). */

@@ -1,17 +1,9 @@
-import { castDraft, type Draft, freeze, Immer } from 'immer';
-import type { Condition, HistoryEntry, Inventory, Plan } from '../types.js';
+import { type Draft, Immer } from 'immer';
+import type { PlanSummary } from '../plan.js';
+import type { Condition, HistoryEntry, Inventory } from '../types.js';
 
 /** The condition types a reconciler reports, in the order they appear in `conditions`. */
 export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Healthy';
-
-/** How many objects a plan creates, updates, leaves, prunes, and found drifted. */
-export interface PlanSummary {
-  readonly create: number;
-  readonly update: number;
-  readonly unchanged: number;
-  readonly prune: number;
-  readonly drifted: number;
-}
 
 /** The observable state of a reconciler: a frozen value, replaced (never mutated) on every change. */
 export interface ReconcilerStatus {
@@ -42,68 +34,12 @@ export interface ReconcilerStatus {
 /** A private Immer instance: the global Immer settings of the embedding program do not matter here. */
 const immer = new Immer({ autoFreeze: true });
 
-/** A recipe that changes a status draft. */
+/** A recipe that changes a status draft: what the named transitions of `transitions.ts` return. */
 export type StatusRecipe = (draft: Draft<ReconcilerStatus>) => void;
-
-/** The status of a reconciler that has not run yet. */
-export function initialStatus(name: string, now: string): ReconcilerStatus {
-  const condition = (type: ConditionType, status: Condition['status'], reason: string, message: string) => ({
-    type,
-    status,
-    reason,
-    message,
-    lastTransitionTime: now,
-  });
-  return freeze(
-    {
-      name,
-      conditions: [
-        condition('Ready', 'Unknown', 'Pending', 'Not reconciled yet'),
-        condition('Reconciling', 'False', 'Pending', 'Not reconciled yet'),
-        condition('Stalled', 'False', 'Pending', 'Not reconciled yet'),
-        condition('Healthy', 'Unknown', 'Pending', 'Not checked yet'),
-      ],
-      lastFetchedRevision: undefined,
-      lastAttemptedRevision: undefined,
-      lastAppliedRevision: undefined,
-      lastHealthyRevision: undefined,
-      inventory: { entries: [] },
-      history: [],
-      failures: 0,
-      nextRunAt: undefined,
-      suspended: false,
-      lastPlan: undefined,
-    } satisfies ReconcilerStatus as ReconcilerStatus,
-    true,
-  );
-}
 
 /** Applies a recipe; returns the same object when nothing changed, so callers can skip a `status` event. */
 export function produceStatus(status: ReconcilerStatus, recipe: StatusRecipe): ReconcilerStatus {
   return immer.produce(status, recipe);
-}
-
-/**
- * Sets a condition on a draft. `lastTransitionTime` moves only when the status value changes, as in
- * Kubernetes, so "Ready since" stays meaningful across passes that confirm the same state.
- */
-export function setCondition(
-  draft: Draft<ReconcilerStatus>,
-  type: ConditionType,
-  status: Condition['status'],
-  reason: string,
-  message: string,
-  now: string,
-): void {
-  const existing = draft.conditions.find((c) => c.type === type);
-  if (!existing) {
-    draft.conditions.push({ type, status, reason, message, lastTransitionTime: now });
-    return;
-  }
-  if (existing.status !== status) existing.lastTransitionTime = now;
-  existing.status = status;
-  existing.reason = reason;
-  existing.message = message;
 }
 
 /** Finds a condition of a status. */
@@ -121,27 +57,6 @@ export function isReadyAtLatest(status: ReconcilerStatus): boolean {
     status.lastAppliedRevision !== undefined &&
     status.lastAppliedRevision === status.lastFetchedRevision
   );
-}
-
-/** The counts of a plan. */
-export function summarizePlan(plan: Plan): PlanSummary {
-  return {
-    create: plan.create.length,
-    update: plan.update.length,
-    unchanged: plan.unchanged.length,
-    prune: plan.prune.length,
-    drifted: plan.drifted.length,
-  };
-}
-
-/**
- * Puts an inventory into a draft. Entries are copied so freezing the status never freezes objects a
- * target or store still holds.
- */
-export function setInventory(draft: Draft<ReconcilerStatus>, inventory: Inventory): void {
-  draft.inventory = castDraft({
-    entries: inventory.entries.map((e) => ({ ref: { ...e.ref }, digest: e.digest })),
-  });
 }
 
 /**

@@ -4,7 +4,6 @@ import { ErrorCodes, RenderError } from '../errors.js';
 import { createIgnoreMatcher } from '../source/ignore.js';
 import { throwIfAborted, walkFiles } from '../source/walk.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
-import { RenderErrorCodes } from './codes.js';
 import { assertNoDuplicates } from './duplicates.js';
 import { type ParseManifestsOptions, parseManifests } from './parse.js';
 
@@ -155,10 +154,10 @@ export class RawRenderer implements Renderer {
       onError: (code, path, message) =>
         new RenderError(
           code === 'unsafe-link'
-            ? RenderErrorCodes.UnsafePath
+            ? ErrorCodes.RenderUnsafePath
             : code === 'too-many-files'
-              ? RenderErrorCodes.TooManyFiles
-              : RenderErrorCodes.Unreadable,
+              ? ErrorCodes.RenderTooManyFiles
+              : ErrorCodes.RenderUnreadable,
           message,
           {
             location: { file: prefix + path },

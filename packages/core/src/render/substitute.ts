@@ -3,7 +3,6 @@ import { digestObject } from '../digest.js';
 import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
 import { formatRef, refOf } from '../refs.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
-import { RenderErrorCodes } from './codes.js';
 import {
   checkManifestObject,
   KUBECTL_YAML_OPTIONS,
@@ -103,7 +102,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
   for (const name of Object.keys(options.variables)) {
     if (!VARIABLE_NAME.test(name)) {
       throw new RenderError(
-        RenderErrorCodes.InvalidVariable,
+        ErrorCodes.RenderInvalidVariable,
         `"${name}" is not a valid variable name (letters, digits, _)`,
       );
     }

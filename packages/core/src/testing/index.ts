@@ -9,7 +9,7 @@ export {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from './fake-cluster.js';
-export { ManualClock } from './manual-clock.js';
+export { ManualClock, type ManualClockOptions, whileTimePasses } from './manual-clock.js';
 export {
   type CommitOptions,
   type MemoryCommit,

@@ -48,6 +48,27 @@ function checkPath(path: string): string {
   return clean;
 }
 
+/**
+ * A repository URL reduced to what names the repository: `host[:port]/path`, host in lower case,
+ * without scheme, credentials, default port, trailing `/` or `.git`. An scp-style address
+ * (`git@github.com:org/repo.git`) reads as `ssh://git@github.com/org/repo.git` first.
+ */
+function comparableUrl(url: string): string {
+  const trimmed = url.trim();
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed);
+  const scp = hasScheme ? null : /^(?:[^@/:]+@)?([^/:]+):\/*(.*)$/.exec(trimmed);
+  const text = scp ? `ssh://${scp[1]}/${scp[2]}` : trimmed;
+  let place = text;
+  try {
+    const parsed = new URL(text);
+    const port = parsed.port === '' || parsed.port === '22' ? '' : `:${parsed.port}`;
+    place = `${parsed.hostname.toLowerCase()}${port}${parsed.pathname}`;
+  } catch {
+    // Not a URL at all: compare the text itself, trimmed the same way.
+  }
+  return place.replace(/\/+$/, '').replace(/\.git$/i, '');
+}
+
 /** sha256 of the files' paths and contents, in path order: the artifact digest. */
 function contentDigest(files: Readonly<Record<string, string>>): string {
   const hash = createHash('sha256');
@@ -172,9 +193,13 @@ export class MemorySource implements Source {
     return artifact;
   }
 
-  /** Whether a change notification names this source's URL (when given) and branch (when given). */
+  /**
+   * Whether a change notification names this source's URL (when given) and branch (when given).
+   * URLs are compared as GitSource compares them: host case, credentials, a `.git` suffix, a trailing
+   * `/` and the scheme do not matter, and `git@host:org/repo` is `host/org/repo`.
+   */
   matches(change: SourceChange): boolean {
-    if (change.url !== undefined && change.url !== this.#url) return false;
+    if (change.url !== undefined && comparableUrl(change.url) !== comparableUrl(this.#url)) return false;
     if (change.ref === undefined) return change.url !== undefined;
     return change.ref === this.#branch || change.ref === `refs/heads/${this.#branch}`;
   }

@@ -229,24 +229,6 @@ export class GatedSource implements Source {
 }
 
 /**
- * Settles a pass that waits on the manual clock (health polls). The pass's own timeout timer is
- * always pending, so the clock moves only while another timer (a poll sleep, earlier than the
- * timeout) waits too; otherwise the pass is doing real I/O and gets real time instead. That keeps
- * virtual time from running out while the memory source writes files.
- */
-export async function settleWithClock<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
-  let done = false;
-  const watched = promise.finally(() => {
-    done = true;
-  });
-  for (let i = 0; i < 20_000 && !done; i++) {
-    if (clock.pendingTimers > 1) await clock.runNext();
-    else await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return watched;
-}
-
-/**
  * Waits until the reconciler has no pass in flight. Passes do real file I/O (the memory source writes
  * a folder per revision), so a manual clock's settling is not always enough for them to finish.
  */
