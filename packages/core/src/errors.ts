@@ -180,6 +180,7 @@ export const ErrorCodes = {
   EmptySetRefused: 'RECONCILE_EMPTY_SET_REFUSED',
   Aborted: 'RECONCILE_ABORTED',
   Timeout: 'RECONCILE_TIMEOUT',
+  StateInvalid: 'RECONCILE_STATE_INVALID',
   RevisionRolledBack: 'RECONCILE_REVISION_ROLLED_BACK',
   DependencyNotReady: 'RECONCILE_DEPENDENCY_NOT_READY',
 } as const;

@@ -21,6 +21,7 @@ import {
   type StatusRecipe,
   setCondition,
 } from './status.js';
+import { registerTargetUser } from './target-owners.js';
 
 /** What one call to {@link Reconciler.reconcile} (or a scheduled pass) came to. */
 export interface ReconcileResult {
@@ -141,6 +142,7 @@ export class Reconciler {
   /** Checks the options; nothing runs until {@link start}, {@link reconcile} or {@link trigger}. */
   constructor(options: ReconcilerOptions) {
     this.#options = resolveOptions(options);
+    registerTargetUser(this.#options.target, this.#options.name);
     this.#events = new GuardedEmitter(this.#options.onListenerError);
     this.#status = initialStatus(this.#options.name, this.#now());
   }
