@@ -1,5 +1,6 @@
 import { castDraft } from 'immer';
 import { sleep } from '../clock.js';
+import { maskPlanSecrets } from '../diff/mask-plan.js';
 import {
   ApplyError,
   ErrorCodes,
@@ -195,9 +196,10 @@ export class Pass {
       this.#renderOrReuse(artifact),
     );
     this.#guardEmpty(artifact.revision, manifests, inventory);
-    return this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
+    const plan = await this.#stage('reconcile', ReconcilerErrorCodes.PlanFailed, () =>
       target.plan(manifests, inventory, { signal }),
     );
+    return maskPlanSecrets(plan);
   }
 
   /** Fetches the artifact and records it. */
@@ -290,7 +292,8 @@ export class Pass {
     this.#host.update((d) => {
       d.lastPlan = summary;
     });
-    this.#host.emit('planned', { reconciler: name, revision, plan, summary });
+    // Events leave the target: Secret values are masked (the apply below gets the real plan).
+    this.#host.emit('planned', { reconciler: name, revision, plan: maskPlanSecrets(plan), summary });
     if (plan.drifted.length > 0) {
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
     }

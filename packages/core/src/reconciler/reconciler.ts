@@ -204,8 +204,8 @@ export class Reconciler {
 
   /**
    * What a pass would change now: fetches, renders and plans the newest revision, and writes
-   * nothing (no apply, no store, no status, no events). Throws the typed error of a failing stage,
-   * including `EmptySetRefused`.
+   * nothing (no apply, no store, no status, no events). Secret values are masked in it, as in the
+   * `planned` event. Throws the typed error of a failing stage, including `EmptySetRefused`.
    */
   async plan(options: ReconcileCallOptions = {}): Promise<Plan> {
     const controller = new AbortController();
