@@ -1,3 +1,4 @@
+import { byManifestOrder, summarizeProblems } from './summary.js';
 import type { InventoryEntry } from './types.js';
 
 /**
@@ -101,14 +102,18 @@ export interface ValidationIssue {
 export class ValidationError extends GitOpsError {
   readonly issues: readonly ValidationIssue[];
 
+  /**
+   * @param issues every refused object; kept whole (in manifest order, so the same set gives the
+   * same error every time) while the message shows counts and the first few, grouped by reason.
+   */
   constructor(code: string, issues: readonly ValidationIssue[], options: GitOpsErrorOptions = {}) {
-    const lines = issues.map((issue) => {
-      const where = formatLocation(issue.location);
-      return where ? `${where}: ${issue.message}` : issue.message;
-    });
+    const ordered = [...issues].sort(byManifestOrder);
+    const lines = summarizeProblems(
+      ordered.map((issue) => ({ message: issue.message, where: formatLocation(issue.location) })),
+    );
     const summary = `${issues.length} object${issues.length === 1 ? '' : 's'} failed validation`;
     super('validation', code, `${summary}:\n  ${lines.join('\n  ')}`, options);
-    this.issues = issues;
+    this.issues = ordered;
   }
 }
 

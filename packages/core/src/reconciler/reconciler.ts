@@ -1,5 +1,6 @@
 import { castDraft } from 'immer';
 import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
+import { boundMessage } from '../summary.js';
 import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
 import {
   GuardedEmitter,
@@ -481,6 +482,7 @@ export class Reconciler {
   ): Promise<ReconcileResult> {
     const error = toGitOpsError(thrown, 'reconcile', ReconcilerErrorCodes.Failed);
     const reason = reasonOf(error.code);
+    const message = boundMessage(error.message);
     const durationMs = this.#options.clock.now() - startedAt;
     this.#events.emit('failed', {
       reconciler: this.name,
@@ -488,17 +490,17 @@ export class Reconciler {
       stage: error.stage,
       error,
     });
-    this.#record(artifact, 'failed', error.message, startedAt, durationMs);
+    this.#record(artifact, 'failed', message, startedAt, durationMs);
     const now = this.#now();
     const held = this.#memory.held;
     this.#update((d) => {
       d.failures += 1;
       d.history = castDraft(this.#memory.stored.history ?? []);
-      setCondition(d, 'Ready', 'False', reason, error.message, now);
+      setCondition(d, 'Ready', 'False', reason, message, now);
       if (held)
         setCondition(d, 'Stalled', 'True', 'RolledBack', `Revision ${held.revision} was rolled back`, now);
-      else setCondition(d, 'Stalled', 'False', reason, error.message, now);
-      this.#settleReconciling(d, reason, error.message, now);
+      else setCondition(d, 'Stalled', 'False', reason, message, now);
+      this.#settleReconciling(d, reason, message, now);
     });
     // Only a pass that got an artifact adds history; otherwise the store is left untouched.
     if (artifact) {
