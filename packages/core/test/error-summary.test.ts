@@ -56,3 +56,25 @@ describe('a long failure message is bounded in status and history', () => {
     expect(stored.length).toBeLessThanOrEqual(1024);
   });
 });
+
+describe('a failing reconciler whose failure does not change writes nothing', () => {
+  it('validation issues arriving in a different order each pass leave the stored state alone', async () => {
+    const r = rig({ 'a.yaml': configMap('a') });
+    await r.reconciler.reconcile();
+    const issues = Array.from({ length: 8 }, (_, i) => ({
+      message: `refused ${i}`,
+      location: { file: `f${i}.yaml`, line: 1 },
+    }));
+    let pass = 0;
+    r.cluster.validate = async () => {
+      // Parallel discovery completes in a different order every time.
+      const shuffled = pass++ % 2 ? [...issues].reverse() : [...issues.slice(4), ...issues.slice(0, 4)];
+      throw new ValidationError('VALIDATION_FAILED', shuffled);
+    };
+    r.source.setFile('a.yaml', configMap('a', 'v2')).commit();
+    await r.reconciler.reconcile();
+    const saves = r.store.saves;
+    for (let i = 0; i < 3; i++) expect((await r.reconciler.reconcile()).outcome).toBe('failed');
+    expect(r.store.saves).toBe(saves);
+  });
+});
