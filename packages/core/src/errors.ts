@@ -1,3 +1,4 @@
+import { byManifestOrder, summarizeProblems } from './summary.js';
 import type { InventoryEntry } from './types.js';
 
 /**
@@ -108,14 +109,18 @@ export interface ValidationIssue {
 export class ValidationError extends GitOpsError {
   readonly issues: readonly ValidationIssue[];
 
+  /**
+   * @param issues every refused object; kept whole (in manifest order, so the same set gives the
+   * same error every time) while the message shows counts and the first few, grouped by reason.
+   */
   constructor(code: string, issues: readonly ValidationIssue[], options: GitOpsErrorOptions = {}) {
-    const lines = issues.map((issue) => {
-      const where = formatLocation(issue.location);
-      return where ? `${where}: ${issue.message}` : issue.message;
-    });
+    const ordered = [...issues].sort(byManifestOrder);
+    const lines = summarizeProblems(
+      ordered.map((issue) => ({ message: issue.message, where: formatLocation(issue.location) })),
+    );
     const summary = `${issues.length} object${issues.length === 1 ? '' : 's'} failed validation`;
     super('validation', code, `${summary}:\n  ${lines.join('\n  ')}`, options);
-    this.issues = issues;
+    this.issues = ordered;
   }
 }
 
@@ -220,6 +225,8 @@ export const ErrorCodes = {
   UnknownReconciler: 'RECONCILE_UNKNOWN_RECONCILER',
   /** A wait on a test's `ManualClock` was never driven (see {@link ClockNotAdvancedError}). */
   ClockNotAdvanced: 'RECONCILE_CLOCK_NOT_ADVANCED',
+  /** A stored state is not a gitops-kit state (wrong shape, not JSON); the message names where it is. */
+  StateInvalid: 'RECONCILE_STATE_INVALID',
 } as const;
 
 /**

@@ -221,6 +221,14 @@ export interface Target {
   prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult>;
   /** One health reading of the given objects. The reconciler polls it while it waits. */
   health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport>;
+  /**
+   * Optional: every live object that carries this target's ownership mark, whether an inventory
+   * names it or not. The reconciler asks when the stored state is missing, emptied, unreadable or was
+   * replaced behind its back, and adds what it finds to the inventory (as prune candidates when the
+   * set lacks them), so a lost state object is never taken for a first run. Targets that cannot
+   * answer leave it out; the reconciler then trusts the store alone.
+   */
+  listOwned?(options: TargetCallOptions): Promise<readonly ObjectRef[]>;
 }
 
 /** The outcome of one reconcile, as stored in history. */
@@ -255,8 +263,17 @@ export interface StateStoreOptions {
 
 /** Keeps a reconciler's state (inventory first of all) so a restarted process resumes. */
 export interface StateStore {
+  /** The state saved under `key`, or undefined when there is none. Throws when it cannot be read. */
   load(key: string, options?: StateStoreOptions): Promise<StoredState | undefined>;
+  /** Saves the state of `key`. */
   save(key: string, state: StoredState, options?: StateStoreOptions): Promise<void>;
+  /**
+   * Optional and cheap: whether the state under `key` is still the one this store last loaded or
+   * saved (false when it was deleted or written by someone else). The reconciler asks once per pass
+   * and loads again when it is not, so a deleted state object is written again and a changed one
+   * is not overwritten blindly.
+   */
+  unchanged?(key: string, options?: StateStoreOptions): Promise<boolean>;
 }
 
 /** A Kubernetes-style condition. */

@@ -303,7 +303,7 @@ describe('Reconciler: invariant 4, the inventory is stored after apply and befor
     expect(inventoryNames(r.store.get('app')?.inventory.entries)).toEqual(['a']);
   });
 
-  it('after a partial apply, stores what was written with the old inventory and prunes nothing', async () => {
+  it('after a partial apply, keeps the old inventory and the whole intent, and prunes nothing', async () => {
     const r = rig({ 'a.yaml': configMap('a'), 'b.yaml': configMap('b') });
     await r.reconciler.reconcile();
     r.source
@@ -318,7 +318,11 @@ describe('Reconciler: invariant 4, the inventory is stored after apply and befor
     expect(result.error).toBeInstanceOf(ApplyError);
     expect(r.cluster.get(cmRef('b'))).toBeDefined();
     expect(r.cluster.get(cmRef('c'))).toBeDefined();
-    expect(inventoryNames(r.store.get('app')?.inventory.entries)).toEqual(['a', 'b', 'c']);
+    // d was intended but refused: it stays recorded (digest unknown) in case the write landed.
+    const entries = r.store.get('app')?.inventory.entries ?? [];
+    expect(inventoryNames(entries)).toEqual(['a', 'b', 'c', 'd']);
+    expect(entries.find((e) => e.ref.name === 'd')?.digest).toBe('');
+    expect(entries.find((e) => e.ref.name === 'c')?.digest).not.toBe('');
     expect(r.names()).not.toContain('pruned');
   });
 

@@ -24,7 +24,11 @@ export interface Restrictions {
   readonly allowedKinds?: readonly string[] | undefined;
   /** Kinds that may not be written, in the same notation; a denial wins over an allowance. */
   readonly deniedKinds?: readonly string[] | undefined;
-  /** Whether cluster-scoped objects (Namespaces, CRDs, ClusterRoles) may be written. Default true. */
+  /**
+   * Whether cluster-scoped objects (Namespaces, CRDs, ClusterRoles, ClusterRoleBindings) may be
+   * written. Default: true when `allowedNamespaces` is unset, false when it is set, since a tenant
+   * held to its namespaces could otherwise bind itself to `cluster-admin`.
+   */
   readonly allowClusterScoped?: boolean | undefined;
 }
 
@@ -62,8 +66,11 @@ function refusal(item: RestrictedItem, restrictions: Restrictions): string | und
     return `kind ${ref.kind} is not allowed (allowed kinds: ${list(allowedKinds)})`;
   }
   if (!item.namespaced) {
-    if (restrictions.allowClusterScoped === false) return 'cluster-scoped objects are not allowed';
-    return undefined;
+    const allowed = restrictions.allowClusterScoped ?? restrictions.allowedNamespaces === undefined;
+    if (allowed) return undefined;
+    return restrictions.allowClusterScoped === false
+      ? 'cluster-scoped objects are not allowed'
+      : 'cluster-scoped objects are not allowed while namespaces are restricted (set allowClusterScoped: true to allow them)';
   }
   const allowedNamespaces = restrictions.allowedNamespaces;
   if (allowedNamespaces) {

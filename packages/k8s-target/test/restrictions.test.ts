@@ -48,15 +48,28 @@ const all = [deployment, secret, otherNs, clusterRole, widget];
 const cases: Case[] = [
   { name: 'no restrictions allow everything', restrictions: {}, items: all, refused: [] },
   {
-    name: 'allowed namespaces refuse other namespaces, not cluster-scoped objects',
+    name: 'allowed namespaces refuse other namespaces and, by default, cluster-scoped objects',
     restrictions: { allowedNamespaces: ['team-a'] },
     items: all,
-    refused: ['coredns'],
+    refused: ['coredns', 'admin-all'],
     message: /namespace "kube-system" is not allowed \(allowed namespaces: team-a\)/,
   },
   {
+    name: 'a tenant held to its namespaces cannot write a ClusterRole unless explicitly allowed',
+    restrictions: { allowedNamespaces: ['team-a'] },
+    items: [clusterRole],
+    refused: ['admin-all'],
+    message: /cluster-scoped objects are not allowed while namespaces are restricted/,
+  },
+  {
+    name: 'allowed namespaces with allowClusterScoped: true let cluster-scoped objects through',
+    restrictions: { allowedNamespaces: ['team-a'], allowClusterScoped: true },
+    items: all,
+    refused: ['coredns'],
+  },
+  {
     name: 'an empty namespace list allows no namespaced object',
-    restrictions: { allowedNamespaces: [] },
+    restrictions: { allowedNamespaces: [], allowClusterScoped: true },
     items: [deployment, clusterRole],
     refused: ['web'],
     message: /allowed namespaces: none/,
@@ -141,7 +154,9 @@ describe('checkRestrictions', () => {
 
 describe('assertRestrictions', () => {
   it('returns when everything is allowed', () => {
-    expect(() => assertRestrictions(all, { allowedNamespaces: ['team-a', 'kube-system'] })).not.toThrow();
+    expect(() =>
+      assertRestrictions(all, { allowedNamespaces: ['team-a', 'kube-system'], allowClusterScoped: true }),
+    ).not.toThrow();
   });
 
   it('throws one ValidationError listing every refusal with its file:line', () => {

@@ -10,6 +10,7 @@ export {
   maskSecretValues,
   storedSecretData,
 } from './mask.js';
+export { maskPlanSecrets } from './mask-plan.js';
 export { escapePointerSegment, joinPointer, splitPointer } from './pointer.js';
 export { projectOnto, unionShape } from './project.js';
 export { isRecord, type JsonRecord, jsonEqual } from './values.js';

@@ -3,6 +3,7 @@ import type { GitOpsError, Stage } from '../errors.js';
 import type { PlanSummary } from '../plan.js';
 import type { ObjectRef } from '../refs.js';
 import type { Artifact, ArtifactMeta, HealthReport, Plan, PruneResult } from '../types.js';
+import type { StateRecovery } from './memory.js';
 import type { ListenerErrorHandler } from './options.js';
 import type { ReconcilerStatus } from './status.js';
 
@@ -50,6 +51,12 @@ export interface ReconcilerEvents {
     /** Whether the revision rolled back to became healthy again. */
     readonly healthy: boolean;
   };
+  /**
+   * The stored state was missing, emptied, unreadable or replaced by another writer, and the
+   * inventory was rebuilt from what this process knew and the objects carrying our ownership mark
+   * (see `Target.listOwned`); the state is written again by the same pass.
+   */
+  recovered: EventBase & StateRecovery;
   /** A pass failed. */
   failed: EventBase & { readonly stage: Stage; readonly error: GitOpsError };
   /** The status changed; `status` is the new frozen value. */

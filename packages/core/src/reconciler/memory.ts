@@ -1,6 +1,9 @@
 import { emptyInventory } from '../plan.js';
-import type { Artifact, Manifest, StoredState } from '../types.js';
+import { type ObjectRef, refKey } from '../refs.js';
+import { checkStoredState } from '../state/decode.js';
+import type { Artifact, InventoryEntry, Manifest, StoredState } from '../types.js';
 import type { ResolvedOptions } from './options.js';
+import { ownsTargetAlone } from './target-owners.js';
 
 /** A rendered set that was seen healthy: what a rollback applies again. */
 export interface HealthySet {
@@ -52,23 +55,141 @@ export function newMemory(): ReconcilerMemory {
   };
 }
 
+/** Why a reconciler rebuilt its inventory instead of trusting the stored state. */
+export type RecoveryReason = 'StateMissing' | 'StateEmpty' | 'StateUnreadable' | 'StateReplaced';
+
+/** What loading the state found wrong, and what the target's owned objects added back. */
+export interface StateRecovery {
+  readonly reason: RecoveryReason;
+  /** Says what happened, naming the store entry (and the read error for `StateUnreadable`). */
+  readonly message: string;
+  /** Objects carrying our ownership mark that the target listed. */
+  readonly found: number;
+  /** Those the loaded state did not name: now in the inventory again. */
+  readonly added: readonly ObjectRef[];
+}
+
 /**
- * Loads the stored state once. A store that has nothing for this name leaves the empty state; a
- * store that fails makes the pass fail before anything is fetched or written.
+ * Loads the stored state once. A store that has nothing for this name, an emptied or unreadable
+ * state, are checked against the target's owned objects (when the target can list them) so a lost
+ * state object is never taken for a first run (invariant 4). A store that fails while the target
+ * cannot list makes the pass fail before anything is fetched or written.
  */
 export async function loadState(
   options: ResolvedOptions,
   memory: ReconcilerMemory,
   signal: AbortSignal,
-): Promise<void> {
-  if (memory.loaded) return;
-  const state = await options.stateStore.load(options.name, { signal });
-  if (state) {
-    memory.stored = state;
+): Promise<StateRecovery | undefined> {
+  if (memory.loaded) return undefined;
+  const recovery = await readState(options, memory, signal, false);
+  memory.loaded = true;
+  return recovery;
+}
+
+/**
+ * Asks the store (when it can tell cheaply) whether the state is still the one last loaded or
+ * saved; when it was deleted or replaced, loads it again, keeps every object this process knew of,
+ * adds the target's owned objects and makes the next save write.
+ */
+export async function refreshState(
+  options: ResolvedOptions,
+  memory: ReconcilerMemory,
+  signal: AbortSignal,
+): Promise<StateRecovery | undefined> {
+  const { stateStore, name } = options;
+  if (stateStore.unchanged === undefined || (await stateStore.unchanged(name, { signal }))) return undefined;
+  return readState(options, memory, signal, true);
+}
+
+async function readState(
+  options: ResolvedOptions,
+  memory: ReconcilerMemory,
+  signal: AbortSignal,
+  running: boolean,
+): Promise<StateRecovery | undefined> {
+  const { stateStore, target, name } = options;
+  let state: StoredState | undefined;
+  let unreadable: string | undefined;
+  try {
+    state = checkStoredState(await stateStore.load(name, { signal }), `state store entry "${name}"`);
+  } catch (error) {
+    // Without a way to list what we own, an unreadable state must stop the pass: guessing could
+    // orphan or prune.
+    if (!canListOwned(options) || signal.aborted) throw error;
+    unreadable = error instanceof Error ? error.message : String(error);
+  }
+  const reason: RecoveryReason | undefined =
+    unreadable !== undefined
+      ? 'StateUnreadable'
+      : state === undefined
+        ? 'StateMissing'
+        : running
+          ? 'StateReplaced'
+          : state.inventory.entries.length === 0
+            ? 'StateEmpty'
+            : undefined;
+  // While running, what this process applied stays known whatever the store now says.
+  const known = memory.stored.inventory.entries;
+  const base: StoredState = state ?? memory.stored;
+  let entries = mergeEntries(base.inventory.entries, known);
+  let found = 0;
+  let added: ObjectRef[] = [];
+  if (reason !== undefined && target.listOwned !== undefined && canListOwned(options)) {
+    const owned = await target.listOwned({ signal });
+    found = owned.length;
+    const present = new Set(entries.map((e) => refKey(e.ref)));
+    added = owned.filter((ref) => !present.has(refKey(ref)));
+    // The digest is unknown: the next plan writes these again or prunes them.
+    entries = [...entries, ...added.map((ref) => ({ ref, digest: '' }))];
+  }
+  const next: StoredState =
+    entries.length === base.inventory.entries.length ? base : { ...base, inventory: { entries } };
+  memory.stored = next;
+  if (reason === undefined && next === state) {
     memory.lastSaved = JSON.stringify(state);
     memory.savedRef = state;
+  } else {
+    // Whatever the store holds is not what we now know: the next save writes.
+    memory.lastSaved = undefined;
+    memory.savedRef = undefined;
   }
-  memory.loaded = true;
+  if (reason === undefined) return undefined;
+  const lost = running || unreadable !== undefined;
+  if (!lost && added.length === 0) return undefined;
+  return { reason, message: recoveryMessage(reason, name, unreadable, found, added.length), found, added };
+}
+
+/** Whether the target can list what this reconciler owns (see {@link ownsTargetAlone}). */
+function canListOwned(options: ResolvedOptions): boolean {
+  return options.target.listOwned !== undefined && ownsTargetAlone(options.target, options.name);
+}
+
+/** `base` with the entries of `extra` it lacks appended (base wins for shared references). */
+function mergeEntries(
+  base: readonly InventoryEntry[],
+  extra: readonly InventoryEntry[],
+): readonly InventoryEntry[] {
+  if (extra.length === 0) return base;
+  const present = new Set(base.map((e) => refKey(e.ref)));
+  const missing = extra.filter((e) => !present.has(refKey(e.ref)));
+  return missing.length === 0 ? base : [...base, ...missing];
+}
+
+function recoveryMessage(
+  reason: RecoveryReason,
+  name: string,
+  unreadable: string | undefined,
+  found: number,
+  added: number,
+): string {
+  const what = {
+    StateMissing: `The state of ${name} is missing from its store`,
+    StateEmpty: `The stored inventory of ${name} is empty`,
+    StateUnreadable: `The state of ${name} could not be read (${unreadable ?? ''})`,
+    StateReplaced: `The state of ${name} was changed or deleted by another writer`,
+  }[reason];
+  const objects = `${found} object${found === 1 ? '' : 's'} carry its ownership mark`;
+  return `${what}; ${objects}, ${added} of them missing from the state were added back to the inventory; the state will be written again`;
 }
 
 /**

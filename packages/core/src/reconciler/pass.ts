@@ -1,4 +1,5 @@
 import { sleep } from '../clock.js';
+import { maskPlanSecrets } from '../diff/mask-plan.js';
 import {
   ApplyError,
   ErrorCodes,
@@ -9,7 +10,7 @@ import {
   toGitOpsError,
 } from '../errors.js';
 import { mergeInventory, type PlanSummary, summarizePlan } from '../plan.js';
-import { formatRef, type ObjectRef } from '../refs.js';
+import { formatRef, type ObjectRef, refKey } from '../refs.js';
 import type {
   Artifact,
   HealthReport,
@@ -20,7 +21,7 @@ import type {
   PruneResult,
 } from '../types.js';
 import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
-import { type HealthySet, loadState, persistState, type ReconcilerMemory } from './memory.js';
+import { type HealthySet, loadState, persistState, type ReconcilerMemory, refreshState } from './memory.js';
 import type { ResolvedOptions } from './options.js';
 import { abortError } from './scheduling.js';
 import type { StatusRecipe } from './status.js';
@@ -114,11 +115,19 @@ export class Pass {
    * typed error of the stage that failed, leaving the accounting to the reconciler.
    */
   async run(): Promise<PassResult> {
-    if (!this.#memory.loaded) {
-      await this.#inStage('reconcile', ErrorCodes.StateLoadFailed, () =>
-        loadState(this.#options, this.#memory, this.#signal),
-      );
-      this.#showStored();
+    const firstLoad = !this.#memory.loaded;
+    const recovery = await this.#inStage('reconcile', ErrorCodes.StateLoadFailed, () =>
+      firstLoad
+        ? loadState(this.#options, this.#memory, this.#signal)
+        : refreshState(this.#options, this.#memory, this.#signal),
+    );
+    if (firstLoad || recovery) this.#showStored();
+    if (recovery) {
+      this.#host.emit('recovered', {
+        reconciler: this.#options.name,
+        revision: this.#memory.stored.lastAppliedRevision,
+        ...recovery,
+      });
     }
     const artifact = await this.#fetch();
     const held = this.#memory.held;
@@ -183,9 +192,10 @@ export class Pass {
       this.#renderOrReuse(artifact),
     );
     this.#guardEmpty(artifact.revision, manifests, inventory);
-    return this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
+    const plan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
       target.plan(manifests, inventory, { signal }),
     );
+    return maskPlanSecrets(plan);
   }
 
   /** Fetches the artifact and records it. */
@@ -274,22 +284,30 @@ export class Pass {
     );
     const summary = summarizePlan(plan);
     this.#host.update(planned(summary));
-    this.#host.emit('planned', { reconciler: name, revision, plan, summary });
+    // Events leave the target: Secret values are masked (the apply below gets the real plan).
+    this.#host.emit('planned', { reconciler: name, revision, plan: maskPlanSecrets(plan), summary });
     if (plan.drifted.length > 0) {
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
     }
     // Invariant 3: the whole set is validated before the first write.
     await this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
+    // Invariant 4: before the first write, record everything this pass may write, so a crash (of
+    // this process or of the server) at any point of the apply leaves nothing we wrote untracked.
+    // A store that cannot be written fails the pass here, before anything is applied.
+    const intent = withIntended(before, plan);
+    await this.#storeInventory(intent, undefined);
 
     let applied: readonly InventoryEntry[];
     let writes: number;
     try {
       ({ applied, writes } = await target.apply(plan, { signal }));
     } catch (error) {
-      // Whatever was written stays owned, so it is neither forgotten nor orphaned.
+      // Whatever was written stays owned, so it is neither forgotten nor orphaned. A write whose
+      // answer was lost may have landed, so the whole intent stays recorded, with the digests of
+      // the writes that are known to be done.
       if (error instanceof ApplyError && error.applied.length > 0) {
         try {
-          await this.#storeInventory(mergeInventory(before, error.applied), undefined);
+          await this.#storeInventory(mergeInventory(intent, error.applied), undefined);
         } catch {
           // The apply error is the one to report; memory keeps the inventory for the next save.
         }
@@ -521,6 +539,18 @@ export class Pass {
     if (this.#signal.aborted) return abortError(this.#signal);
     return toGitOpsError(error, stage, code);
   }
+}
+
+/**
+ * The inventory recorded before a pass writes: the stored one plus every planned object it lacks,
+ * with an empty digest (not yet known to be applied, so the next plan writes it again). Objects
+ * already owned keep their entry, so a pass that adds nothing records nothing new.
+ */
+function withIntended(before: Inventory, plan: Plan): Inventory {
+  const owned = new Set(before.entries.map((e) => refKey(e.ref)));
+  const added = plan.objects.filter((o) => !owned.has(refKey(o.ref)));
+  if (added.length === 0) return before;
+  return { entries: [...before.entries, ...added.map((o) => ({ ref: o.ref, digest: '' }))] };
 }
 
 /** Whether two inventories hold the same entries (reference and digest) in the same order. */

@@ -1,5 +1,6 @@
 import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
 import type { PlanSummary } from '../plan.js';
+import { boundMessage } from '../summary.js';
 import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
 import {
   GuardedEmitter,
@@ -13,6 +14,7 @@ import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './
 import { Pass, type PassHost, type PassResult } from './pass.js';
 import { intervalDelay, retryDelay } from './scheduling.js';
 import { addHistory, produceStatus, type ReconcilerStatus, type StatusRecipe } from './status.js';
+import { registerTargetUser } from './target-owners.js';
 import {
   initialStatus,
   nextRunScheduled,
@@ -143,6 +145,7 @@ export class Reconciler {
    */
   constructor(options: ReconcilerOptions) {
     this.#options = resolveOptions(options);
+    registerTargetUser(this.#options.target, this.#options.name);
     this.#events = new GuardedEmitter(this.#options.onListenerError);
     this.#status = initialStatus(this.#options.name, this.#now());
   }
@@ -204,8 +207,8 @@ export class Reconciler {
 
   /**
    * What a pass would change now: fetches, renders and plans the newest revision, and writes
-   * nothing (no apply, no store, no status, no events). Throws the typed error of a failing stage,
-   * including `EmptySetRefused`.
+   * nothing (no apply, no store, no status, no events). Secret values are masked in it, as in the
+   * `planned` event. Throws the typed error of a failing stage, including `EmptySetRefused`.
    */
   async plan(options: ReconcileCallOptions = {}): Promise<Plan> {
     const controller = new AbortController();
@@ -454,6 +457,7 @@ export class Reconciler {
   ): Promise<ReconcileResult> {
     const error = toGitOpsError(thrown, 'reconcile', ErrorCodes.Failed);
     const reason = reasonOf(error.code);
+    const message = boundMessage(error.message);
     const durationMs = this.#options.clock.now() - startedAt;
     this.#events.emit('failed', {
       reconciler: this.name,
@@ -461,11 +465,11 @@ export class Reconciler {
       stage: error.stage,
       error,
     });
-    this.#record(artifact, 'failed', error.message, startedAt, durationMs);
+    this.#record(artifact, 'failed', message, startedAt, durationMs);
     this.#update(
       passFailed({
         reason,
-        message: error.message,
+        message,
         at: this.#now(),
         history: this.#memory.stored.history ?? [],
         suspended: this.#suspended,

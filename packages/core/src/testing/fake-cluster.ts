@@ -298,6 +298,18 @@ export class FakeCluster implements Target {
     return summarizeHealth(objects);
   }
 
+  /**
+   * Every live object carrying our owner label, whether an inventory names it or not: what the
+   * reconciler recovers its inventory from when the stored state is lost.
+   */
+  async listOwned(options: TargetCallOptions): Promise<readonly ObjectRef[]> {
+    checkSignal(options.signal);
+    return [...this.#store.values()]
+      .map((entry) => entry.object)
+      .filter((o) => o.metadata.labels?.[OWNER_LABEL] === this.owner)
+      .map(refOf);
+  }
+
   // ---------------------------------------------------------------- simulation hooks
 
   /**

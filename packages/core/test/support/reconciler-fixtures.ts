@@ -133,6 +133,7 @@ export function rig(
     'healthy',
     'unhealthy',
     'rolledBack',
+    'recovered',
     'failed',
     'status',
   ];
