@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import {
   type Artifact,
   createWebhookHandler,
-  hmacSha256,
   type Source,
   type SourceChange,
   type WebhookHandlerOptions,
@@ -11,6 +10,7 @@ import {
   type WebhookReconciler,
 } from '@gitops-kit/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hmacSha256 } from '../src/webhook/verify.js';
 
 /** A source that matches one URL and one branch, as a Git source would. */
 function source(url: string, branch: string): Source {
