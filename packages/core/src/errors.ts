@@ -155,6 +155,16 @@ export class ReconcileError extends GitOpsError {
   }
 }
 
+/**
+ * A webhook receiver configured so it would let anyone in (an empty secret, no provider at all).
+ * Thrown by `createWebhookHandler` when it is created, never per request.
+ */
+export class WebhookConfigError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('reconcile', code, message, options);
+  }
+}
+
 /** Stable error codes used by core. Adapters add their own with a prefix of their stage. */
 export const ErrorCodes = {
   SourceFetchFailed: 'SOURCE_FETCH_FAILED',
@@ -182,6 +192,9 @@ export const ErrorCodes = {
   Timeout: 'RECONCILE_TIMEOUT',
   RevisionRolledBack: 'RECONCILE_REVISION_ROLLED_BACK',
   DependencyNotReady: 'RECONCILE_DEPENDENCY_NOT_READY',
+  WebhookSecretEmpty: 'WEBHOOK_SECRET_EMPTY',
+  WebhookNoProvider: 'WEBHOOK_NO_PROVIDER',
+  RenderRemoteResource: 'RENDER_REMOTE_RESOURCE',
 } as const;
 
 /** Wraps anything thrown into a {@link GitOpsError} of the given stage, keeping typed errors as they are. */

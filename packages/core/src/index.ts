@@ -38,6 +38,7 @@ export {
   type Stage,
   ValidationError,
   type ValidationIssue,
+  WebhookConfigError,
 } from './errors.js';
 export { summarizeHealth } from './health.js';
 export { buildPlan, emptyInventory, mergeInventory, planHasChanges, pruneCandidates } from './plan.js';
