@@ -33,7 +33,9 @@ export interface ErrorLocation {
 
 /** Options accepted by every {@link GitOpsError} constructor. */
 export interface GitOpsErrorOptions {
+  /** Where the problem is (file, document, line, object), when known. */
   readonly location?: ErrorLocation;
+  /** The underlying error, kept as `cause` (it must carry no credential or Secret value). */
   readonly cause?: unknown;
 }
 
@@ -90,7 +92,9 @@ export class RenderError extends GitOpsError {
 
 /** One problem found while validating a set of manifests. */
 export interface ValidationIssue {
+  /** What is wrong, as the target (for example the apiserver) said it. */
   readonly message: string;
+  /** The manifest it concerns, when known. */
   readonly location?: ErrorLocation;
 }
 
@@ -99,6 +103,7 @@ export interface ValidationIssue {
  * objects). All issues are reported together; nothing was written.
  */
 export class ValidationError extends GitOpsError {
+  /** Every problem found, in manifest order. */
   readonly issues: readonly ValidationIssue[];
 
   constructor(code: string, issues: readonly ValidationIssue[], options: GitOpsErrorOptions = {}) {
@@ -192,8 +197,11 @@ export const ErrorCodes = {
   Timeout: 'RECONCILE_TIMEOUT',
   RevisionRolledBack: 'RECONCILE_REVISION_ROLLED_BACK',
   DependencyNotReady: 'RECONCILE_DEPENDENCY_NOT_READY',
+  /** A webhook provider was configured with an empty secret or token (anyone could sign). */
   WebhookSecretEmpty: 'WEBHOOK_SECRET_EMPTY',
+  /** A webhook handler was created with no provider at all. */
   WebhookNoProvider: 'WEBHOOK_NO_PROVIDER',
+  /** A kustomization names a remote resource, base, component, file or chart whose host is not allowed. */
   RenderRemoteResource: 'RENDER_REMOTE_RESOURCE',
 } as const;
 

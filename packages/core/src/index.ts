@@ -8,6 +8,7 @@
  * by path. One export statement per module, sorted by path, so additions merge without conflicts.
  *
  * @packageDocumentation
+ * @module @gitops-kit/core
  */
 export { abortReason, type Clock, sleep, systemClock } from './clock.js';
 export { type DiffOptions, diffObjects, diffValues } from './diff/diff.js';

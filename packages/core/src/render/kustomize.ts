@@ -105,6 +105,7 @@ async function kustomizationFile(dir: string): Promise<string | undefined> {
  * (`allowRemoteHosts`).
  */
 export class KustomizeRenderer implements Renderer {
+  /** `kustomize`. */
   readonly name = 'kustomize';
   readonly #options: KustomizeRendererOptions;
   /** Which binary runs: the option, else `kustomize` on PATH, else `kubectl`. */

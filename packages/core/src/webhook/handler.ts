@@ -13,7 +13,9 @@ import { constantTimeEqual, verifyHmacSha256 } from './verify.js';
 
 /** Something that can be triggered by a change: a `Reconciler` fits. */
 export interface WebhookReconciler {
+  /** The name reported in the outcome. */
   readonly name: string;
+  /** The source whose `matches` decides whether a change concerns it. */
   readonly source: Source;
   /** Asks for a pass soon; the result is not awaited. */
   trigger(): unknown;
@@ -21,6 +23,7 @@ export interface WebhookReconciler {
 
 /** Something that triggers whatever a change concerns and names what it triggered: a `Manager` fits. */
 export interface WebhookDispatcher {
+  /** Triggers every reconciler the change concerns and returns their names. */
   triggerMatching(change: SourceChange): string[];
 }
 
@@ -29,11 +32,13 @@ export type WebhookProvider = 'github' | 'gitlab' | 'generic';
 
 /** What the handler did with one request (for logs and metrics; it never holds secrets). */
 export interface WebhookOutcome {
+  /** The provider the request came from (absent when it was refused before the provider was known). */
   readonly provider: WebhookProvider | undefined;
   /** HTTP status sent. */
   readonly status: number;
   /** Why the request was refused or ignored, when it was. */
   readonly reason?: string;
+  /** What the request said changed, when it was authentic and understood. */
   readonly change?: WebhookChange;
   /** Names of the reconcilers triggered. */
   readonly triggered: readonly string[];
@@ -44,15 +49,26 @@ export interface WebhookHandlerOptions {
   /** A `Manager`, or a list of reconcilers (read on every request, so it may change). */
   readonly targets: WebhookDispatcher | readonly WebhookReconciler[] | (() => Iterable<WebhookReconciler>);
   /** GitHub: the webhook secret that signs `X-Hub-Signature-256` (must not be empty). */
-  readonly github?: { readonly secret: string };
+  readonly github?: {
+    /** The secret configured on the GitHub webhook. */
+    readonly secret: string;
+  };
   /** GitLab: the secret token sent as `X-Gitlab-Token` (must not be empty). */
-  readonly gitlab?: { readonly token: string };
+  readonly gitlab?: {
+    /** The secret token configured on the GitLab webhook. */
+    readonly token: string;
+  };
   /**
    * Any other sender: an HMAC-SHA256 of the body with `secret`, hex, optionally prefixed `sha256=`,
    * in the header `header` (default `x-signature-256`). The body is JSON `{ "url"?, "ref"? }`.
    * The secret must not be empty.
    */
-  readonly generic?: { readonly secret: string; readonly header?: string };
+  readonly generic?: {
+    /** The HMAC key. */
+    readonly secret: string;
+    /** The header holding the signature (default `x-signature-256`). */
+    readonly header?: string;
+  };
   /** Largest accepted body in bytes (default 1 MiB); larger requests get 413. */
   readonly maxBodyBytes?: number;
   /** Called once per request with what was done. */
