@@ -22,6 +22,7 @@ export {
   maskNothing,
   maskSecretValues,
 } from './diff/mask.js';
+export { projectOnto, unionShape } from './diff/project.js';
 export { digestObject } from './digest.js';
 export {
   ApplyError,
@@ -49,6 +50,7 @@ export type {
   ReconcilerEvents,
   ReconcilerListener,
 } from './reconciler/events.js';
+export { type Gate, Semaphore } from './reconciler/gate.js';
 export {
   type AddOptions,
   DependencyNotReadyReason,
@@ -86,6 +88,7 @@ export {
   detectRenderer,
   type RendererKind,
 } from './render/detect.js';
+export { assertNoDuplicates } from './render/duplicates.js';
 export { HelmRenderer, type HelmRendererOptions } from './render/helm.js';
 export { KustomizeRenderer, type KustomizeRendererOptions } from './render/kustomize.js';
 export { DEFAULT_MAX_ALIAS_COUNT, type ParseManifestsOptions, parseManifests } from './render/parse.js';
@@ -97,7 +100,12 @@ export {
   RawRenderer,
   type RawRendererOptions,
 } from './render/raw.js';
-export { SUBSTITUTE_ANNOTATION, type SubstituteOptions, withSubstitution } from './render/substitute.js';
+export {
+  SUBSTITUTE_ANNOTATION,
+  type SubstituteOptions,
+  substituteVariables,
+  withSubstitution,
+} from './render/substitute.js';
 export { DEFAULT_TOOL_TIMEOUT_MS, type ToolRendererOptions } from './render/tool.js';
 export { DirectorySource, type DirectorySourceOptions } from './source/directory-source.js';
 export {
