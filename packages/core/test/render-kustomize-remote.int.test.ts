@@ -53,16 +53,27 @@ async function artifactOf(files: Record<string, string>): Promise<Artifact> {
 describe('KustomizeRenderer refuses remote resources with the real kustomize', () => {
   it('opens no connection for a remote resource or Git base, and does with the host allowed', async () => {
     const artifact = await artifactOf({
-      'app/kustomization.yaml': `resources:\n  - ../base\n  - http://127.0.0.1:${port}/app.yaml\n`,
+      'app/kustomization.yaml': `resources:\n  - http://127.0.0.1:${port}/app.yaml\n  - ../base\n`,
       'base/kustomization.yaml': `resources:\n  - 127.0.0.1:${port}/org/repo//deploy?ref=main\n`,
     });
     const refused = new KustomizeRenderer({ path: 'app', binary: tools.kustomize });
     const error = await renderError(refused.render(artifact, { signal }));
+    expect(connections).toBe(0);
     expect(error).toMatchObject({
+      code: ErrorCodes.RenderRemoteResource,
+      location: { file: 'app/kustomization.yaml', line: 2 },
+    });
+    expect(error.message).toContain(`http://127.0.0.1:${port}/app.yaml`);
+    expect(error.message).toContain('(and 1 more)');
+    // The Git base behind a local base is found too.
+    const base = await renderError(
+      new KustomizeRenderer({ path: 'base', binary: tools.kustomize }).render(artifact, { signal }),
+    );
+    expect(base).toMatchObject({
       code: ErrorCodes.RenderRemoteResource,
       location: { file: 'base/kustomization.yaml', line: 2 },
     });
-    expect(error.message).toContain(`127.0.0.1:${port}/org/repo//deploy?ref=main`);
+    expect(base.message).toContain(`127.0.0.1:${port}/org/repo//deploy?ref=main`);
     expect(connections).toBe(0);
 
     // The same server is reached as soon as the check is opted out of: the test can see a connection.
