@@ -140,7 +140,7 @@ describe('remote references in kustomizations', () => {
   it('refuses a remote resource before kustomize runs, naming file, line and URL but no credential', async () => {
     const artifact = await artifactOf({
       'app/kustomization.yaml':
-        'resources:\n  - cm.yaml\n  - https://user:s3cr3t-token@example.com/app.yaml\n',
+        'resources:\n  - cm.yaml\n  - https://user:s3cr3t-token@example.com/app.yaml\n  - https://example.com/b.yaml?ref=v1&token=s3cr3t-token\n',
       'app/cm.yaml': configMap,
     });
     const { renderer, builds } = recordingRenderer({ path: 'app' });
@@ -150,7 +150,13 @@ describe('remote references in kustomizations', () => {
       location: { file: 'app/kustomization.yaml', line: 3 },
     });
     expect(error.message).toContain('https://***@example.com/app.yaml');
+    expect(error.message).toContain('(and 1 more)');
     expect(error.message).toContain('"example.com"');
+    const all = await findRemoteReferences(artifact.dir, join(artifact.dir, 'app'));
+    expect(all.map((ref) => ref.url)).toEqual([
+      'https://***@example.com/app.yaml',
+      'https://example.com/b.yaml?ref=v1&token=***',
+    ]);
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain('s3cr3t-token');
     expect(builds).toEqual([]);
   });

@@ -45,9 +45,18 @@ const SCP_LIKE = /^[^@/\s:]+@([^:/\s]+):/;
 /** A first path segment that is a host name (`github.com`, `git.example.com:8443`). */
 const HOST_SEGMENT = /^([a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d+)?$/i;
 
-/** Replaces user info (`user:token@`) in a URL so the message never carries a credential. */
+/** The query parameters kustomize itself reads from a remote target; any other value may be a token. */
+const KUSTOMIZE_PARAMS = new Set(['ref', 'version', 'timeout', 'submodules']);
+
+/**
+ * Replaces user info (`user:token@`) and query values other than kustomize's own (`?ref=v1`) in a
+ * reference, so the message never carries a credential.
+ */
 function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+  const withoutUser = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+  return withoutUser.replace(/([?&])([^=&#]+)=([^&#]*)/g, (all, sep: string, key: string) =>
+    KUSTOMIZE_PARAMS.has(key) ? all : `${sep}${key}=***`,
+  );
 }
 
 /**
