@@ -28,8 +28,8 @@ import {
   RawRenderer,
   type RunFunction,
   type RunResult,
-  runProcess,
 } from '@gitops-kit/core';
+import { runProcess } from '@gitops-kit/core/internal';
 import { testenv } from '@gitops-kit/testenv';
 import { WEBAPP_CHART, writeTree } from '../packages/core/test/fixtures/render/charts.js';
 

@@ -41,7 +41,9 @@ export interface ErrorLocation {
 
 /** Options accepted by every {@link GitOpsError} constructor. */
 export interface GitOpsErrorOptions {
+  /** Where the problem is (file, document, line, object), when known. */
   readonly location?: ErrorLocation;
+  /** The underlying error, kept as `cause` (it must carry no credential or Secret value). */
   readonly cause?: unknown;
 }
 
@@ -98,7 +100,9 @@ export class RenderError extends GitOpsError {
 
 /** One problem found while validating a set of manifests. */
 export interface ValidationIssue {
+  /** What is wrong, as the target (for example the apiserver) said it. */
   readonly message: string;
+  /** The manifest it concerns, when known. */
   readonly location?: ErrorLocation;
 }
 
@@ -107,6 +111,7 @@ export interface ValidationIssue {
  * objects). All issues are reported together; nothing was written.
  */
 export class ValidationError extends GitOpsError {
+  /** Every problem found, in manifest order. */
   readonly issues: readonly ValidationIssue[];
 
   /**
@@ -162,6 +167,16 @@ export class ConflictError extends GitOpsError {
 
 /** A reconcile-level refusal or interruption (empty set guard, abort, timeout, suspended). */
 export class ReconcileError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('reconcile', code, message, options);
+  }
+}
+
+/**
+ * A webhook receiver configured so it would let anyone in (an empty secret, no provider at all).
+ * Thrown by `createWebhookHandler` when it is created, never per request.
+ */
+export class WebhookConfigError extends GitOpsError {
   constructor(code: string, message: string, options?: GitOpsErrorOptions) {
     super('reconcile', code, message, options);
   }
@@ -227,6 +242,12 @@ export const ErrorCodes = {
   ClockNotAdvanced: 'RECONCILE_CLOCK_NOT_ADVANCED',
   /** A stored state is not a gitops-kit state (wrong shape, not JSON); the message names where it is. */
   StateInvalid: 'RECONCILE_STATE_INVALID',
+  /** A webhook provider was configured with an empty secret or token (anyone could sign). */
+  WebhookSecretEmpty: 'WEBHOOK_SECRET_EMPTY',
+  /** A webhook handler was created with no provider at all. */
+  WebhookNoProvider: 'WEBHOOK_NO_PROVIDER',
+  /** A kustomization names a remote resource, base, component, file or chart whose host is not allowed. */
+  RenderRemoteResource: 'RENDER_REMOTE_RESOURCE',
 } as const;
 
 /**

@@ -1,8 +1,51 @@
-export * from './clock.js';
-export * from './diff/index.js';
-export * from './digest.js';
-export * from './errors.js';
-export * from './health.js';
+/**
+ * The public surface of `@gitops-kit/core`: the contracts (`Source`, `Renderer`, `Target`,
+ * `StateStore`), the `Reconciler` and `Manager`, the renderers, `DirectorySource`, errors, events,
+ * the webhook receiver and the plan, diff and masking helpers a custom Target or Source calls.
+ *
+ * Everything else is plumbing: the project's own packages reach it through
+ * `@gitops-kit/core/internal` (not for users, no compatibility promise) and core's tests import it
+ * by path. One export statement per module, sorted by path, so additions merge without conflicts.
+ *
+ * @packageDocumentation
+ * @module @gitops-kit/core
+ */
+export { abortReason, type Clock, sleep, systemClock } from './clock.js';
+export { type DiffOptions, diffObjects, diffValues } from './diff/diff.js';
+export { type FormatPlanOptions, formatChanges, formatPlan, formatPlanSummary } from './diff/format.js';
+export {
+  isSecret,
+  MASKED_CHANGED_VALUE,
+  MASKED_VALUE,
+  type MaskPredicate,
+  maskFor,
+  maskNothing,
+  maskSecretValues,
+} from './diff/mask.js';
+export { maskPlanSecrets } from './diff/mask-plan.js';
+export { projectOnto, unionShape } from './diff/project.js';
+export { digestObject } from './digest.js';
+export {
+  ApplyError,
+  ClockNotAdvancedError,
+  ConflictError,
+  ErrorCodes,
+  type ErrorLocation,
+  formatLocation,
+  GitOpsError,
+  type GitOpsErrorOptions,
+  HealthError,
+  OptionError,
+  PruneError,
+  ReconcileError,
+  RenderError,
+  SourceError,
+  type Stage,
+  ValidationError,
+  type ValidationIssue,
+  WebhookConfigError,
+} from './errors.js';
+export { summarizeHealth } from './health.js';
 export {
   APPLY_TIERS,
   type ApplyTier,
@@ -18,23 +61,128 @@ export {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from './kube/conventions.js';
-export * from './plan.js';
-export * from './reconciler/index.js';
-export * from './refs.js';
-export * from './render/cache.js';
-export * from './render/detect.js';
-export * from './render/duplicates.js';
-export * from './render/helm.js';
-export * from './render/kustomize.js';
-export * from './render/parse.js';
-export * from './render/process.js';
-export * from './render/raw.js';
-export * from './render/substitute.js';
-export * from './render/tool.js';
-export * from './source/directory-source.js';
-export * from './source/ignore.js';
-export * from './source/walk.js';
-export * from './state/memory-state-store.js';
-export type * from './types.js';
+export {
+  buildPlan,
+  emptyInventory,
+  mergeInventory,
+  type PlanSummary,
+  planHasChanges,
+  pruneCandidates,
+  summarizePlan,
+} from './plan.js';
+export type {
+  EventBase,
+  ReconcilerEventName,
+  ReconcilerEvents,
+  ReconcilerListener,
+} from './reconciler/events.js';
+export { type Gate, Semaphore } from './reconciler/gate.js';
+export {
+  type AddOptions,
+  DependencyNotReadyReason,
+  Manager,
+  type ManagerOptions,
+} from './reconciler/manager.js';
+export type { RecoveryReason, StateRecovery } from './reconciler/memory.js';
+export type { ListenerErrorHandler, ReconcilerOptions } from './reconciler/options.js';
+export {
+  type Deferral,
+  type ReconcileCallOptions,
+  type ReconcileResult,
+  Reconciler,
+  type ReconcilerBinding,
+  type StopOptions,
+} from './reconciler/reconciler.js';
+export {
+  type ConditionType,
+  getCondition,
+  isReadyAtLatest,
+  type ReconcilerStatus,
+} from './reconciler/status.js';
+export { type ConditionReason, ConditionReasons } from './reconciler/transitions.js';
+export { formatRef, groupOf, type ObjectRef, refKey, refOf } from './refs.js';
+export {
+  type CachedRenderer,
+  RenderCache,
+  type RenderCacheOptions,
+  withRenderCache,
+} from './render/cache.js';
+export {
+  AutoRenderer,
+  type AutoRendererOptions,
+  detectRenderer,
+  type RendererKind,
+} from './render/detect.js';
+export { assertNoDuplicates } from './render/duplicates.js';
+export { HelmRenderer, type HelmRendererOptions } from './render/helm.js';
+export { KustomizeRenderer, type KustomizeRendererOptions } from './render/kustomize.js';
+export { DEFAULT_MAX_ALIAS_COUNT, type ParseManifestsOptions, parseManifests } from './render/parse.js';
+export type { RunFunction, RunRequest, RunResult } from './render/process.js';
+export {
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_TOTAL_BYTES,
+  type ManifestReadOptions,
+  RawRenderer,
+  type RawRendererOptions,
+} from './render/raw.js';
+export {
+  SUBSTITUTE_ANNOTATION,
+  type SubstituteOptions,
+  substituteVariables,
+  withSubstitution,
+} from './render/substitute.js';
+export { DEFAULT_TOOL_TIMEOUT_MS, type ToolRendererOptions } from './render/tool.js';
+export { DirectorySource, type DirectorySourceOptions } from './source/directory-source.js';
+export {
+  createIgnoreMatcher,
+  DEFAULT_IGNORE_PATTERNS,
+  type IgnoreMatcher,
+  type IgnoreMatcherOptions,
+  SOURCE_IGNORE_FILE,
+} from './source/ignore.js';
+export { checkStoredState, decodeStoredState } from './state/decode.js';
+export { MemoryStateStore } from './state/memory-state-store.js';
+export type {
+  ApplyResult,
+  Artifact,
+  ArtifactMeta,
+  ChangeAction,
+  Condition,
+  FetchOptions,
+  FieldChange,
+  HealthReport,
+  HealthStatus,
+  HistoryEntry,
+  Inventory,
+  InventoryEntry,
+  KubeObject,
+  Manifest,
+  ManifestOrigin,
+  ObjectHealth,
+  ObjectMeta,
+  Plan,
+  PlannedObject,
+  PlanOptions,
+  PruneResult,
+  ReconcileOutcome,
+  Renderer,
+  RenderOptions,
+  Source,
+  SourceChange,
+  StateStore,
+  StateStoreOptions,
+  StoredState,
+  Target,
+  TargetCallOptions,
+} from './types.js';
 export { type PollOptions, poll } from './wait.js';
-export * from './webhook/index.js';
+export {
+  createWebhookHandler,
+  type WebhookDispatcher,
+  type WebhookHandler,
+  type WebhookHandlerOptions,
+  type WebhookOutcome,
+  type WebhookProvider,
+  type WebhookReconciler,
+} from './webhook/handler.js';
+export type { WebhookChange } from './webhook/payload.js';

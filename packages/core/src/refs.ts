@@ -8,9 +8,11 @@
 export interface ObjectRef {
   /** `group/version`, or `version` for the core group (`v1`). */
   readonly apiVersion: string;
+  /** The kind, such as `Deployment`. */
   readonly kind: string;
   /** Absent for cluster-scoped objects and for namespaced objects that take the default namespace. */
   readonly namespace?: string | undefined;
+  /** The object's name. */
   readonly name: string;
 }
 

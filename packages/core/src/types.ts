@@ -7,17 +7,24 @@ import type { ObjectRef } from './refs.js';
 
 /** Object metadata: the fields gitops-kit reads; everything else passes through untouched. */
 export interface ObjectMeta {
+  /** The object's name (required: gitops-kit reconciles objects with a stable identity). */
   name: string;
+  /** The namespace; absent for cluster-scoped objects and for namespaced ones that take the target's default. */
   namespace?: string;
+  /** Labels, as Kubernetes stores them. */
   labels?: Record<string, string>;
+  /** Annotations, as Kubernetes stores them. */
   annotations?: Record<string, string>;
   [field: string]: unknown;
 }
 
 /** A Kubernetes-style object as rendered: `apiVersion`, `kind`, `metadata` and any other fields. */
 export interface KubeObject {
+  /** `group/version`, or `v1` for the core group. */
   apiVersion: string;
+  /** The kind, such as `Deployment`. */
   kind: string;
+  /** Name, namespace, labels, annotations and whatever else the object's metadata holds. */
   metadata: ObjectMeta;
   [field: string]: unknown;
 }
@@ -34,7 +41,9 @@ export interface ManifestOrigin {
 
 /** One desired object and its origin. */
 export interface Manifest {
+  /** The object as rendered. */
   readonly object: KubeObject;
+  /** The file, document and line it came from. */
   readonly origin: ManifestOrigin;
 }
 
@@ -42,6 +51,7 @@ export interface Manifest {
 export interface ArtifactMeta {
   /** Who made the change (`Name <email>` for Git, the uploader for S3). */
   readonly author?: string;
+  /** Who committed it, when it differs from the author (Git). */
   readonly committer?: string;
   /** The commit message or an equivalent note. */
   readonly message?: string;
@@ -63,6 +73,7 @@ export interface Artifact {
   readonly digest: string;
   /** Absolute path of the folder holding the files. Treat it as read-only. */
   readonly dir: string;
+  /** Audit-trail metadata: author, message, time, signature. */
   readonly meta: ArtifactMeta;
 }
 
@@ -78,6 +89,7 @@ export interface SourceChange {
 
 /** Options for {@link Source.fetch}. */
 export interface FetchOptions {
+  /** Aborts the fetch: the source stops its network and disk work and rejects with the reason. */
   readonly signal: AbortSignal;
   /** The artifact the previous fetch produced: a source may return it again when nothing changed. */
   readonly previous?: Artifact | undefined;
@@ -95,11 +107,13 @@ export interface Source {
 
 /** Options for {@link Renderer.render}. */
 export interface RenderOptions {
+  /** Aborts the render (tools are killed). */
   readonly signal: AbortSignal;
 }
 
 /** Turns an artifact into manifests: raw YAML, Kustomize, Helm, or your own. */
 export interface Renderer {
+  /** A short name for logs and status (`raw`, `kustomize`, `helm`). */
   readonly name: string;
   /** Renders the artifact. Throws a `RenderError` naming the file, document and line. */
   render(artifact: Artifact, options: RenderOptions): Promise<Manifest[]>;
@@ -112,6 +126,7 @@ export interface Renderer {
 
 /** One object owned by a reconciler, with the digest of what was applied. */
 export interface InventoryEntry {
+  /** The object, with the namespace the target used. */
   readonly ref: ObjectRef;
   /** Digest of the desired object as last applied (see `digestObject`). */
   readonly digest: string;
@@ -119,6 +134,7 @@ export interface InventoryEntry {
 
 /** The objects a reconciler owns, in apply order. */
 export interface Inventory {
+  /** One entry per owned object. */
   readonly entries: readonly InventoryEntry[];
 }
 
@@ -129,7 +145,9 @@ export type ChangeAction = 'create' | 'update' | 'unchanged';
 export interface FieldChange {
   /** A JSON-pointer-like path: `/spec/replicas`, `/data/password`. */
   readonly path: string;
+  /** The live value; absent when the field is added. */
   readonly before?: unknown;
+  /** The desired value; absent when the field is removed. */
   readonly after?: unknown;
 }
 
@@ -137,7 +155,9 @@ export interface FieldChange {
 export interface PlannedObject {
   /** The reference with the namespace the target will use (defaults applied). */
   readonly ref: ObjectRef;
+  /** Whether the object is created, updated or left as it is. */
   readonly action: ChangeAction;
+  /** The desired object and where it came from. */
   readonly manifest: Manifest;
   /** Digest of the desired object (stored in the inventory after apply). */
   readonly digest: string;
@@ -156,8 +176,11 @@ export interface PlannedObject {
 export interface Plan {
   /** Every desired object in apply order. */
   readonly objects: readonly PlannedObject[];
+  /** The objects that do not exist yet. */
   readonly create: readonly PlannedObject[];
+  /** The objects whose live state differs from the desired state. */
   readonly update: readonly PlannedObject[];
+  /** The objects that need no write. */
   readonly unchanged: readonly PlannedObject[];
   /** The updates caused by drift (a subset of `update`). */
   readonly drifted: readonly PlannedObject[];
@@ -167,11 +190,13 @@ export interface Plan {
 
 /** Options for {@link Target.plan}. */
 export interface PlanOptions {
+  /** Aborts the live reads. */
   readonly signal: AbortSignal;
 }
 
 /** Options for the writing calls of a {@link Target}. */
 export interface TargetCallOptions {
+  /** Aborts the call; writes already made stay made and are reported. */
   readonly signal: AbortSignal;
 }
 
@@ -185,11 +210,22 @@ export interface ApplyResult {
 
 /** What {@link Target.prune} did. */
 export interface PruneResult {
+  /** The objects deleted. */
   readonly deleted: readonly ObjectRef[];
   /** Left in place and released from the inventory (kept by annotation, or no longer ours). */
-  readonly skipped: readonly { readonly ref: ObjectRef; readonly reason: string }[];
+  readonly skipped: readonly {
+    /** The object left in place. */
+    readonly ref: ObjectRef;
+    /** Why it was left. */
+    readonly reason: string;
+  }[];
   /** Deletes that failed: these entries stay in the inventory and are tried again next time. */
-  readonly failed: readonly { readonly entry: InventoryEntry; readonly message: string }[];
+  readonly failed: readonly {
+    /** The entry that could not be deleted. */
+    readonly entry: InventoryEntry;
+    /** Why (the server's message, without secrets). */
+    readonly message: string;
+  }[];
 }
 
 /** Health of an object, after kstatus. */
@@ -197,19 +233,25 @@ export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' |
 
 /** Health of one object. */
 export interface ObjectHealth {
+  /** The object read. */
   readonly ref: ObjectRef;
+  /** Its status after the kstatus rules (or a custom check). */
   readonly status: HealthStatus;
+  /** Why, in words (`2 of 3 replicas ready`). */
   readonly message: string;
 }
 
 /** Health of a set: `Failed` if any failed, `Current` if all are current, else `InProgress`. */
 export interface HealthReport {
+  /** The status of the whole set. */
   readonly status: 'Current' | 'InProgress' | 'Failed';
+  /** Each object's health, in the order asked. */
   readonly objects: readonly ObjectHealth[];
 }
 
 /** Where desired state goes: a cluster, a fake cluster, or your own system. */
 export interface Target {
+  /** A short name for logs and status (`kubernetes`, `fake-cluster`). */
   readonly name: string;
   /** Compares the desired set with the live state and the inventory. Writes nothing. */
   plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan>;
@@ -236,28 +278,39 @@ export type ReconcileOutcome = 'succeeded' | 'failed' | 'rolledBack' | 'skipped'
 
 /** One entry of the audit trail. */
 export interface HistoryEntry {
+  /** The revision the pass worked on. */
   readonly revision: string;
+  /** The artifact's content digest. */
   readonly digest: string;
+  /** The change's author, from the artifact metadata. */
   readonly author?: string;
+  /** The change's message, from the artifact metadata. */
   readonly message?: string;
+  /** How the pass ended. */
   readonly outcome: ReconcileOutcome;
   /** Why it failed or was rolled back, when it did. */
   readonly reason?: string;
   /** ISO 8601 start time. */
   readonly startedAt: string;
+  /** How long the pass took. */
   readonly durationMs: number;
 }
 
 /** What a reconciler persists between processes. */
 export interface StoredState {
+  /** The objects the reconciler owns. */
   readonly inventory: Inventory;
+  /** The revision last applied. */
   readonly lastAppliedRevision?: string;
+  /** The revision last seen healthy: what a rollback goes back to. */
   readonly lastHealthyRevision?: string;
+  /** The audit trail, newest first (bounded). */
   readonly history?: readonly HistoryEntry[];
 }
 
 /** Options for {@link StateStore} calls. */
 export interface StateStoreOptions {
+  /** Aborts the read or write. */
   readonly signal?: AbortSignal;
 }
 
@@ -278,9 +331,13 @@ export interface StateStore {
 
 /** A Kubernetes-style condition. */
 export interface Condition {
+  /** The condition's type: `Ready`, `Reconciling`, `Stalled`, `Healthy`. */
   readonly type: string;
+  /** Whether it holds. */
   readonly status: 'True' | 'False' | 'Unknown';
+  /** A CamelCase reason for programs. */
   readonly reason: string;
+  /** A sentence for people. */
   readonly message: string;
   /** ISO 8601; changes only when `status` changes. */
   readonly lastTransitionTime: string;

@@ -4,9 +4,9 @@ import {
   MASKED_CHANGED_VALUE,
   MASKED_VALUE,
   maskSecretValues,
-  storedSecretData,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
+import { storedSecretData } from '../src/diff/mask.js';
 
 describe('diffValues with declaredOnly', () => {
   const live = { spec: { replicas: 2, paused: false, ports: [80, 443], extra: 'server default' } };

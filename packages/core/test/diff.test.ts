@@ -3,15 +3,13 @@ import {
   diffObjects,
   diffValues,
   formatPlan,
-  joinPointer,
   MASKED_VALUE,
   maskFor,
   type PlannedObject,
-  projectOnto,
-  splitPointer,
-  unionShape,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
+import { joinPointer, splitPointer } from '../src/diff/pointer.js';
+import { projectOnto, unionShape } from '../src/diff/project.js';
 
 describe('diffValues', () => {
   it('reports nothing for equal values whatever the key order', () => {

@@ -12,16 +12,9 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createIgnoreMatcher,
-  DirectorySource,
-  digestDirectory,
-  ErrorCodes,
-  RawRenderer,
-  SourceError,
-  walkFiles,
-} from '@gitops-kit/core';
+import { createIgnoreMatcher, DirectorySource, ErrorCodes, RawRenderer, SourceError } from '@gitops-kit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { digestDirectory, walkFiles } from '../src/source/walk.js';
 
 const signal = new AbortController().signal;
 const cm = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;

@@ -1,16 +1,15 @@
 import {
   ErrorCodes,
   getCondition,
-  intervalDelay,
   RawRenderer,
   type ReconcileResult,
   Reconciler,
-  retryDelay,
-  Semaphore,
   type Target,
 } from '@gitops-kit/core';
 import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
+import { Semaphore } from '../src/reconciler/gate.js';
+import { intervalDelay, retryDelay } from '../src/reconciler/scheduling.js';
 import {
   advanceAndIdle,
   CountingRenderer,

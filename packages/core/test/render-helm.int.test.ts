@@ -9,11 +9,11 @@ import {
   type Manifest,
   type RenderError,
   type RunFunction,
-  runProcess,
   withRenderCache,
 } from '@gitops-kit/core';
 import { type ToolsEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../src/render/process.js';
 import { BROKEN_CHART, WEBAPP_CHART, writeTree } from './fixtures/render/charts.js';
 import { renderError } from './support/render-support.js';
 

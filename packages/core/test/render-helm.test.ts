@@ -5,13 +5,12 @@ import {
   type Artifact,
   ErrorCodes,
   HelmRenderer,
-  helmOutputManifests,
   RenderError,
   type RunFunction,
   type RunRequest,
-  templateLocation,
 } from '@gitops-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { helmOutputManifests, templateLocation } from '../src/render/helm.js';
 import { BROKEN_CHART, WEBAPP_CHART, writeTree } from './fixtures/render/charts.js';
 import { ok, renderError } from './support/render-support.js';
 

@@ -8,12 +8,12 @@ import {
   type Manifest,
   type RenderError,
   type RunFunction,
-  runProcess,
   withRenderCache,
   withSubstitution,
 } from '@gitops-kit/core';
 import { type ToolsEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../src/render/process.js';
 import { renderError } from './support/render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/kustomize', import.meta.url));

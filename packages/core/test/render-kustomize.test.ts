@@ -9,9 +9,9 @@ import {
   type RunFunction,
   type RunRequest,
   type RunResult,
-  substituteVariables,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
+import { substituteVariables } from '../src/render/substitute.js';
 import { ok, renderError } from './support/render-support.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/render/kustomize-unit', import.meta.url));

@@ -1,5 +1,6 @@
-import { assertNoDuplicates, ErrorCodes, type Manifest, parseManifests, RenderError } from '@gitops-kit/core';
+import { ErrorCodes, type Manifest, parseManifests, RenderError } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
+import { assertNoDuplicates } from '../src/render/duplicates.js';
 
 /** Runs `fn`, expecting a RenderError, and returns it. */
 function renderError(fn: () => unknown): RenderError {

@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, findExecutable, isMissingExecutable, runProcess, scrubbedEnv } from '@gitops-kit/core';
+import { ErrorCodes } from '@gitops-kit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findExecutable, isMissingExecutable, runProcess, scrubbedEnv } from '../src/render/process.js';
 
 // These tests run Node itself as the child process: no render tool is needed.
 const node = process.execPath;

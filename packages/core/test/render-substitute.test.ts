@@ -6,12 +6,11 @@ import {
   parseManifests,
   RenderError,
   type Renderer,
-  substituteText,
-  substituteVariables,
   withRenderCache,
   withSubstitution,
 } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
+import { substituteText, substituteVariables } from '../src/render/substitute.js';
 
 const manifests = (text: string): Manifest[] => parseManifests(text, 'app.yaml');
 const signal = new AbortController().signal;

@@ -3,14 +3,17 @@ import type { AddressInfo } from 'node:net';
 import {
   type Artifact,
   createWebhookHandler,
-  hmacSha256,
+  ErrorCodes,
+  GitOpsError,
   type Source,
   type SourceChange,
+  WebhookConfigError,
   type WebhookHandlerOptions,
   type WebhookOutcome,
   type WebhookReconciler,
 } from '@gitops-kit/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hmacSha256 } from '../src/webhook/verify.js';
 
 /** A source that matches one URL and one branch, as a Git source would. */
 function source(url: string, branch: string): Source {
@@ -188,6 +191,57 @@ describe('createWebhookHandler', () => {
       body: big,
     });
     expect(tooBig.status).toBe(413);
+    expect(web.triggers).toBe(0);
+  });
+});
+
+describe('createWebhookHandler refuses a configuration that would let anyone in', () => {
+  const targets: WebhookReconciler[] = [];
+
+  it('refuses an empty secret or token for every provider, naming the option', () => {
+    const empty: [WebhookHandlerOptions, string][] = [
+      [{ targets, github: { secret: '' } }, 'github.secret'],
+      [{ targets, gitlab: { token: '' } }, 'gitlab.token'],
+      [{ targets, generic: { secret: '' } }, 'generic.secret'],
+      [{ targets, github: { secret: GITHUB_SECRET }, gitlab: { token: '' } }, 'gitlab.token'],
+      // A value that is not a string (a missing environment variable read through `as string`).
+      [{ targets, github: { secret: undefined as unknown as string } }, 'github.secret'],
+    ];
+    for (const [options, option] of empty) {
+      let thrown: unknown;
+      try {
+        createWebhookHandler(options);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(WebhookConfigError);
+      expect(thrown).toBeInstanceOf(GitOpsError);
+      expect(thrown).toMatchObject({ code: ErrorCodes.WebhookSecretEmpty });
+      expect((thrown as Error).message).toContain(option);
+    }
+  });
+
+  it('refuses a handler with no provider', () => {
+    expect(() => createWebhookHandler({ targets })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.WebhookNoProvider, name: 'WebhookConfigError' }),
+    );
+  });
+
+  it('never triggers on a push signed with the empty key', async () => {
+    const web = new Counted('web', source('https://git.example.com/org/web', 'main'));
+    expect(() => createWebhookHandler({ targets: [web], github: { secret: '' } })).toThrow(
+      WebhookConfigError,
+    );
+    // The secret is read once: emptying the options object afterwards does not open the door.
+    const options = { targets: [web], github: { secret: GITHUB_SECRET } };
+    const url = await serve(options);
+    options.github.secret = '';
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'x-github-event': 'push', 'x-hub-signature-256': hmacSha256('', Buffer.from(githubPush)) },
+      body: githubPush,
+    });
+    expect(res.status).toBe(401);
     expect(web.triggers).toBe(0);
   });
 });

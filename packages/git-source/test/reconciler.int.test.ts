@@ -1,12 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  createWebhookHandler,
-  hmacSha256,
-  RawRenderer,
-  Reconciler,
-  type ReconcilerStatus,
-} from '@gitops-kit/core';
+import { createWebhookHandler, RawRenderer, Reconciler, type ReconcilerStatus } from '@gitops-kit/core';
+import { hmacSha256 } from '@gitops-kit/core/internal';
 import { FakeCluster } from '@gitops-kit/core/testing';
 import { GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';

@@ -1,14 +1,12 @@
 import {
   diffValues,
   type FieldChange,
-  isRecord,
   isSecret,
-  type JsonRecord,
   type KubeObject,
   MASKED_VALUE,
   maskFor,
-  storedSecretData,
 } from '@gitops-kit/core';
+import { isRecord, type JsonRecord, storedSecretData } from '@gitops-kit/core/internal';
 
 /**
  * Compares what we declared with what is live, locally. A live object carries much we never set

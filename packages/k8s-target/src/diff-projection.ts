@@ -1,4 +1,5 @@
-import { isRecord, type JsonRecord, type KubeObject } from '@gitops-kit/core';
+import type { KubeObject } from '@gitops-kit/core';
+import { isRecord, type JsonRecord } from '@gitops-kit/core/internal';
 import { ownedItem, ownsWhole } from './managed-fields.js';
 
 /**

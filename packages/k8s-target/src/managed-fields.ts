@@ -1,13 +1,11 @@
 import {
   type FieldChange,
-  isRecord,
-  type JsonRecord,
-  joinPointer,
   type KubeObject,
   MASKED_VALUE,
   type MaskPredicate,
   maskFor,
 } from '@gitops-kit/core';
+import { isRecord, type JsonRecord, joinPointer } from '@gitops-kit/core/internal';
 
 /**
  * Reading what our field manager owns from `metadata.managedFields` (server-side apply's `fieldsV1`

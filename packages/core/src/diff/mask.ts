@@ -74,7 +74,12 @@ function maskAnnotation(object: KubeObject): KubeObject['metadata'] {
 export function maskSecretValues(
   live: KubeObject | undefined,
   desired: KubeObject,
-): { live: KubeObject | undefined; desired: KubeObject } {
+): {
+  /** The live object with its Secret values masked (absent when there is none). */
+  live: KubeObject | undefined;
+  /** The desired object with its Secret values masked. */
+  desired: KubeObject;
+} {
   if (!isSecret(desired) && !isSecret(live)) return { live, desired };
   const desiredData = storedSecretData(desired);
   const liveData = live ? storedSecretData(live) : {};

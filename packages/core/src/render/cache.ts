@@ -69,6 +69,7 @@ export class RenderCache {
 
 /** A renderer with a {@link RenderCache} in front of it. */
 export interface CachedRenderer extends Renderer {
+  /** The cache in front of the renderer (shared when one was passed in). */
   readonly cache: RenderCache;
 }
 

@@ -35,7 +35,10 @@ export interface AutoRendererOptions {
   /** Used when the folder holds a kustomization (and no `Chart.yaml`). */
   readonly kustomize?: Omit<KustomizeRendererOptions, 'path'>;
   /** Needed only when a chart is found; `releaseName` defaults to `release`. */
-  readonly helm?: Omit<HelmRendererOptions, 'path' | 'releaseName'> & { readonly releaseName?: string };
+  readonly helm?: Omit<HelmRendererOptions, 'path' | 'releaseName'> & {
+    /** The Helm release name (default `release`). */
+    readonly releaseName?: string;
+  };
 }
 
 /**
@@ -43,6 +46,7 @@ export interface AutoRendererOptions {
  * cache key of its own (which renderer runs depends on the artifact); cache the concrete renderers.
  */
 export class AutoRenderer implements Renderer {
+  /** `auto`. */
   readonly name = 'auto';
   readonly #options: AutoRendererOptions;
   readonly #renderers = new Map<RendererKind, Renderer>();

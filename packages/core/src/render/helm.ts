@@ -45,6 +45,7 @@ const SOURCE_COMMENT = /^# Source: (.+)$/;
  * produced it (from Helm's `# Source:` comments), mapped into the artifact.
  */
 export class HelmRenderer implements Renderer {
+  /** `helm`. */
   readonly name = 'helm';
   readonly #options: HelmRendererOptions;
   /** The helm binary: the option, else `helm` on PATH. */

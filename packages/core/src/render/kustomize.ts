@@ -5,6 +5,7 @@ import { isRecord } from '../diff/values.js';
 import { ErrorCodes, RenderError } from '../errors.js';
 import type { Artifact, KubeObject, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
+import { assertNoRemoteResources } from './kustomize-remote.js';
 import { rememberUnlessRejected } from './memo.js';
 import {
   type ParseManifestsOptions,
@@ -46,11 +47,22 @@ export interface KustomizeRendererOptions extends ToolRendererOptions, ParseMani
    * removed from the output.
    */
   readonly origins?: boolean;
+  /**
+   * Hosts a kustomization may fetch from (`github.com`, or `*.example.com` for its subdomains).
+   * Default none: a remote resource, base, component, file or Helm chart repository anywhere in the
+   * kustomization tree is refused with `RENDER_REMOTE_RESOURCE` before kustomize runs, so content of
+   * the source never makes the reconciler open connections.
+   */
+  readonly allowRemoteHosts?: readonly string[];
 }
 
-/** kustomize's message prefix for a failure inside the wrapped kustomization. */
+/**
+ * kustomize's message prefix for a failure inside the wrapped kustomization: it tried the folder as
+ * a file first, then failed inside it (`recursed accumulation of path`) or could not read its
+ * kustomization (`couldn't make target for path`).
+ */
 const WRAPPER_NOISE =
-  /^accumulating resources: accumulation err='accumulating resources from '[^']*': '[^']*' must resolve to a file': recursed accumulation of path '[^']*': /;
+  /^accumulating resources: accumulation err='accumulating resources from '[^']*': '[^']*' must resolve to a file': (?:recursed accumulation of path|couldn't make target for path) '[^']*': /;
 
 /** How the kustomize binary is run: `kustomize build` or `kubectl kustomize`. */
 interface ResolvedBinary {
@@ -60,6 +72,20 @@ interface ResolvedBinary {
 
 const MISSING_HINT =
   'install kustomize (or kubectl, which embeds it) on PATH, or pass `binary: "/path/to/kustomize"`';
+
+/**
+ * Replacements that turn the artifact folder, as kustomize may print it (absolute, or relative to
+ * the wrapper or working folder: `../../gitops-kit-dir-x/<digest>/apps`), into artifact-relative
+ * paths. Longest first, so a relative spelling is not half-replaced by a shorter one.
+ */
+function pathSpellings(root: string, from: readonly string[]): [string, string][] {
+  const spellings = [root, ...from.map((dir) => relative(dir, root))].filter((s) => s && s !== '.');
+  const unique = [...new Set(spellings)].sort((a, b) => b.length - a.length);
+  return [
+    ...unique.map((s): [string, string] => [`${s}${sep}`, '']),
+    ...unique.map((s): [string, string] => [s, '.']),
+  ];
+}
 
 /** Finds the kustomization file in a folder, if any. */
 async function kustomizationFile(dir: string): Promise<string | undefined> {
@@ -75,8 +101,11 @@ async function kustomizationFile(dir: string): Promise<string | undefined> {
  * no kustomize binary is found). No shell, a scrubbed environment, a timeout and an abort signal.
  * Each object's origin names the file it came from (from kustomize's origin annotation); a
  * kustomize failure is a `RenderError` `RENDER_TOOL_FAILED` carrying kustomize's own message.
+ * Remote resources are refused before kustomize runs unless their host is allowed
+ * (`allowRemoteHosts`).
  */
 export class KustomizeRenderer implements Renderer {
+  /** `kustomize`. */
   readonly name = 'kustomize';
   readonly #options: KustomizeRendererOptions;
   /** Which binary runs: the option, else `kustomize` on PATH, else `kubectl`. */
@@ -182,6 +211,7 @@ export class KustomizeRenderer implements Renderer {
       );
     }
     const kustomizationRel = rel ? `${rel}/${file}` : file;
+    await assertNoRemoteResources(root, abs, this.#options.allowRemoteHosts);
     const binary = await this.binary();
     const useOrigins = this.#options.origins ?? true;
     return withTempDir('gitops-kit-kustomize-', async (tmp) => {
@@ -206,8 +236,9 @@ export class KustomizeRenderer implements Renderer {
           replacements: [
             // The wrapper's own layer of kustomize's message says nothing useful: drop it.
             [WRAPPER_NOISE, ''],
-            [`${root}${sep}`, ''],
-            [root, '.'],
+            // Then every spelling of the artifact folder (absolute, or relative to the wrapper and
+            // to the working folder, as kustomize prints it) becomes artifact-relative.
+            ...pathSpellings(root, [target, tmp]),
             [target, '.'],
             [tmp, '<tmp>'],
           ],

@@ -15,10 +15,13 @@ import { ErrorCodes, ReconcileError } from '../errors.js';
 export interface RunRequest {
   /** Absolute path (or a name looked up on PATH by the OS) of the executable. */
   readonly command: string;
+  /** The arguments, passed as they are (no shell). */
   readonly args: readonly string[];
+  /** The working folder of the child. */
   readonly cwd?: string;
   /** The complete environment of the child: nothing is inherited. */
   readonly env: Readonly<Record<string, string>>;
+  /** Kills the tool when aborted. */
   readonly signal?: AbortSignal;
   /** Kill the tool after this many milliseconds. */
   readonly timeoutMs?: number;
@@ -30,7 +33,9 @@ export interface RunRequest {
 export interface RunResult {
   /** Exit code, or null when killed by a signal. */
   readonly code: number | null;
+  /** What the tool wrote to standard output. */
   readonly stdout: string;
+  /** What the tool wrote to standard error. */
   readonly stderr: string;
   /** True when the timeout killed the tool. */
   readonly timedOut: boolean;

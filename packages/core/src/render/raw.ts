@@ -26,7 +26,7 @@ export interface RawRendererOptions extends ManifestReadOptions {
   readonly path?: string;
   /** Read sub-folders too (default true). */
   readonly recursive?: boolean;
-  /** Extensions to read, with the dot (default {@link MANIFEST_EXTENSIONS}). */
+  /** Extensions to read, with the dot (default `.yaml`, `.yml`, `.json`). */
   readonly extensions?: readonly string[];
   /** Largest total of bytes read for one render (default {@link DEFAULT_MAX_TOTAL_BYTES}). */
   readonly maxTotalBytes?: number;
@@ -119,6 +119,7 @@ export function resolveInside(root: string, path: string | undefined): { abs: st
  * object defined twice is an error naming both places; every error names file, document and line.
  */
 export class RawRenderer implements Renderer {
+  /** `raw`. */
   readonly name = 'raw';
   readonly #options: RawRendererOptions;
 

@@ -26,7 +26,7 @@ import {
 /** The annotation (or label) that opts an object out of substitution when set to `disabled`. */
 export const SUBSTITUTE_ANNOTATION = 'kustomize.toolkit.fluxcd.io/substitute';
 
-/** Options for {@link substituteVariables}. */
+/** Options for {@link withSubstitution}. */
 export interface SubstituteOptions {
   /** Variable values by name (names: letters, digits and `_`, not starting with a digit). */
   readonly variables: Readonly<Record<string, string>>;
@@ -167,7 +167,7 @@ export function substituteVariables(manifests: readonly Manifest[], options: Sub
 }
 
 /**
- * Wraps a renderer so its output goes through {@link substituteVariables}. The cache key includes
+ * Wraps a renderer so its output goes through variable substitution. The cache key includes
  * a digest of the variables, so changed values render again.
  */
 export function withSubstitution(renderer: Renderer, options: SubstituteOptions): Renderer {

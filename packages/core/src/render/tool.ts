@@ -18,7 +18,7 @@ export interface ToolRendererOptions {
   readonly timeoutMs?: number;
   /** Extra environment variables for the tool (the rest of the environment is scrubbed). */
   readonly env?: Readonly<Record<string, string>>;
-  /** How to run a process (default {@link runProcess}); inject one to test without binaries. */
+  /** How to run a process (default: spawn the binary directly, no shell); inject one to test without binaries. */
   readonly run?: RunFunction;
   /** The largest output accepted, in bytes (default 256 MiB). */
   readonly maxOutputBytes?: number;

@@ -1,3 +1,11 @@
+/**
+ * `@gitops-kit/core/testing`: the testing kit. `MemorySource` (commits in memory), `FakeCluster` (an
+ * in-memory Target with ownership, prune and scripted health) and `ManualClock` (time that moves
+ * only when the test says), so a reconciler is unit-tested in milliseconds without servers.
+ *
+ * @packageDocumentation
+ * @module @gitops-kit/core/testing
+ */
 export {
   type ClusterOperation,
   FakeCluster,
