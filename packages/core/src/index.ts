@@ -17,8 +17,27 @@ export * from './render/process.js';
 export * from './render/raw.js';
 export * from './render/substitute.js';
 export * from './render/tool.js';
+export {
+  type ArtifactLimits,
+  type DeprecatedLimitAliases,
+  type LimitNames,
+  type LimitsInUse,
+  type ResolvedArtifactLimits,
+  resolveArtifactLimits,
+} from './source/artifact-limits.js';
+export { inParallel, linkAll, linkOrCopy, removeChanged, type StoredFile } from './source/artifact-links.js';
+export {
+  type ArtifactFileInput,
+  type ArtifactRecord,
+  ArtifactStore,
+  type ArtifactStoreOptions,
+  type CollectGarbageOptions,
+  type PublishRequest,
+  type WriteArtifactOptions,
+} from './source/artifact-store.js';
 export * from './source/directory-source.js';
 export * from './source/ignore.js';
+export { RedactedCause, Redactor, redactCause } from './source/redactor.js';
 export * from './source/walk.js';
 export * from './state/memory-state-store.js';
 export type * from './types.js';
