@@ -32,20 +32,7 @@ export interface RemoteContext {
   readonly onProgress?: ((progress: GitProgress) => void) | undefined;
 }
 
-/** Why a transport call failed, so the source can pick an error code. */
-export type TransportFailure = 'auth' | 'not-found' | 'network' | 'protocol';
-
-/** A failure of an engine talking to a server. Messages may contain URLs; the source redacts them. */
-export class TransportError extends Error {
-  /** The kind of failure. */
-  readonly kind: TransportFailure;
-
-  constructor(kind: TransportFailure, message: string) {
-    super(message);
-    this.name = 'TransportError';
-    this.kind = kind;
-  }
-}
+export { TransportError, type TransportFailure } from './errors.js';
 
 /** What to fetch. */
 export interface FetchRequest {

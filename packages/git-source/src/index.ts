@@ -1,4 +1,4 @@
-export { type ArtifactLimits, checkLinkTarget, DEFAULT_LIMITS, digestFiles } from './artifact.js';
+export { checkLinkTarget, DEFAULT_LIMITS, digestFiles } from './artifact.js';
 export { type GitAuth, normaliseRepoUrl } from './auth.js';
 export type { EngineName, FetchRequest, GitEngine, GitProgress, RemoteContext, TreeFile } from './engine.js';
 export { TransportError } from './engine.js';

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SourceError } from '@gitops-kit/core';
+import { Redactor, SourceError } from '@gitops-kit/core';
 import {
   checkLinkTarget,
   commitOfRevision,
@@ -23,7 +23,6 @@ import { readKeys } from 'openpgp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IgnoreDecisions, selectFiles, withKnownSizes } from '../src/artifact.js';
 import { authHeaders, splitUrlCredentials } from '../src/auth.js';
-import { Redactor } from '../src/errors.js';
 import { withThinPack } from '../src/http-client.js';
 import { lsRefsRequest, parseLsRefs } from '../src/ls-refs.js';
 import { parseTree, TreeListingCache } from '../src/tree-cache.js';
@@ -513,9 +512,9 @@ describe('reused selections', () => {
     const sized = withKnownSizes(
       [file('a'), file('b', B), { path: 'c', mode: '100644', oid: C, size: 9 }],
       [
-        ['a', '100644', A, 4],
-        ['b', '100644', A, 6],
-        ['c', '100644', C, 1],
+        ['a', `100644 ${A}`, 4],
+        ['b', `100644 ${A}`, 6],
+        ['c', `100644 ${C}`, 1],
       ],
     );
     expect(sized.map((f) => f.size)).toEqual([4, undefined, 9]);

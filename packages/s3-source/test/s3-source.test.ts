@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { ErrorCodes } from '@gitops-kit/core';
 import { computeRevision, S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBucket } from './memory-bucket.js';
-import { failure, filesOf } from './support.js';
+import { failure, filesOf } from './support/files.js';
+import { MemoryBucket } from './support/memory-bucket.js';
 
 const signal = new AbortController().signal;
 

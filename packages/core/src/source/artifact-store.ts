@@ -57,6 +57,8 @@ export interface CollectGarbageOptions {
   readonly protect?: readonly (string | undefined)[] | undefined;
   /** Which artifacts this caller manages (a store shared by several settings); default all. */
   readonly owns?: ((name: string) => boolean) | undefined;
+  /** Staging folders older than this are removed; default the store's stale age. `0` removes every one (a store used by one process). */
+  readonly staleStagingMs?: number | undefined;
 }
 
 /** One file given to {@link ArtifactStore.write}. */
@@ -301,7 +303,7 @@ export class ArtifactStore<D = unknown> {
           continue;
         }
         const info = await stat(join(folder, entry)).catch(() => undefined);
-        if (info && now - info.mtimeMs > this.#staleStagingMs)
+        if (info && now - info.mtimeMs >= (options.staleStagingMs ?? this.#staleStagingMs))
           await rm(join(folder, entry), { recursive: true, force: true });
       }
     }

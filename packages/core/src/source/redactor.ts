@@ -22,11 +22,17 @@ export class Redactor {
     this.#secrets = [...set].sort((a, b) => b.length - a.length);
   }
 
-  /** The text with URL user info and every known secret replaced by `***`. */
+  /**
+   * The text with URL user info, every known secret, and the credential parts of authorization
+   * values (`Bearer …`, `Basic …`, AWS `Credential=…` and `Signature=…`, which change per request
+   * and so cannot be known in advance) replaced by `***`.
+   */
   redact(text: string): string {
     let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
     for (const secret of this.#secrets) out = out.split(secret).join('***');
-    return out;
+    return out
+      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***')
+      .replace(/\b((?:X-Amz-)?(?:Credential|Signature|Security-Token))=[^\s,&;"'<]+/gi, '$1=***');
   }
 }
 
