@@ -37,6 +37,7 @@ export {
 } from './source/artifact-store.js';
 export * from './source/directory-source.js';
 export * from './source/ignore.js';
+export { findSecrets } from './source/leak-search.js';
 export { RedactedCause, Redactor, redactCause } from './source/redactor.js';
 export * from './source/walk.js';
 export * from './state/memory-state-store.js';

@@ -30,6 +30,11 @@ export interface RemoteContext {
   readonly caCert?: string | undefined;
   readonly signal: AbortSignal;
   readonly onProgress?: ((progress: GitProgress) => void) | undefined;
+  /**
+   * Milliseconds the server may stay silent (no connection, no answer, a stalled transfer) before
+   * the call fails with a `TransportError` of kind `timeout`. Engines must enforce it.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 export { TransportError, type TransportFailure } from './errors.js';

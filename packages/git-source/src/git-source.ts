@@ -87,6 +87,12 @@ export interface GitSourceOptions {
   readonly keepArtifacts?: number;
   /** Progress of long clones and fetches. */
   readonly onProgress?: (progress: GitProgress) => void;
+  /**
+   * Milliseconds the server may stay silent (connecting, answering, or in the middle of a
+   * transfer) before the fetch fails with `SOURCE_GIT_TIMEOUT` (default 60000). The fetch as a
+   * whole is bounded by the signal (the Reconciler's timeout).
+   */
+  readonly timeoutMs?: number;
   /** `node:fs` for the isomorphic-git engine (injected in tests). */
   readonly fs?: NodeFs;
 }
@@ -165,6 +171,8 @@ export class GitSource implements Source {
       invalid(`invalid semver range "${this.ref.semver}"`);
     if ('commit' in this.ref && !/^[0-9a-f]{40}$/i.test(this.ref.commit))
       invalid('a pinned commit must be a full 40-character SHA-1');
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0))
+      invalid(`timeoutMs must be a number of milliseconds > 0, got ${String(options.timeoutMs)}`);
     if (options.verify && options.verify.mode !== 'off' && options.verify.publicKeys.length === 0) {
       invalid('signature verification needs at least one public key');
     }
@@ -255,6 +263,7 @@ export class GitSource implements Source {
       caCert: this.#options.auth?.caCert,
       signal,
       onProgress: this.#options.onProgress,
+      timeoutMs: this.#options.timeoutMs ?? 60_000,
     };
     await mkdir(this.#store.root, { recursive: true });
     await this.#engine.ensureRepo(this.#repoDir, this.url);

@@ -22,7 +22,7 @@ const WRITE_CONCURRENCY = 16;
 /** Maps isomorphic-git and socket errors to a {@link TransportError}. */
 function transportError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  if (error.name === 'AbortError') return error;
+  if (error instanceof TransportError || error.name === 'AbortError') return error;
   const code = (error as { code?: string }).code;
   const status = (error as { data?: { statusCode?: number } }).data?.statusCode;
   if (code === 'HttpError' && (status === 401 || status === 403)) {
@@ -67,6 +67,7 @@ export class IsomorphicGitEngine implements GitEngine {
       headers: context.headers,
       caCert: context.caCert,
       signal: context.signal,
+      idleTimeoutMs: context.timeoutMs,
     });
     try {
       if (!this.#noDirectListing.has(context.url)) {
@@ -112,6 +113,7 @@ export class IsomorphicGitEngine implements GitEngine {
       headers: context.headers,
       caCert: context.caCert,
       signal: context.signal,
+      idleTimeoutMs: context.timeoutMs,
       thinPack: true,
     });
     try {

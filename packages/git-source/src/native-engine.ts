@@ -41,6 +41,9 @@ interface RunResult {
 /** Classifies a failed git command by its message. */
 function classify(stderr: string): TransportError {
   const text = stderr.trim().split('\n').slice(-3).join(' ');
+  // curl's low-speed check (see `#remoteEnv`): the server stayed silent too long.
+  if (/Operation too slow|Operation timed out|Connection timed out/i.test(stderr))
+    return new TransportError('timeout', text);
   if (
     /Authentication failed|HTTP 401|HTTP 403|could not read Username|terminal prompts disabled/i.test(stderr)
   ) {
@@ -146,6 +149,11 @@ export class NativeGitEngine implements GitEngine {
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
     if (this.#sshCommand) env.GIT_SSH_COMMAND = this.#sshCommand;
+    // Bounds every wait on an HTTP server: git (curl) gives up when less than 1 byte a second
+    // arrives for the whole timeout, from connecting to the last byte.
+    const seconds = Math.max(1, Math.ceil((context.timeoutMs ?? 60_000) / 1000));
+    env.GIT_HTTP_LOW_SPEED_LIMIT = '1';
+    env.GIT_HTTP_LOW_SPEED_TIME = String(seconds);
     return env;
   }
 

@@ -1,12 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SourceError } from '@gitops-kit/core';
+import { findSecrets, SourceError } from '@gitops-kit/core';
 import { S3ErrorCodes, S3Source } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findSecrets } from './support/leaks.js';
+import { closeEndpoints, httpEndpoint, hungEndpoint, timed } from '../../core/test/support/endpoints.js';
 
 /** Real sockets on 127.0.0.1: a server that accepts and never answers is what a hung endpoint is. */
 
@@ -23,65 +21,21 @@ const listXml = (keys: readonly [string, number][]): string =>
     .join('')}</ListBucketResult>`;
 
 let cacheDir: string;
-const closers: (() => Promise<void>)[] = [];
+const sources: S3Source[] = [];
 
 beforeEach(async () => {
   cacheDir = await mkdtemp(join(tmpdir(), 's3-hung-'));
 });
 afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
+  for (const s of sources.splice(0)) s.destroy();
+  await closeEndpoints();
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-async function listen(server: Server | HttpServer, sockets: Set<Socket>): Promise<string> {
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return `http://127.0.0.1:${address.port}`;
-}
-
-/** A TCP server that accepts connections, reads what is sent, and never answers. */
-async function hungEndpoint(): Promise<{ url: string; connections: () => number }> {
-  let count = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    count++;
-    socket.on('data', () => undefined);
-    socket.on('error', () => undefined);
-  });
-  return { url: await listen(server, sockets), connections: () => count };
-}
-
-/** An HTTP server answering each request with `handler`. */
-async function httpEndpoint(
-  handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void,
-): Promise<string> {
-  const sockets = new Set<Socket>();
-  return listen(createHttpServer(handler), sockets);
-}
-
 function source(endpoint: string, extra: Partial<ConstructorParameters<typeof S3Source>[0]> = {}): S3Source {
   const s = new S3Source({ endpoint, bucket: 'configs', credentials, cacheDir, ...extra });
-  closers.push(async () => s.destroy());
+  sources.push(s);
   return s;
-}
-
-async function timed<T>(work: Promise<T>): Promise<{ error: unknown; ms: number }> {
-  const started = Date.now();
-  try {
-    await work;
-    return { error: undefined, ms: Date.now() - started };
-  } catch (error) {
-    return { error, ms: Date.now() - started };
-  }
 }
 
 describe('S3Source against a hung endpoint', () => {

@@ -1,7 +1,9 @@
 /**
- * Searches a value deeply (own properties, enumerable or not, symbols, prototypes' own data left
- * aside, the `cause` chain, arrays, maps, buffers) for any of `needles`. Returns the paths where
- * one was found, so a failing test says where the credential hides.
+ * Searches a value deeply (own properties, enumerable or not, symbol keys, the `cause` chain,
+ * arrays, maps, buffers; prototypes left aside) for any of `needles`. Returns the paths where one
+ * was found, so a failing test says where the credential hides. For authors of sources and targets
+ * checking that their errors, events and states keep no credential (used by the built-in sources'
+ * tests); a needle is named by its first four characters only.
  */
 export function findSecrets(value: unknown, needles: readonly string[]): string[] {
   const found: string[] = [];
