@@ -37,8 +37,6 @@ export interface RemoteContext {
   readonly timeoutMs?: number | undefined;
 }
 
-export { TransportError, type TransportFailure } from './errors.js';
-
 /** What to fetch. */
 export interface FetchRequest {
   /** A full ref name (`refs/heads/main`); absent to fetch every branch and tag. */

@@ -28,15 +28,8 @@ import {
   withKnownSizes,
 } from './artifact.js';
 import { authHeaders, type GitAuth, normaliseRepoUrl, secretsOf, splitUrlCredentials } from './auth.js';
-import {
-  type EngineName,
-  type GitEngine,
-  type GitProgress,
-  type RemoteContext,
-  TransportError,
-  type TreeFile,
-} from './engine.js';
-import { ArtifactProblem, describe, GitErrorCodes, gitError } from './errors.js';
+import type { EngineName, GitEngine, GitProgress, RemoteContext, TreeFile } from './engine.js';
+import { ArtifactProblem, describe, GitErrorCodes, gitError, TransportError } from './errors.js';
 import { IsomorphicGitEngine, type NodeFs } from './iso-engine.js';
 import { NativeGitEngine } from './native-engine.js';
 import { formatPerson, type ParsedObject, parseCommit, parsePerson, parseTag } from './objects.js';

@@ -1,13 +1,8 @@
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
-import {
-  type FetchRequest,
-  type GitEngine,
-  type RemoteContext,
-  TransportError,
-  type TreeFile,
-} from './engine.js';
+import type { FetchRequest, GitEngine, RemoteContext, TreeFile } from './engine.js';
+import { TransportError } from './errors.js';
 import { createHttpClient } from './http-client.js';
 import { listRefsDirect } from './ls-refs.js';
 import type { RemoteRef } from './ref.js';

@@ -3,13 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CatFileBatch } from './cat-file.js';
-import {
-  type FetchRequest,
-  type GitEngine,
-  type RemoteContext,
-  TransportError,
-  type TreeFile,
-} from './engine.js';
+import type { FetchRequest, GitEngine, RemoteContext, TreeFile } from './engine.js';
+import { TransportError } from './errors.js';
 import { IsomorphicGitEngine } from './iso-engine.js';
 import type { RemoteRef } from './ref.js';
 import { parseTree, type TreeEntry, TreeListingCache } from './tree-cache.js';

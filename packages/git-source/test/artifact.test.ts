@@ -1,6 +1,12 @@
-import { checkLinkTarget, digestFiles, type TreeFile } from '@gitops-kit/git-source';
+import type { TreeFile } from '@gitops-kit/git-source';
 import { describe, expect, it } from 'vitest';
-import { IgnoreDecisions, selectFiles, withKnownSizes } from '../src/artifact.js';
+import {
+  checkLinkTarget,
+  digestFiles,
+  IgnoreDecisions,
+  selectFiles,
+  withKnownSizes,
+} from '../src/artifact.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

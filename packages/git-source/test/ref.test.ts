@@ -1,5 +1,6 @@
-import { type RemoteRef, resolveRef } from '@gitops-kit/git-source';
+import type { RemoteRef } from '@gitops-kit/git-source';
 import { describe, expect, it } from 'vitest';
+import { resolveRef } from '../src/ref.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

@@ -1,6 +1,7 @@
-import { parseCommit, parseTag, verifyDetached } from '@gitops-kit/git-source';
 import { readKeys } from 'openpgp';
 import { describe, expect, it } from 'vitest';
+import { parseCommit, parseTag } from '../src/objects.js';
+import { verifyDetached } from '../src/signature.js';
 import { signPayload, testKey } from './support/helpers.js';
 
 const A = 'a'.repeat(40);

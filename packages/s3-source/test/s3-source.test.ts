@@ -2,8 +2,9 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes } from '@gitops-kit/core';
-import { computeRevision, S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
+import { S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { computeRevision } from '../src/object-index.js';
 import { failure, filesOf } from './support/files.js';
 import { MemoryBucket } from './support/memory-bucket.js';
 
