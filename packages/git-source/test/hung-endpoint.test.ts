@@ -1,4 +1,5 @@
-import { findSecrets, SourceError } from '@gitops-kit/core';
+import { findSecrets, RawRenderer, Reconciler, SourceError } from '@gitops-kit/core';
+import { FakeCluster } from '@gitops-kit/core/testing';
 import { type EngineName, GitErrorCodes, GitSource, type GitSourceOptions } from '@gitops-kit/git-source';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeEndpoints, httpEndpoint, hungEndpoint, timed } from '../../core/test/support/endpoints.js';
@@ -99,6 +100,20 @@ describe.each<EngineName>(['isomorphic-git', 'native'])(
         expect(error).toBeInstanceOf(SourceError);
         expect(findSecrets(error, [password, token, basic])).toEqual([]);
       }
+      // Nor does the Reconciler's `failed` event, result or status.
+      const url = await echoing(500);
+      const reconciler = new Reconciler({
+        name: 'leak',
+        source: await source(url, { engine, timeoutMs: 5000, ...options(url) }),
+        renderer: new RawRenderer(),
+        target: new FakeCluster(),
+      });
+      const events: unknown[] = [];
+      reconciler.on('failed', (event) => events.push(event));
+      const result = await reconciler.reconcile();
+      expect(result.outcome).toBe('failed');
+      expect(events).toHaveLength(1);
+      expect(findSecrets([events, result, reconciler.status], [password, token, basic])).toEqual([]);
       // The credentials did travel (so the error could have echoed them).
       expect(seen.some((value) => value.includes(basic) || value.includes(token))).toBe(true);
     });

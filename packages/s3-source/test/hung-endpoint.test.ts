@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findSecrets, SourceError } from '@gitops-kit/core';
+import { findSecrets, RawRenderer, Reconciler, SourceError } from '@gitops-kit/core';
+import { FakeCluster } from '@gitops-kit/core/testing';
 import { S3ErrorCodes, S3Source } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeEndpoints, httpEndpoint, hungEndpoint, timed } from '../../core/test/support/endpoints.js';
@@ -109,5 +110,19 @@ describe('S3Source errors carry no credentials', () => {
     expect(findSecrets(error, needles)).toEqual([]);
     // The search does find what is there: the same search over the SDK's own error would.
     expect(findSecrets({ cause: { header: authorization } }, needles).length).toBeGreaterThan(0);
+
+    // Nor does the Reconciler's `failed` event, its status or its result.
+    const reconciler = new Reconciler({
+      name: 'leak',
+      source: source(url, { maxAttempts: 1 }),
+      renderer: new RawRenderer(),
+      target: new FakeCluster(),
+    });
+    const events: unknown[] = [];
+    reconciler.on('failed', (event) => events.push(event));
+    const result = await reconciler.reconcile();
+    expect(result.outcome).toBe('failed');
+    expect(events).toHaveLength(1);
+    expect(findSecrets([events, result, reconciler.status], needles)).toEqual([]);
   });
 });
