@@ -1,5 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { findSecrets, RawRenderer, Reconciler, type Source } from '@gitops-kit/core';
+import { FakeCluster } from '@gitops-kit/core/testing';
 
 /**
  * Real local endpoints on 127.0.0.1 for the sources' timeout and leak tests: a server that accepts
@@ -56,4 +58,24 @@ export async function timed(work: Promise<unknown>): Promise<{ error: unknown; m
   } catch (error) {
     return { error, ms: Date.now() - started };
   }
+}
+
+/**
+ * Runs one pass of a Reconciler over `source` (which must fail) and searches its `failed` events,
+ * its result and its status for `secrets`: the places a leaked credential would reach a log.
+ */
+export async function leaksOfFailedPass(source: Source, secrets: readonly string[]): Promise<string[]> {
+  const reconciler = new Reconciler({
+    name: 'leak',
+    source,
+    renderer: new RawRenderer(),
+    target: new FakeCluster(),
+  });
+  const events: unknown[] = [];
+  reconciler.on('failed', (event) => events.push(event));
+  const result = await reconciler.reconcile();
+  if (result.outcome !== 'failed' || events.length !== 1) {
+    throw new Error(`expected one failed pass, got ${result.outcome} with ${events.length} failed events`);
+  }
+  return findSecrets([events, result, reconciler.status], secrets);
 }
