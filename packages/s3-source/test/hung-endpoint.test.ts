@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { findSecrets, SourceError } from '@gitops-kit/core';
 import { S3ErrorCodes, S3Source } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  closeEndpoints,
-  httpEndpoint,
-  hungEndpoint,
-  leaksOfFailedPass,
-  timed,
-} from '../../core/test/support/endpoints.js';
+import * as endpoints from '../../core/test/support/endpoints.js';
 
 /** Real sockets on 127.0.0.1: a server that accepts and never answers is what a hung endpoint is. */
 
@@ -34,7 +28,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   for (const s of sources.splice(0)) s.destroy();
-  await closeEndpoints();
+  await endpoints.closeEndpoints();
   await rm(cacheDir, { recursive: true, force: true });
 });
 
@@ -46,9 +40,9 @@ function source(endpoint: string, extra: Partial<ConstructorParameters<typeof S3
 
 describe('S3Source against a hung endpoint', () => {
   it('fails with SOURCE_S3_TIMEOUT within requestTimeoutMs when the server never answers', async () => {
-    const hung = await hungEndpoint();
+    const hung = await endpoints.hungEndpoint();
     const s = source(hung.url, { requestTimeoutMs: 400, maxAttempts: 1 });
-    const { error, ms } = await timed(s.fetch({ signal: new AbortController().signal }));
+    const { error, ms } = await endpoints.timed(s.fetch({ signal: new AbortController().signal }));
     expect(error).toBeInstanceOf(SourceError);
     expect((error as SourceError).code).toBe(S3ErrorCodes.Timeout);
     expect((error as SourceError).message).toContain('did not answer within 400 ms while listing objects');
@@ -57,25 +51,25 @@ describe('S3Source against a hung endpoint', () => {
   });
 
   it('bounds the request with its retries included, not per attempt', async () => {
-    const hung = await hungEndpoint();
+    const hung = await endpoints.hungEndpoint();
     const s = source(hung.url, { requestTimeoutMs: 400, maxAttempts: 5 });
-    const { error, ms } = await timed(s.fetch({ signal: new AbortController().signal }));
+    const { error, ms } = await endpoints.timed(s.fetch({ signal: new AbortController().signal }));
     expect((error as SourceError).code).toBe(S3ErrorCodes.Timeout);
     expect(ms).toBeLessThan(3000);
   });
 
   it('ends at the caller’s abort before the timeout', async () => {
-    const hung = await hungEndpoint();
+    const hung = await endpoints.hungEndpoint();
     const s = source(hung.url, { requestTimeoutMs: 60_000, maxAttempts: 1 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('stop now')), 200);
-    const { error, ms } = await timed(s.fetch({ signal: controller.signal }));
+    const { error, ms } = await endpoints.timed(s.fetch({ signal: controller.signal }));
     expect((error as Error).message).toContain('stop now');
     expect(ms).toBeLessThan(3000);
   });
 
   it('fails with SOURCE_S3_TIMEOUT when an object body stalls after its headers', async () => {
-    const url = await httpEndpoint((req, res) => {
+    const url = await endpoints.httpEndpoint((req, res) => {
       req.resume();
       if ((req.url ?? '').includes('list-type=2')) {
         res.writeHead(200, { 'content-type': 'application/xml' });
@@ -87,7 +81,7 @@ describe('S3Source against a hung endpoint', () => {
       res.write('ab');
     });
     const s = source(url, { requestTimeoutMs: 400, maxAttempts: 1 });
-    const { error, ms } = await timed(s.fetch({ signal: new AbortController().signal }));
+    const { error, ms } = await endpoints.timed(s.fetch({ signal: new AbortController().signal }));
     expect((error as SourceError).code).toBe(S3ErrorCodes.Timeout);
     expect((error as SourceError).message).toContain('while reading "app.yaml"');
     expect(ms).toBeLessThan(3000);
@@ -97,7 +91,7 @@ describe('S3Source against a hung endpoint', () => {
 describe('S3Source errors carry no credentials', () => {
   it('keeps neither the access key id, the secret nor the signature anywhere in the error and its causes', async () => {
     let authorization = '';
-    const url = await httpEndpoint((req, res) => {
+    const url = await endpoints.httpEndpoint((req, res) => {
       authorization = req.headers.authorization ?? '';
       req.resume();
       res.writeHead(403, { 'content-type': 'application/xml' });
@@ -107,7 +101,7 @@ describe('S3Source errors carry no credentials', () => {
       );
     });
     const s = source(url, { maxAttempts: 1 });
-    const { error } = await timed(s.fetch({ signal: new AbortController().signal }));
+    const { error } = await endpoints.timed(s.fetch({ signal: new AbortController().signal }));
     expect((error as SourceError).code).toBe(S3ErrorCodes.AccessDenied);
     const signature = /Signature=([0-9a-f]+)/.exec(authorization)?.[1];
     expect(signature).toMatch(/^[0-9a-f]{64}$/);
@@ -117,6 +111,6 @@ describe('S3Source errors carry no credentials', () => {
     expect(findSecrets({ cause: { header: authorization } }, needles).length).toBeGreaterThan(0);
 
     // Nor does the Reconciler's `failed` event, its status or its result.
-    expect(await leaksOfFailedPass(source(url, { maxAttempts: 1 }), needles)).toEqual([]);
+    expect(await endpoints.leaksOfFailedPass(source(url, { maxAttempts: 1 }), needles)).toEqual([]);
   });
 });
