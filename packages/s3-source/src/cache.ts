@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactStore } from '@gitops-kit/core';
 import { contentKey, type IndexEntry } from './object-index.js';
@@ -105,6 +105,10 @@ export class ArtifactCache {
       // No state yet, or a damaged one: start over.
     }
     await this.#store.collectGarbage({ keep: Number.MAX_SAFE_INTEGER, staleStagingMs: 0 });
+    // Builds in progress of versions before the artifact store lived beside the state file.
+    for (const name of await readdir(this.root)) {
+      if (name.startsWith('staging-')) await rm(join(this.root, name), { recursive: true, force: true });
+    }
     state.artifacts = await this.artifacts();
     return state;
   }
