@@ -249,6 +249,32 @@ describe('linkAll and removeChanged', () => {
   });
 });
 
+describe('ArtifactStore spare copies', () => {
+  it('prepares a linked copy of an artifact in the background, hands it over as staging, and collects stale ones', async () => {
+    const store = new ArtifactStore({ root });
+    const first = await store.write(files({ 'a.yaml': 'a', 'b/c.yaml': 'c' }), { name: 'first' });
+    store.prepareSpare(first.name, first.files ?? [], { delayMs: 60_000 });
+    expect(store.hasPendingSpare()).toBe(true);
+    // `settled` starts the copy at once instead of waiting for the delay.
+    await store.settled();
+    expect(await readdir(root)).toContain('.next-first');
+    const staging = await store.stage();
+    expect(await store.takeSpare(first.name, staging)).toBe(true);
+    expect(store.hasPendingSpare()).toBe(false);
+    expect(await tree(staging)).toEqual({ 'a.yaml': 'a', 'b/c.yaml': 'c' });
+    expect((await stat(join(staging, 'a.yaml'))).ino).toBe(
+      (await stat(join(store.dirOf('first'), 'a.yaml'))).ino,
+    );
+    expect(await store.takeSpare(first.name, await store.stage())).toBe(false);
+
+    store.prepareSpare(first.name, first.files ?? [], { delayMs: 0 });
+    await store.settled();
+    await store.write(files({ 'a.yaml': 'a2' }), { name: 'second' });
+    await store.collectGarbage({ keep: 2, current: 'second' });
+    expect((await readdir(root)).filter((n) => n.startsWith('.next-'))).toEqual([]);
+  });
+});
+
 describe('Redactor (the one rule of every source)', () => {
   it('redacts every non-empty secret, however short', () => {
     const redactor = new Redactor(['ab', 'xyz', 'q', '', undefined, 'long-secret']);

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   type Artifact,
@@ -140,8 +140,6 @@ export class GitSource implements Source {
   #last: Artifact | undefined;
   /** Ignore decisions of earlier builds (the options are fixed, the `.sourceignore` files may change). */
   readonly #decisions = new IgnoreDecisions();
-  /** The hard-link copy of the last artifact being prepared in the background, if any. */
-  #spare: { readonly base: string; readonly ready: Promise<unknown>; readonly now: () => void } | undefined;
 
   /** Validates the options; throws `SourceError` (`SOURCE_GIT_INVALID_OPTIONS`) when they are wrong. */
   constructor(options: GitSourceOptions) {
@@ -283,7 +281,7 @@ export class GitSource implements Source {
     const reused = await this.#reuse(name, revision, previous);
     if (reused) {
       // A restarted process: get the next artifact's links ready while nothing is asked of us.
-      if (!this.#spare) {
+      if (!this.#store.hasPendingSpare()) {
         const base = await this.#baseFor(reused);
         if (base) this.#prepareSpare(base.dir, base.files);
       }
@@ -297,7 +295,7 @@ export class GitSource implements Source {
     // once the new tree is known.
     const base = await this.#baseFor(previous);
     let linking: Promise<boolean> = Promise.resolve(false);
-    if (base && (await this.#takeSpare(base.dir, scratch))) linking = Promise.resolve(true);
+    if (base && (await this.#store.takeSpare(basename(base.dir), scratch))) linking = Promise.resolve(true);
     else if (base) linking = linkAll(base.dir, base.files, scratch, isLinkable);
     try {
       const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
@@ -441,60 +439,15 @@ export class GitSource implements Source {
     return files.filter((f) => toWrite.has(f.path));
   }
 
-  /** Where the hard-link copy of an artifact waits for the next build. */
-  #spareDir(artifactDir: string): string {
-    return join(this.#store.root, `.next-${basename(artifactDir)}`);
-  }
-
   /**
-   * Hard-links the files of a fresh artifact into a spare folder, in the background, so the next
-   * build (a new commit) starts from a full folder instead of linking thousands of files while the
-   * caller waits. It starts {@link SPARE_DELAY_MS} after the build, so a poll right after it does
-   * not compete for the disk, and a process that exits sooner never starts it; a build that needs
-   * it earlier starts it at once. The copy is made under a temporary name and renamed when
-   * complete, so a spare folder is always whole; any process sharing the cache may take it.
+   * Has the store hard-link the files of a fresh artifact into a spare folder in the background
+   * (see `ArtifactStore.prepareSpare`), so the next build (a new commit) starts from a full folder.
    */
   #prepareSpare(artifactDir: string, files: readonly StoredFile[]): void {
-    if (this.#spare?.base === artifactDir) return;
-    const target = this.#spareDir(artifactDir);
-    const partial = `${target}.partial-${randomBytes(4).toString('hex')}`;
-    let begin: () => void = () => undefined;
-    const started = new Promise<void>((resolve) => {
-      begin = resolve;
+    this.#store.prepareSpare(basename(artifactDir), files, {
+      delayMs: SPARE_DELAY_MS,
+      isRegular: isLinkable,
     });
-    const timer = setTimeout(begin, SPARE_DELAY_MS);
-    timer.unref();
-    const ready = started
-      .then(async () => {
-        if (existsSync(target) || !existsSync(artifactDir)) return;
-        await mkdir(partial, { recursive: true });
-        if (await linkAll(artifactDir, files, partial, isLinkable)) await rename(partial, target);
-      })
-      .catch(() => undefined)
-      .finally(() => rm(partial, { recursive: true, force: true }).catch(() => undefined));
-    this.#spare = {
-      base: artifactDir,
-      ready,
-      now: () => {
-        clearTimeout(timer);
-        begin();
-      },
-    };
-  }
-
-  /** Moves the spare copy of `artifactDir` to `scratch`; false when there is none. */
-  async #takeSpare(artifactDir: string, scratch: string): Promise<boolean> {
-    if (this.#spare?.base === artifactDir) {
-      this.#spare.now();
-      await this.#spare.ready;
-      this.#spare = undefined;
-    }
-    try {
-      await rename(this.#spareDir(artifactDir), scratch);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**
@@ -503,8 +456,7 @@ export class GitSource implements Source {
    * fetches never need it.
    */
   async settled(): Promise<void> {
-    this.#spare?.now();
-    await this.#spare?.ready;
+    await this.#store.settled();
   }
 
   /** Reports the phase of a fetch to the progress callback. */
@@ -571,12 +523,6 @@ export class GitSource implements Source {
    */
   async #collectGarbage(current: Artifact, previous: Artifact | undefined): Promise<void> {
     const suffix = `-${this.#settingsKey}`;
-    const entries = await readdir(this.#store.root).catch(() => [] as string[]);
-    const currentSpare = basename(this.#spareDir(current.dir));
-    for (const e of entries) {
-      if (e.startsWith('.next-') && e.endsWith(suffix) && e !== currentSpare)
-        await rm(join(this.#store.root, e), { recursive: true, force: true });
-    }
     await this.#store.collectGarbage({
       keep: this.#options.keepArtifacts ?? 2,
       current: basename(current.dir),

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from '
 import { dirname, join, resolve, sep } from 'node:path';
 import { ErrorCodes, SourceError } from '../errors.js';
 import { linkOrCopy, type StoredFile } from './artifact-links.js';
+import { type PrepareSpareOptions, SPARE_PREFIX, SpareCopies } from './artifact-spare.js';
 import { digestOfHashes } from './walk.js';
 
 /**
@@ -143,12 +144,14 @@ export class ArtifactStore<D = unknown> {
   readonly root: string;
   readonly #recordsDir: string;
   readonly #staleStagingMs: number;
+  readonly #spares: SpareCopies;
 
   /** A store in `options.root`; nothing is touched until the first call. */
   constructor(options: ArtifactStoreOptions) {
     this.root = resolve(options.root);
     this.#recordsDir = resolve(options.recordsDir ?? options.root);
     this.#staleStagingMs = options.staleStagingMs ?? 60 * 60 * 1000;
+    this.#spares = new SpareCopies(this.root);
   }
 
   /** The folder of artifact `name` (whether or not it exists). */
@@ -166,6 +169,35 @@ export class ArtifactStore<D = unknown> {
   async stage(): Promise<string> {
     await mkdir(this.root, { recursive: true });
     return mkdtemp(join(this.root, STAGING_PREFIX));
+  }
+
+  /**
+   * Prepares, in the background (after `delayMs`, default 1 s), a hard-linked copy of artifact
+   * `name` that {@link takeSpare} later turns into a staging folder in one rename: the next build
+   * then only removes and writes what changed. One pending copy per store; a new call replaces the
+   * pending one unless it is for the same artifact.
+   */
+  prepareSpare(name: string, files: readonly StoredFile[], options?: PrepareSpareOptions): void {
+    this.#spares.prepare(name, this.dirOf(name), files, options);
+  }
+
+  /** Whether a spare copy is pending in this process (see {@link prepareSpare}). */
+  hasPendingSpare(): boolean {
+    return this.#spares.isPending();
+  }
+
+  /**
+   * Moves the spare copy of artifact `name` (of this process or another sharing the store) onto the
+   * empty staging folder `staging`; false when there is none (link the files then, or write them).
+   */
+  takeSpare(name: string, staging: string): Promise<boolean> {
+    this.dirOf(name);
+    return this.#spares.take(name, staging);
+  }
+
+  /** Finishes background work now (the pending spare copy): call before removing the store folder. */
+  settled(): Promise<void> {
+    return this.#spares.settled();
   }
 
   /** Removes a staging folder made by {@link stage} (after a failed build, or when the build was not needed). */
@@ -268,8 +300,9 @@ export class ArtifactStore<D = unknown> {
 
   /**
    * Keeps the current artifact, the newest others up to `keep` in all, and the protected ones;
-   * removes the other artifacts this caller owns, folders or records left alone by a crash, and
-   * staging folders older than the stale age. Returns the names removed.
+   * removes the other artifacts this caller owns, folders or records left alone by a crash, spare
+   * copies of owned artifacts other than the current one, and staging folders older than the stale
+   * age. Returns the names removed.
    */
   async collectGarbage(options: CollectGarbageOptions): Promise<string[]> {
     const keep = Math.max(1, Math.floor(options.keep));
@@ -308,6 +341,14 @@ export class ArtifactStore<D = unknown> {
       }
     }
     for (const entry of entries) {
+      // Spare copies of owned artifacts other than the current one will never be taken.
+      if (entry.startsWith(SPARE_PREFIX)) {
+        const of = entry.slice(SPARE_PREFIX.length);
+        if (of.includes('.partial-')) continue; // A copy under way: it removes itself if it fails.
+        if (options.current !== undefined && NAME.test(of) && owns(of) && of !== options.current)
+          await rm(join(this.root, entry), { recursive: true, force: true });
+        continue;
+      }
       const name = entry.endsWith(RECORD_SUFFIX) ? entry.slice(0, -RECORD_SUFFIX.length) : entry;
       if (!NAME.test(name) || !owns(name) || kept.has(name) || removed.includes(name)) continue;
       await this.remove(name);
