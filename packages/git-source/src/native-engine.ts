@@ -16,7 +16,12 @@ const FEW_FILES = 64;
 export interface NativeGitEngineOptions {
   /** The git program (default `git` on the PATH). */
   readonly gitPath?: string;
-  /** Used for `ssh://` and `git@host:` URLs, e.g. `ssh -i key -o StrictHostKeyChecking=yes`. */
+  /**
+   * Used for `ssh://` and `git@host:` URLs, e.g. `ssh -i key -o StrictHostKeyChecking=yes`. Without
+   * it (and without `GIT_SSH_COMMAND`/`GIT_SSH` in the environment) the engine runs `ssh` with
+   * `ConnectTimeout` and `ServerAliveInterval` set from the source's `timeoutMs`; with it, bounding
+   * the wait is the command's business (add those options).
+   */
   readonly sshCommand?: string;
 }
 
@@ -37,7 +42,11 @@ interface RunResult {
 function classify(stderr: string): TransportError {
   const text = stderr.trim().split('\n').slice(-3).join(' ');
   // curl's low-speed check (see `#remoteEnv`): the server stayed silent too long.
-  if (/Operation too slow|Operation timed out|Connection timed out/i.test(stderr))
+  if (
+    /Operation too slow|Operation timed out|Connection timed out|timed out during banner|server not responding/i.test(
+      stderr,
+    )
+  )
     return new TransportError('timeout', text);
   if (
     /Authentication failed|HTTP 401|HTTP 403|could not read Username|terminal prompts disabled/i.test(stderr)
@@ -143,10 +152,14 @@ export class NativeGitEngine implements GitEngine {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
-    if (this.#sshCommand) env.GIT_SSH_COMMAND = this.#sshCommand;
     // Bounds every wait on an HTTP server: git (curl) gives up when less than 1 byte a second
     // arrives for the whole timeout, from connecting to the last byte.
     const seconds = Math.max(1, Math.ceil((context.timeoutMs ?? 60_000) / 1000));
+    if (this.#sshCommand) env.GIT_SSH_COMMAND = this.#sshCommand;
+    else if (!process.env.GIT_SSH_COMMAND && !process.env.GIT_SSH) {
+      // And on an SSH server: connection and banner, then a keep-alive that must be answered.
+      env.GIT_SSH_COMMAND = `ssh -o ConnectTimeout=${seconds} -o ServerAliveInterval=${seconds} -o ServerAliveCountMax=1`;
+    }
     env.GIT_HTTP_LOW_SPEED_LIMIT = '1';
     env.GIT_HTTP_LOW_SPEED_TIME = String(seconds);
     return env;

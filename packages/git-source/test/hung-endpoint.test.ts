@@ -64,6 +64,18 @@ describe.each<EngineName>(['isomorphic-git', 'native'])(
   },
 );
 
+describe('GitSource (native) against a hung SSH endpoint', () => {
+  it('fails with SOURCE_GIT_TIMEOUT within timeoutMs while the server never sends its banner', async () => {
+    const hung = await hungEndpoint();
+    const url = `ssh://git@${hung.url.slice('http://'.length)}/org/repo.git`;
+    const s = await source(url, { engine: 'native', timeoutMs: 1000 });
+    const { error, ms } = await timed(s.fetch({ signal: signal() }));
+    expect((error as SourceError).code).toBe(GitErrorCodes.Timeout);
+    expect(hung.connections()).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(5000);
+  });
+});
+
 describe('GitSource options', () => {
   it('refuses a timeout that is not a positive number', async () => {
     await expect(source('https://git.example.com/o/r.git', { timeoutMs: 0 })).rejects.toMatchObject({
