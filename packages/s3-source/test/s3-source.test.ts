@@ -295,6 +295,11 @@ describe('S3Source over a bucket client', () => {
       expect(bucket.bodiesClosed).toBe(bucket.bodiesOpened);
       const leftovers = (await readdir(cacheDir)).filter((name) => name.startsWith('staging-'));
       expect(leftovers).toEqual([]);
+      // Builds now stage inside the artifact store.
+      const staged = (await readdir(join(cacheDir, 'artifacts'))).filter((name) =>
+        name.startsWith('.staging-'),
+      );
+      expect(staged).toEqual([]);
     });
   });
 
