@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ArtifactStore,
-  digestOfHashes,
   GitOpsError,
   linkAll,
   RedactedCause,
@@ -16,6 +15,7 @@ import {
   resolveArtifactLimits,
 } from '@gitops-kit/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { digestOfHashes } from '../src/source/walk.js';
 
 let root: string;
 beforeEach(async () => {
