@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { s3Client, startTestenv } from '@gitops-kit/testenv';
 // The package's test helper resolves the AWS SDK from the package (the workspace root does not depend on it).
-import { BucketWriter } from '../packages/s3-source/test/bucket-writer.js';
+import { BucketWriter } from '../packages/s3-source/test/support/bucket-writer.js';
 
 const OBJECTS = 2000;
 const signal = new AbortController().signal;

@@ -132,6 +132,24 @@ export {
   withSubstitution,
 } from './render/substitute.js';
 export { DEFAULT_TOOL_TIMEOUT_MS, type ToolRendererOptions } from './render/tool.js';
+export {
+  type ArtifactLimits,
+  type DeprecatedLimitAliases,
+  type LimitNames,
+  type LimitsInUse,
+  type ResolvedArtifactLimits,
+  resolveArtifactLimits,
+} from './source/artifact-limits.js';
+export { inParallel, linkAll, linkOrCopy, removeChanged, type StoredFile } from './source/artifact-links.js';
+export {
+  type ArtifactFileInput,
+  type ArtifactRecord,
+  ArtifactStore,
+  type ArtifactStoreOptions,
+  type CollectGarbageOptions,
+  type PublishRequest,
+  type WriteArtifactOptions,
+} from './source/artifact-store.js';
 export { DirectorySource, type DirectorySourceOptions } from './source/directory-source.js';
 export {
   createIgnoreMatcher,
@@ -140,6 +158,8 @@ export {
   type IgnoreMatcherOptions,
   SOURCE_IGNORE_FILE,
 } from './source/ignore.js';
+export { findSecrets } from './source/leak-search.js';
+export { RedactedCause, Redactor, redactCause } from './source/redactor.js';
 export { checkStoredState, decodeStoredState } from './state/decode.js';
 export { MemoryStateStore } from './state/memory-state-store.js';
 export type {

@@ -107,6 +107,37 @@ describe('DirectorySource', () => {
     );
   });
 
+  it('links unchanged files from the previous snapshot and keeps keepArtifacts snapshots, the current one included', async () => {
+    const s = source({ keepArtifacts: 1 });
+    const first = await s.fetch({ signal });
+    await write(folder, 'apps/c.yaml', cm('c'));
+    // No `previous`: only the current snapshot stays.
+    const second = await s.fetch({ signal });
+    await expect(access(first.dir)).rejects.toThrow();
+    await write(folder, 'apps/d.yaml', cm('d'));
+    const third = await s.fetch({ signal, previous: second });
+    const ino = async (dir: string) => (await stat(join(dir, 'apps/a.yaml'))).ino;
+    expect(await ino(third.dir)).toBe(await ino(second.dir));
+    // The previous artifact is kept besides the count: someone may still read it.
+    await access(second.dir);
+    expect((await readdir(artifacts)).sort()).toEqual(
+      [second.dir, third.dir].map((d) => d.slice(artifacts.length + 1)).sort(),
+    );
+  });
+
+  it('takes the limits type every source takes', async () => {
+    const error = await source({ limits: { maxFileBytes: 5 } })
+      .fetch({ signal })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: ErrorCodes.SourceLimitExceeded });
+    expect((error as Error).message).toMatch(/over the limit of 5/);
+    expect(
+      await source({ limits: { maxFiles: 1 } })
+        .fetch({ signal })
+        .catch((e: unknown) => e),
+    ).toMatchObject({ code: ErrorCodes.SourceLimitExceeded });
+  });
+
   it('changes revision on renames and deletes, and gives equal content the same revision', async () => {
     const s = source();
     const first = await s.fetch({ signal });

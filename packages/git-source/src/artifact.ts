@@ -1,40 +1,27 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { link, lstat, mkdir, realpath, rm, rmdir } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { createIgnoreMatcher, SOURCE_IGNORE_FILE } from '@gitops-kit/core';
+import {
+  type ArtifactLimits,
+  createIgnoreMatcher,
+  inParallel,
+  type ResolvedArtifactLimits,
+  resolveArtifactLimits,
+  SOURCE_IGNORE_FILE,
+  type StoredFile,
+} from '@gitops-kit/core';
 import type { TreeFile } from './engine.js';
+import { ArtifactProblem } from './errors.js';
 
-/** Limits that protect the process from a hostile or accidental giant repository. */
-export interface ArtifactLimits {
-  /** Most files an artifact may hold (default 100,000). */
-  readonly maxFiles?: number;
-  /** Most bytes all files together may hold (default 1 GiB). */
-  readonly maxTotalBytes?: number;
-  /** Most bytes one file may hold (default 100 MiB). */
-  readonly maxFileBytes?: number;
-}
-
-/** Default limits. */
-export const DEFAULT_LIMITS: Required<ArtifactLimits> = Object.freeze({
+/** The limits of a Git artifact unless the options say otherwise (a repository may be large). */
+export const DEFAULT_LIMITS: ResolvedArtifactLimits = Object.freeze({
   maxFiles: 100_000,
   maxTotalBytes: 1024 * 1024 * 1024,
   maxFileBytes: 100 * 1024 * 1024,
 });
 
-/** Why a tree cannot become an artifact. */
-export class ArtifactProblem extends Error {
-  /** `limit` or `unsafe`. */
-  readonly kind: 'limit' | 'unsafe';
-  /** The file concerned, when one is. */
-  readonly file: string | undefined;
-
-  constructor(kind: 'limit' | 'unsafe', message: string, file?: string) {
-    super(message);
-    this.name = 'ArtifactProblem';
-    this.kind = kind;
-    this.file = file;
-  }
+function limitsOf(limits: ArtifactLimits | undefined): ResolvedArtifactLimits {
+  return resolveArtifactLimits(limits, DEFAULT_LIMITS).limits;
 }
 
 /** Options for {@link selectFiles}. */
@@ -68,7 +55,7 @@ export class IgnoreDecisions {
  * tree, and enforces the count and (known) size limits before anything is written.
  */
 export async function selectFiles(files: readonly TreeFile[], options: SelectOptions): Promise<TreeFile[]> {
-  const limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+  const limits = limitsOf(options.limits);
   const matcher = createIgnoreMatcher({
     defaults: options.defaultIgnores ?? true,
     ...(options.ignore !== undefined ? { patterns: options.ignore } : {}),
@@ -167,7 +154,7 @@ export async function checkWritten(
   files: readonly TreeFile[],
   limits: ArtifactLimits | undefined,
 ): Promise<Map<string, number>> {
-  const max = { ...DEFAULT_LIMITS, ...(limits ?? {}) };
+  const max = limitsOf(limits);
   const root = await realpath(dir);
   let total = 0;
   let unknownSizes = false;
@@ -221,21 +208,23 @@ export function digestFiles(files: readonly TreeFile[]): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Runs `work` on every item, a bounded number at a time (file system calls queue in libuv anyway). */
-export async function inParallel<T>(
-  items: readonly T[],
-  work: (item: T) => Promise<unknown>,
-  width = 32,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+/** The key a store records for a tree file: mode and blob id, which change when its content does. */
+export function fileKey(file: Pick<TreeFile, 'mode' | 'oid'>): string {
+  return `${file.mode} ${file.oid}`;
 }
 
-/** A file list as stored beside an artifact: `[path, mode, oid]`, and the size when known. */
-export type StoredFile = readonly [string, string, string] | readonly [string, string, string, number];
+/** The file list recorded beside an artifact, sizes included where known. */
+export function storedFiles(files: readonly TreeFile[], measured: ReadonlyMap<string, number>): StoredFile[] {
+  return files.map((f): StoredFile => {
+    const size = f.size ?? measured.get(f.path);
+    return size === undefined ? [f.path, fileKey(f)] : [f.path, fileKey(f), size];
+  });
+}
+
+/** Whether a recorded file is a plain file a hard link can carry (not a symbolic link or submodule). */
+export function isLinkable(file: StoredFile): boolean {
+  return !file[1].startsWith('120000 ') && !file[1].startsWith('160000 ');
+}
 
 /**
  * Gives listed files the sizes a previous artifact recorded for the same path, mode and blob, so
@@ -245,94 +234,12 @@ export function withKnownSizes(files: readonly TreeFile[], previous: readonly St
   if (files.every((f) => f.size !== undefined)) return [...files];
   const sizes = new Map<string, number>();
   for (const entry of previous) {
-    if (entry[3] !== undefined) sizes.set(`${entry[1]} ${entry[2]} ${entry[0]}`, entry[3]);
+    if (entry[2] !== undefined) sizes.set(`${entry[1]} ${entry[0]}`, entry[2]);
   }
   if (sizes.size === 0) return [...files];
   return files.map((file) => {
     if (file.size !== undefined) return file;
-    const size = sizes.get(`${file.mode} ${file.oid} ${file.path}`);
+    const size = sizes.get(`${fileKey(file)} ${file.path}`);
     return size === undefined ? file : { ...file, size };
   });
-}
-
-/**
- * Hard-links a whole folder with one `cp -RPl` (links are not followed, symbolic links are linked
- * as links). One native process makes thousands of links several times faster than as many
- * `link` calls from Node. Resolves false when `cp` is missing or fails.
- */
-function copyLinks(from: string, dest: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn('cp', ['-RPl', '--', `${from}/.`, dest], { stdio: 'ignore' });
-    child.on('error', () => resolve(false));
-    child.on('close', (code) => resolve(code === 0));
-  });
-}
-
-/**
- * Fills the existing folder `dest` with hard links to the files of a previous artifact (with
- * `cp -RPl` where there is one, else regular files one by one from Node). Artifacts are read-only
- * and files are never written through a link (changed ones are removed first), so sharing inodes is
- * safe. Once the new file list is known, {@link keepUnchanged} removes what changed. Returns false
- * when linking is not possible (another file system), leaving `dest` empty so the caller writes
- * every file.
- */
-export async function linkAll(
-  previousDir: string,
-  previousFiles: readonly StoredFile[],
-  dest: string,
-): Promise<boolean> {
-  if (process.platform !== 'win32' && (await copyLinks(previousDir, dest))) return true;
-  await rm(dest, { recursive: true, force: true });
-  await mkdir(dest, { recursive: true });
-  const regular = previousFiles.filter(([, mode]) => mode !== '120000' && mode !== '160000');
-  const dirs = new Set<string>();
-  for (const [path] of regular) dirs.add(posix.dirname(path));
-  try {
-    await inParallel([...dirs], (dir) => mkdir(posix.join(dest, dir), { recursive: true }));
-    await inParallel(regular, ([path]) => link(posix.join(previousDir, path), posix.join(dest, path)));
-    return true;
-  } catch {
-    await rm(dest, { recursive: true, force: true });
-    await mkdir(dest, { recursive: true });
-    return false;
-  }
-}
-
-/**
- * Turns a folder filled by {@link linkAll} into the new artifact minus the files still to write:
- * removes linked files that changed or left the tree (and folders left empty), and returns the
- * files that must be written (new, changed, and every symbolic link).
- */
-export async function keepUnchanged(
-  dest: string,
-  previousFiles: readonly StoredFile[],
-  files: readonly TreeFile[],
-): Promise<TreeFile[]> {
-  const next = new Map<string, string>();
-  for (const file of files) next.set(file.path, `${file.mode} ${file.oid}`);
-  const linked = new Set<string>();
-  const emptied = new Set<string>();
-  const gone: string[] = [];
-  for (const [path, mode, oid] of previousFiles) {
-    if (mode === '160000') continue;
-    // Symbolic links are always written again (their targets are checked on the way).
-    if (mode !== '120000' && next.get(path) === `${mode} ${oid}`) {
-      linked.add(path);
-      continue;
-    }
-    gone.push(path);
-    emptied.add(posix.dirname(path));
-  }
-  await inParallel(gone, (path) => rm(posix.join(dest, path), { force: true }));
-  // Folders that lost their files go too, deepest first, so the result equals a fresh write.
-  for (const dir of [...emptied].sort((a, b) => b.length - a.length)) {
-    for (let d = dir; d !== '.' && d !== ''; d = posix.dirname(d)) {
-      try {
-        await rmdir(posix.join(dest, d));
-      } catch {
-        break; // Not empty (or already gone): its parents are not empty either.
-      }
-    }
-  }
-  return files.filter((file) => !linked.has(file.path));
 }

@@ -30,21 +30,11 @@ export interface RemoteContext {
   readonly caCert?: string | undefined;
   readonly signal: AbortSignal;
   readonly onProgress?: ((progress: GitProgress) => void) | undefined;
-}
-
-/** Why a transport call failed, so the source can pick an error code. */
-export type TransportFailure = 'auth' | 'not-found' | 'network' | 'protocol';
-
-/** A failure of an engine talking to a server. Messages may contain URLs; the source redacts them. */
-export class TransportError extends Error {
-  /** The kind of failure. */
-  readonly kind: TransportFailure;
-
-  constructor(kind: TransportFailure, message: string) {
-    super(message);
-    this.name = 'TransportError';
-    this.kind = kind;
-  }
+  /**
+   * Milliseconds the server may stay silent (no connection, no answer, a stalled transfer) before
+   * the call fails with a `TransportError` of kind `timeout`. Engines must enforce it.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** What to fetch. */

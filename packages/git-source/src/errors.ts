@@ -1,4 +1,4 @@
-import { type ErrorLocation, SourceError } from '@gitops-kit/core';
+import { type ErrorLocation, type Redactor, redactCause, SourceError } from '@gitops-kit/core';
 
 /** Stable error codes of the Git source (all thrown as `SourceError`). */
 export const GitErrorCodes = {
@@ -10,10 +10,6 @@ export const GitErrorCodes = {
   RefNotFound: 'SOURCE_GIT_REF_NOT_FOUND',
   /** The sub-path does not exist (or is not a folder) at the revision. */
   PathNotFound: 'SOURCE_GIT_PATH_NOT_FOUND',
-  /** The URL scheme is not supported by the chosen engine (SSH with isomorphic-git). */
-  UnsupportedUrl: 'SOURCE_GIT_UNSUPPORTED_URL',
-  /** The native engine was chosen but no `git` program was found. */
-  GitMissing: 'SOURCE_GIT_PROGRAM_MISSING',
   /** Signature verification is on and the revision is not signed. */
   SignatureMissing: 'SOURCE_GIT_SIGNATURE_MISSING',
   /** Signature verification is on and the signature does not verify against the given keys. */
@@ -26,30 +22,59 @@ export const GitErrorCodes = {
   InvalidOptions: 'SOURCE_GIT_INVALID_OPTIONS',
   /** The fetch was aborted through its signal. */
   Aborted: 'SOURCE_GIT_ABORTED',
+  /** The server did not answer within `timeoutMs` (connection, response, or a stalled transfer). */
+  Timeout: 'SOURCE_GIT_TIMEOUT',
 } as const;
 
+/** Why a transport call failed, so the source can pick an error code. */
+export type TransportFailure = 'auth' | 'not-found' | 'network' | 'protocol' | 'timeout';
+
+const TRANSPORT_CODES: Record<TransportFailure, string> = {
+  auth: GitErrorCodes.AuthFailed,
+  'not-found': GitErrorCodes.FetchFailed,
+  network: GitErrorCodes.FetchFailed,
+  protocol: GitErrorCodes.FetchFailed,
+  timeout: GitErrorCodes.Timeout,
+};
+
 /**
- * Removes credentials from text: user info in URLs, and every secret value the source knows
- * (password, token, header values, and their base64 forms). Applied to every message that leaves
- * the package, because HTTP libraries and the git program echo URLs and headers in their errors.
+ * A failure of an engine talking to a server. Messages may contain URLs; the source redacts them
+ * and never passes this error on (it becomes a `SourceError` with the code of its kind).
  */
-export class Redactor {
-  readonly #secrets: string[];
+export class TransportError extends SourceError {
+  /** The kind of failure. */
+  readonly kind: TransportFailure;
 
-  /** @param secrets values that must never appear in output (empty strings are ignored). */
-  constructor(secrets: readonly string[]) {
-    this.#secrets = [...new Set(secrets.filter((s) => s.length >= 3))].sort((a, b) => b.length - a.length);
-  }
-
-  /** The text with URL user info and every known secret replaced by `***`. */
-  redact(text: string): string {
-    let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
-    for (const secret of this.#secrets) out = out.split(secret).join('***');
-    return out;
+  /** @param message what the server or the socket said (may hold URLs: redact before showing) */
+  constructor(kind: TransportFailure, message: string) {
+    super(TRANSPORT_CODES[kind], message);
+    this.kind = kind;
   }
 }
 
-/** Creates a `SourceError` with a redacted message; the cause is kept only as a redacted copy. */
+/** Why a tree cannot become an artifact: a `SourceError` with `SOURCE_LIMIT_EXCEEDED` or `SOURCE_UNSAFE_PATH`. */
+export class ArtifactProblem extends SourceError {
+  /** `limit` or `unsafe`. */
+  readonly kind: 'limit' | 'unsafe';
+  /** The file concerned, when one is. */
+  readonly file: string | undefined;
+
+  /** @param file the path in the tree, named in the message */
+  constructor(kind: 'limit' | 'unsafe', message: string, file?: string) {
+    super(
+      kind === 'limit' ? GitErrorCodes.LimitExceeded : GitErrorCodes.UnsafePath,
+      message,
+      file === undefined ? {} : { location: { file } },
+    );
+    this.kind = kind;
+    this.file = file;
+  }
+}
+
+/**
+ * Creates a `SourceError` with a redacted message; the cause is kept only as a redacted copy (code,
+ * status, message), never as the object a client threw.
+ */
 export function gitError(
   code: string,
   message: string,
@@ -57,7 +82,7 @@ export function gitError(
   cause?: unknown,
   location?: ErrorLocation,
 ): SourceError {
-  const safeCause = cause === undefined ? undefined : new Error(redactor.redact(describe(cause)));
+  const safeCause = cause === undefined ? undefined : redactCause(cause, redactor);
   return new SourceError(code, redactor.redact(message), {
     ...(safeCause ? { cause: safeCause } : {}),
     ...(location ? { location } : {}),

@@ -1,37 +1,35 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   type Artifact,
+  type ArtifactLimits,
   type ArtifactMeta,
+  ArtifactStore,
   type FetchOptions,
   GitOpsError,
+  linkAll,
+  Redactor,
+  removeChanged,
   type Source,
   type SourceChange,
+  type StoredFile,
 } from '@gitops-kit/core';
 import type { Key } from 'openpgp';
 import {
-  type ArtifactLimits,
-  ArtifactProblem,
   checkWritten,
   digestFiles,
+  fileKey,
   IgnoreDecisions,
-  keepUnchanged,
-  linkAll,
-  type StoredFile,
+  isLinkable,
   selectFiles,
+  storedFiles,
   withKnownSizes,
 } from './artifact.js';
 import { authHeaders, type GitAuth, normaliseRepoUrl, secretsOf, splitUrlCredentials } from './auth.js';
-import {
-  type EngineName,
-  type GitEngine,
-  type GitProgress,
-  type RemoteContext,
-  TransportError,
-} from './engine.js';
-import { describe, GitErrorCodes, gitError, Redactor } from './errors.js';
+import type { EngineName, GitEngine, GitProgress, RemoteContext, TreeFile } from './engine.js';
+import { ArtifactProblem, describe, GitErrorCodes, gitError, TransportError } from './errors.js';
 import { IsomorphicGitEngine, type NodeFs } from './iso-engine.js';
 import { NativeGitEngine } from './native-engine.js';
 import { formatPerson, type ParsedObject, parseCommit, parsePerson, parseTag } from './objects.js';
@@ -75,21 +73,26 @@ export interface GitSourceOptions {
   readonly limits?: ArtifactLimits;
   /** `isomorphic-git` (default), `native` (the git program), or an engine of your own. */
   readonly engine?: EngineName | GitEngine;
-  /** Artifacts kept on disk besides the current one (default 2), so readers of older ones finish. */
+  /**
+   * Artifacts kept on disk, the current one included (default 2, at least 1), counted as every
+   * source counts them; the `previous` artifact given to a fetch is kept too, so its readers finish.
+   */
   readonly keepArtifacts?: number;
   /** Progress of long clones and fetches. */
   readonly onProgress?: (progress: GitProgress) => void;
+  /**
+   * Milliseconds the server may stay silent (connecting, answering, or in the middle of a
+   * transfer) before the fetch fails with `SOURCE_GIT_TIMEOUT` (default 60000). The fetch as a
+   * whole is bounded by the signal (the Reconciler's timeout).
+   */
+  readonly timeoutMs?: number;
   /** `node:fs` for the isomorphic-git engine (injected in tests). */
   readonly fs?: NodeFs;
 }
 
-/** What is stored beside each artifact folder, so a restarted process can reuse it. */
-interface StoredArtifact {
-  readonly revision: string;
-  readonly digest: string;
+/** What the store records beside each artifact besides revision, digest and files. */
+interface GitArtifactData {
   readonly meta: ArtifactMeta;
-  /** The files, so the next artifact can link the unchanged ones. */
-  readonly files?: readonly StoredFile[];
 }
 
 /** How long after a build the spare copy for the next build starts (see `#prepareSpare`). */
@@ -131,14 +134,12 @@ export class GitSource implements Source {
   readonly #headers: Record<string, string>;
   readonly #redactor: Redactor;
   readonly #repoDir: string;
-  readonly #artifactsDir: string;
+  readonly #store: ArtifactStore<GitArtifactData>;
   readonly #settingsKey: string;
   #keys: Promise<Key[]> | undefined;
   #last: Artifact | undefined;
   /** Ignore decisions of earlier builds (the options are fixed, the `.sourceignore` files may change). */
   readonly #decisions = new IgnoreDecisions();
-  /** The hard-link copy of the last artifact being prepared in the background, if any. */
-  #spare: { readonly base: string; readonly ready: Promise<unknown>; readonly now: () => void } | undefined;
 
   /** Validates the options; throws `SourceError` (`SOURCE_GIT_INVALID_OPTIONS`) when they are wrong. */
   constructor(options: GitSourceOptions) {
@@ -161,6 +162,8 @@ export class GitSource implements Source {
       invalid(`invalid semver range "${this.ref.semver}"`);
     if ('commit' in this.ref && !/^[0-9a-f]{40}$/i.test(this.ref.commit))
       invalid('a pinned commit must be a full 40-character SHA-1');
+    if (options.timeoutMs !== undefined && !(options.timeoutMs > 0))
+      invalid(`timeoutMs must be a number of milliseconds > 0, got ${String(options.timeoutMs)}`);
     if (options.verify && options.verify.mode !== 'off' && options.verify.publicKeys.length === 0) {
       invalid('signature verification needs at least one public key');
     }
@@ -185,7 +188,7 @@ export class GitSource implements Source {
     const repoKey = sha256(`${this.#engine.name}\n${normaliseRepoUrl(this.url)}`).slice(0, 16);
     // Pinned commits need full history; branches and tags live in a shallow clone.
     this.#repoDir = join(options.cacheDir, 'repos', `${repoKey}${'commit' in this.ref ? '-full' : ''}.git`);
-    this.#artifactsDir = join(options.cacheDir, 'artifacts');
+    this.#store = new ArtifactStore({ root: join(options.cacheDir, 'artifacts') });
     this.#settingsKey = sha256(
       JSON.stringify([
         this.url,
@@ -251,8 +254,9 @@ export class GitSource implements Source {
       caCert: this.#options.auth?.caCert,
       signal,
       onProgress: this.#options.onProgress,
+      timeoutMs: this.#options.timeoutMs ?? 60_000,
     };
-    await mkdir(this.#artifactsDir, { recursive: true });
+    await mkdir(this.#store.root, { recursive: true });
     await this.#engine.ensureRepo(this.#repoDir, this.url);
 
     let resolved: ResolvedRef | undefined;
@@ -277,7 +281,7 @@ export class GitSource implements Source {
     const reused = await this.#reuse(name, revision, previous);
     if (reused) {
       // A restarted process: get the next artifact's links ready while nothing is asked of us.
-      if (!this.#spare) {
+      if (!this.#store.hasPendingSpare()) {
         const base = await this.#baseFor(reused);
         if (base) this.#prepareSpare(base.dir, base.files);
       }
@@ -285,17 +289,14 @@ export class GitSource implements Source {
     }
 
     signal.throwIfAborted();
-    const scratch = join(this.#artifactsDir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
+    const scratch = await this.#store.stage();
     // The previous artifact's files, hard-linked ahead of time (after the previous build) when that
     // copy is ready; otherwise linked now while the network is busy. What changed is removed again
     // once the new tree is known.
     const base = await this.#baseFor(previous);
     let linking: Promise<boolean> = Promise.resolve(false);
-    if (base && (await this.#takeSpare(base.dir, scratch))) linking = Promise.resolve(true);
-    else {
-      await mkdir(scratch, { recursive: true });
-      if (base) linking = linkAll(base.dir, base.files, scratch);
-    }
+    if (base && (await this.#store.takeSpare(basename(base.dir), scratch))) linking = Promise.resolve(true);
+    else if (base) linking = linkAll(base.dir, base.files, scratch, isLinkable);
     try {
       const needed = [resolved.commit, ...(verifyTag && resolved.tagObject ? [resolved.tagObject] : [])];
       if (!(await this.#hasAll(needed))) {
@@ -330,7 +331,7 @@ export class GitSource implements Source {
       return artifact;
     } finally {
       await linking.catch(() => false);
-      await rm(scratch, { recursive: true, force: true });
+      await this.#store.discard(scratch);
     }
   }
 
@@ -345,20 +346,18 @@ export class GitSource implements Source {
     revision: string,
     previous: Artifact | undefined,
   ): Promise<Artifact | undefined> {
-    const dir = join(this.#artifactsDir, name);
+    const dir = this.#store.dirOf(name);
     for (const candidate of [this.#last, previous]) {
       if (candidate && candidate.dir === dir && candidate.revision === revision && existsSync(dir))
         return candidate;
     }
-    try {
-      const stored = JSON.parse(await readFile(`${dir}.json`, 'utf8')) as StoredArtifact;
-      if (stored.revision !== revision || !existsSync(dir)) return undefined;
-      const artifact: Artifact = { revision, digest: stored.digest, dir, meta: stored.meta };
-      this.#last = artifact;
-      return artifact;
-    } catch {
-      return undefined;
-    }
+    const stored = await this.#store.get(name);
+    if (!stored || stored.revision !== revision || !stored.data) return undefined;
+    // Back in use after a restart: the newest, as far as keep-N is concerned.
+    await this.#store.touch(name);
+    const artifact: Artifact = { revision, digest: stored.digest, dir, meta: stored.data.meta };
+    this.#last = artifact;
+    return artifact;
   }
 
   async #build(
@@ -396,8 +395,8 @@ export class GitSource implements Source {
       readBlob: (oid) => this.#engine.readBlob(this.#repoDir, oid),
     });
 
-    const dir = join(this.#artifactsDir, name);
-    const toWrite = linked ? await keepUnchanged(scratch, linked, files) : files;
+    const dir = this.#store.dirOf(name);
+    const toWrite = linked ? await this.#keepUnchanged(scratch, linked, files) : files;
     this.#phase('writing files', toWrite.length, files.length);
     await this.#engine.writeFiles(this.#repoDir, toWrite, scratch, signal);
     this.#phase('checking files');
@@ -413,75 +412,42 @@ export class GitSource implements Source {
       origin: this.url,
     };
     const artifact: Artifact = { revision, digest: digestFiles(files), dir, meta };
-    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-    await rename(scratch, dir);
-    // A folder prepared ahead of time carries the old time; garbage collection goes by it.
-    const now = new Date();
-    await utimes(dir, now, now);
-    this.#phase('done', files.length, files.length);
-    const storedFiles = files.map((f): StoredFile => {
-      const size = f.size ?? measured.get(f.path);
-      return size === undefined ? [f.path, f.mode, f.oid] : [f.path, f.mode, f.oid, size];
+    const recorded = storedFiles(files, measured);
+    await this.#store.publish(scratch, {
+      name,
+      revision,
+      digest: artifact.digest,
+      files: recorded,
+      data: { meta },
     });
-    const stored: StoredArtifact = { revision, digest: artifact.digest, meta, files: storedFiles };
-    await writeFile(`${dir}.json`, JSON.stringify(stored));
-    return [artifact, storedFiles];
-  }
-
-  /** Where the hard-link copy of an artifact waits for the next build. */
-  #spareDir(artifactDir: string): string {
-    return join(this.#artifactsDir, `.next-${basename(artifactDir)}`);
+    this.#phase('done', files.length, files.length);
+    return [artifact, recorded];
   }
 
   /**
-   * Hard-links the files of a fresh artifact into a spare folder, in the background, so the next
-   * build (a new commit) starts from a full folder instead of linking thousands of files while the
-   * caller waits. It starts {@link SPARE_DELAY_MS} after the build, so a poll right after it does
-   * not compete for the disk, and a process that exits sooner never starts it; a build that needs
-   * it earlier starts it at once. The copy is made under a temporary name and renamed when
-   * complete, so a spare folder is always whole; any process sharing the cache may take it.
+   * Removes from a folder filled with links to the previous artifact what changed or left, and
+   * returns the files still to write (new, changed, and every symbolic link, whose target is
+   * checked on the way).
    */
-  #prepareSpare(artifactDir: string, files: readonly StoredFile[]): void {
-    if (this.#spare?.base === artifactDir) return;
-    const target = this.#spareDir(artifactDir);
-    const partial = `${target}.partial-${randomBytes(4).toString('hex')}`;
-    let begin: () => void = () => undefined;
-    const started = new Promise<void>((resolve) => {
-      begin = resolve;
-    });
-    const timer = setTimeout(begin, SPARE_DELAY_MS);
-    timer.unref();
-    const ready = started
-      .then(async () => {
-        if (existsSync(target) || !existsSync(artifactDir)) return;
-        await mkdir(partial, { recursive: true });
-        if (await linkAll(artifactDir, files, partial)) await rename(partial, target);
-      })
-      .catch(() => undefined)
-      .finally(() => rm(partial, { recursive: true, force: true }).catch(() => undefined));
-    this.#spare = {
-      base: artifactDir,
-      ready,
-      now: () => {
-        clearTimeout(timer);
-        begin();
-      },
-    };
+  async #keepUnchanged(
+    scratch: string,
+    linked: readonly StoredFile[],
+    files: readonly TreeFile[],
+  ): Promise<TreeFile[]> {
+    const next = files.map((f) => [f.path, fileKey(f)] as const);
+    const toWrite = await removeChanged(scratch, linked, next, isLinkable);
+    return files.filter((f) => toWrite.has(f.path));
   }
 
-  /** Moves the spare copy of `artifactDir` to `scratch`; false when there is none. */
-  async #takeSpare(artifactDir: string, scratch: string): Promise<boolean> {
-    if (this.#spare?.base === artifactDir) {
-      this.#spare.now();
-      await this.#spare.ready;
-      this.#spare = undefined;
-    }
-    try {
-      await rename(this.#spareDir(artifactDir), scratch);
-      return true;
-    } catch {
-      return false;
-    }
+  /**
+   * Has the store hard-link the files of a fresh artifact into a spare folder in the background
+   * (see `ArtifactStore.prepareSpare`), so the next build (a new commit) starts from a full folder.
+   */
+  #prepareSpare(artifactDir: string, files: readonly StoredFile[]): void {
+    this.#store.prepareSpare(basename(artifactDir), files, {
+      delayMs: SPARE_DELAY_MS,
+      isRegular: isLinkable,
+    });
   }
 
   /**
@@ -490,8 +456,7 @@ export class GitSource implements Source {
    * fetches never need it.
    */
   async settled(): Promise<void> {
-    this.#spare?.now();
-    await this.#spare?.ready;
+    await this.#store.settled();
   }
 
   /** Reports the phase of a fetch to the progress callback. */
@@ -504,13 +469,9 @@ export class GitSource implements Source {
     previous: Artifact | undefined,
   ): Promise<{ dir: string; files: readonly StoredFile[] } | undefined> {
     const candidate = this.#last ?? previous;
-    if (!candidate || !existsSync(candidate.dir)) return undefined;
-    try {
-      const stored = JSON.parse(await readFile(`${candidate.dir}.json`, 'utf8')) as StoredArtifact;
-      return stored.files ? { dir: candidate.dir, files: stored.files } : undefined;
-    } catch {
-      return undefined;
-    }
+    if (!candidate || join(candidate.dir, '..') !== this.#store.root) return undefined;
+    const stored = await this.#store.get(basename(candidate.dir)).catch(() => undefined);
+    return stored?.files ? { dir: candidate.dir, files: stored.files } : undefined;
   }
 
   /** Verifies the configured signature; returns the signer, undefined when verification is off. */
@@ -556,40 +517,36 @@ export class GitSource implements Source {
     return verified;
   }
 
-  /** Deletes old artifacts, keeping the current one, `previous`, and the newest few. */
+  /**
+   * Deletes old artifacts of these settings through the store (keep-N, the current one included,
+   * and `previous`), and spare copies that will never be taken (of artifacts other than the current).
+   */
   async #collectGarbage(current: Artifact, previous: Artifact | undefined): Promise<void> {
-    const keep = this.#options.keepArtifacts ?? 2;
-    const entries = await readdir(this.#artifactsDir).catch(() => [] as string[]);
-    // Spare copies of artifacts other than the current one will never be taken.
-    const currentSpare = basename(this.#spareDir(current.dir));
-    for (const e of entries) {
-      if (e.startsWith('.next-') && e.endsWith(`-${this.#settingsKey}`) && e !== currentSpare)
-        await rm(join(this.#artifactsDir, e), { recursive: true, force: true });
-    }
-    const mine = entries.filter((e) => !e.startsWith('.') && e.endsWith(`-${this.#settingsKey}`));
-    const dated = await Promise.all(
-      mine.map(async (e) => ({
-        dir: join(this.#artifactsDir, e),
-        mtime: (await stat(join(this.#artifactsDir, e)).catch(() => undefined))?.mtimeMs ?? 0,
-      })),
-    );
-    dated.sort((a, b) => b.mtime - a.mtime);
-    const protectedDirs = new Set([current.dir, previous?.dir]);
-    let kept = 0;
-    for (const entry of dated) {
-      if (protectedDirs.has(entry.dir)) continue;
-      if (kept < keep) {
-        kept++;
-        continue;
-      }
-      await rm(entry.dir, { recursive: true, force: true });
-      await rm(`${entry.dir}.json`, { force: true });
-    }
+    const suffix = `-${this.#settingsKey}`;
+    await this.#store.collectGarbage({
+      keep: this.#options.keepArtifacts ?? 2,
+      current: basename(current.dir),
+      protect: [
+        previous && join(previous.dir, '..') === this.#store.root ? basename(previous.dir) : undefined,
+      ],
+      owns: (name) => name.endsWith(suffix),
+    });
   }
 
   #toSourceError(error: unknown): Error {
-    if (error instanceof GitOpsError) return error;
+    if (error instanceof ArtifactProblem) {
+      return gitError(
+        error.code,
+        error.message.slice(error.file ? error.file.length + 2 : 0),
+        this.#redactor,
+        undefined,
+        error.file ? { file: error.file } : undefined,
+      );
+    }
     if (error instanceof TransportError) {
+      if (error.kind === 'timeout') {
+        return gitError(GitErrorCodes.Timeout, `${this.url}: ${error.message}`, this.#redactor);
+      }
       if (error.kind === 'auth') {
         return gitError(
           GitErrorCodes.AuthFailed,
@@ -603,16 +560,7 @@ export class GitSource implements Source {
         this.#redactor,
       );
     }
-    if (error instanceof ArtifactProblem) {
-      const code = error.kind === 'limit' ? GitErrorCodes.LimitExceeded : GitErrorCodes.UnsafePath;
-      return gitError(
-        code,
-        error.message,
-        this.#redactor,
-        undefined,
-        error.file ? { file: error.file } : undefined,
-      );
-    }
+    if (error instanceof GitOpsError) return error;
     return gitError(
       GitErrorCodes.FetchFailed,
       `cannot fetch ${this.url}: ${describe(error)}`,

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { TransportError } from './errors.js';
 
 /** Options for {@link createHttpClient}. */
 export interface HttpClientOptions {
@@ -10,8 +11,11 @@ export interface HttpClientOptions {
   readonly caCert?: string;
   /** Aborts every request in flight, and refuses new ones, once it fires. */
   readonly signal?: AbortSignal;
-  /** Gives up on a request that sends nothing for this long (ms, default 60 s). */
-  readonly idleTimeoutMs?: number;
+  /**
+   * Gives up on a request whose socket stays silent this long (ms, default 60 s): no connection,
+   * no answer, or a stalled body. Fails with a `TransportError` of kind `timeout`.
+   */
+  readonly idleTimeoutMs?: number | undefined;
   /**
    * Asks for thin packs in fetches that send `have` lines. isomorphic-git leaves `thin-pack` out
    * of its requests, and without it a server answers a shallow fetch with the whole tree again;
@@ -74,8 +78,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient & 
         agent: secure ? httpsAgent : httpAgent,
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      // The socket's idle timer runs through connection, waiting and the body read afterwards.
       outgoing.setTimeout(idle, () =>
-        outgoing.destroy(new Error(`no answer from ${url.host} within ${idle} ms`)),
+        outgoing.destroy(new TransportError('timeout', `no answer from ${url.host} within ${idle} ms`)),
       );
       outgoing.on('error', reject);
       outgoing.on('response', (res) => {

@@ -1,13 +1,23 @@
-export { type ArtifactLimits, checkLinkTarget, DEFAULT_LIMITS, digestFiles } from './artifact.js';
-export { type GitAuth, normaliseRepoUrl } from './auth.js';
-export type { EngineName, FetchRequest, GitEngine, GitProgress, RemoteContext, TreeFile } from './engine.js';
-export { TransportError } from './engine.js';
-export { GitErrorCodes } from './errors.js';
+/**
+ * `@gitops-kit/git-source`: a Source over Git repositories (HTTP(S) with isomorphic-git, or the
+ * native git program for speed and SSH). The public surface is the source, its options, its error
+ * codes, and the engine contract for those who bring their own engine; the rest is internal.
+ */
+export type { ArtifactLimits } from '@gitops-kit/core';
+export type { GitAuth } from './auth.js';
+export { normaliseRepoUrl } from './auth.js';
+export type {
+  EngineName,
+  FetchRequest,
+  GitEngine,
+  GitProgress,
+  RemoteContext,
+  TreeFile,
+} from './engine.js';
+export { GitErrorCodes, TransportError, type TransportFailure } from './errors.js';
 export { GitSource, type GitSourceOptions, type GitVerifyOptions } from './git-source.js';
-export { createHttpClient, type HttpClientOptions } from './http-client.js';
 export { IsomorphicGitEngine, type NodeFs } from './iso-engine.js';
 export { NativeGitEngine, type NativeGitEngineOptions } from './native-engine.js';
-export { type GitPerson, type ParsedObject, parseCommit, parsePerson, parseTag } from './objects.js';
-export { type GitRef, type RemoteRef, type ResolvedRef, resolveRef } from './ref.js';
+export type { GitRef, RemoteRef } from './ref.js';
 export { commitOfRevision, formatRevision } from './revision.js';
-export { type VerifiedSignature, type VerifyMode, verifyDetached } from './signature.js';
+export type { VerifyMode } from './signature.js';

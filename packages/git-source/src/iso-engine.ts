@@ -1,13 +1,8 @@
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
-import {
-  type FetchRequest,
-  type GitEngine,
-  type RemoteContext,
-  TransportError,
-  type TreeFile,
-} from './engine.js';
+import type { FetchRequest, GitEngine, RemoteContext, TreeFile } from './engine.js';
+import { TransportError } from './errors.js';
 import { createHttpClient } from './http-client.js';
 import { listRefsDirect } from './ls-refs.js';
 import type { RemoteRef } from './ref.js';
@@ -22,7 +17,7 @@ const WRITE_CONCURRENCY = 16;
 /** Maps isomorphic-git and socket errors to a {@link TransportError}. */
 function transportError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  if (error.name === 'AbortError') return error;
+  if (error instanceof TransportError || error.name === 'AbortError') return error;
   const code = (error as { code?: string }).code;
   const status = (error as { data?: { statusCode?: number } }).data?.statusCode;
   if (code === 'HttpError' && (status === 401 || status === 403)) {
@@ -67,6 +62,7 @@ export class IsomorphicGitEngine implements GitEngine {
       headers: context.headers,
       caCert: context.caCert,
       signal: context.signal,
+      idleTimeoutMs: context.timeoutMs,
     });
     try {
       if (!this.#noDirectListing.has(context.url)) {
@@ -112,6 +108,7 @@ export class IsomorphicGitEngine implements GitEngine {
       headers: context.headers,
       caCert: context.caCert,
       signal: context.signal,
+      idleTimeoutMs: context.timeoutMs,
       thinPack: true,
     });
     try {

@@ -1,5 +1,5 @@
 import type { HttpClient } from 'isomorphic-git';
-import { TransportError } from './engine.js';
+import { TransportError } from './errors.js';
 import type { RemoteRef } from './ref.js';
 
 /** Encodes one pkt-line. */

@@ -3,13 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CatFileBatch } from './cat-file.js';
-import {
-  type FetchRequest,
-  type GitEngine,
-  type RemoteContext,
-  TransportError,
-  type TreeFile,
-} from './engine.js';
+import type { FetchRequest, GitEngine, RemoteContext, TreeFile } from './engine.js';
+import { TransportError } from './errors.js';
 import { IsomorphicGitEngine } from './iso-engine.js';
 import type { RemoteRef } from './ref.js';
 import { parseTree, type TreeEntry, TreeListingCache } from './tree-cache.js';
@@ -21,7 +16,12 @@ const FEW_FILES = 64;
 export interface NativeGitEngineOptions {
   /** The git program (default `git` on the PATH). */
   readonly gitPath?: string;
-  /** Used for `ssh://` and `git@host:` URLs, e.g. `ssh -i key -o StrictHostKeyChecking=yes`. */
+  /**
+   * Used for `ssh://` and `git@host:` URLs, e.g. `ssh -i key -o StrictHostKeyChecking=yes`. Without
+   * it (and without `GIT_SSH_COMMAND`/`GIT_SSH` in the environment) the engine runs `ssh` with
+   * `ConnectTimeout` and `ServerAliveInterval` set from the source's `timeoutMs`; with it, bounding
+   * the wait is the command's business (add those options).
+   */
   readonly sshCommand?: string;
 }
 
@@ -41,6 +41,13 @@ interface RunResult {
 /** Classifies a failed git command by its message. */
 function classify(stderr: string): TransportError {
   const text = stderr.trim().split('\n').slice(-3).join(' ');
+  // curl's low-speed check (see `#remoteEnv`): the server stayed silent too long.
+  if (
+    /Operation too slow|Operation timed out|Connection timed out|timed out during banner|server not responding/i.test(
+      stderr,
+    )
+  )
+    return new TransportError('timeout', text);
   if (
     /Authentication failed|HTTP 401|HTTP 403|could not read Username|terminal prompts disabled/i.test(stderr)
   ) {
@@ -145,7 +152,16 @@ export class NativeGitEngine implements GitEngine {
       env[`GIT_CONFIG_KEY_${i}`] = key;
       env[`GIT_CONFIG_VALUE_${i}`] = value;
     });
+    // Bounds every wait on an HTTP server: git (curl) gives up when less than 1 byte a second
+    // arrives for the whole timeout, from connecting to the last byte.
+    const seconds = Math.max(1, Math.ceil((context.timeoutMs ?? 60_000) / 1000));
     if (this.#sshCommand) env.GIT_SSH_COMMAND = this.#sshCommand;
+    else if (!process.env.GIT_SSH_COMMAND && !process.env.GIT_SSH) {
+      // And on an SSH server: connection and banner, then a keep-alive that must be answered.
+      env.GIT_SSH_COMMAND = `ssh -o ConnectTimeout=${seconds} -o ServerAliveInterval=${seconds} -o ServerAliveCountMax=1`;
+    }
+    env.GIT_HTTP_LOW_SPEED_LIMIT = '1';
+    env.GIT_HTTP_LOW_SPEED_TIME = String(seconds);
     return env;
   }
 

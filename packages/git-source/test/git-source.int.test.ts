@@ -7,7 +7,7 @@ import { type Artifact, SourceError } from '@gitops-kit/core';
 import { type EngineName, GitErrorCodes, GitSource, type GitSourceOptions } from '@gitops-kit/git-source';
 import { type GitEnv, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { annotatedTag, removeTempDirs, signHead, tempDir, testKey, WorkClone } from './helpers.js';
+import { annotatedTag, removeTempDirs, signHead, tempDir, testKey, WorkClone } from './support/helpers.js';
 
 let git: GitEnv;
 let counter = 0;

@@ -6,7 +6,7 @@ import { FakeCluster } from '@gitops-kit/core/testing';
 import { GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDir, WorkClone } from './helpers.js';
+import { removeTempDirs, tempDir, WorkClone } from './support/helpers.js';
 
 const configMap = (name: string, value: string): string =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: shop\ndata:\n  value: "${value}"\n`;

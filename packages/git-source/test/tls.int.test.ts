@@ -9,7 +9,7 @@ import { SourceError } from '@gitops-kit/core';
 import { type EngineName, GitErrorCodes, type GitProgress, GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, tempDir, WorkClone } from './helpers.js';
+import { removeTempDirs, tempDir, WorkClone } from './support/helpers.js';
 
 const exec = promisify(execFile);
 

@@ -1,29 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  copyFile,
-  link,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IndexEntry } from './object-index.js';
-
-/**
- * The persistent cache folder of an S3Source:
- *
- *   <cacheDir>/state.json          what is on disk: the kept artifacts and their object index
- *   <cacheDir>/artifacts/<id>/     one folder per kept artifact, files hard-linked between them
- *   <cacheDir>/staging-<random>/   a build in progress (renamed into artifacts/ when complete)
- *
- * An artifact folder is complete before it gets its name and is never changed afterwards, so an
- * artifact handed out stays valid until it falls out of the kept set.
- */
+import { ArtifactStore } from '@gitops-kit/core';
+import { contentKey, type IndexEntry } from './object-index.js';
 
 /** An object of a cached artifact, with what its download told us. */
 export interface CachedEntry extends IndexEntry {
@@ -59,10 +38,16 @@ export interface CachedMarker {
   readonly config: string;
 }
 
-/** The content of `state.json`. */
+/** What the artifact store records for an S3 artifact besides revision and digest. */
+export interface CachedArtifactData {
+  readonly prefix: string;
+  readonly entries: readonly CachedEntry[];
+}
+
+/** The content of `state.json`: what is remembered between fetches apart from the artifacts. */
 export interface CacheState {
-  readonly version: 1;
-  /** Newest first. */
+  readonly version: 2;
+  /** The kept artifacts, newest first (read from the artifact store). */
   artifacts: CachedArtifact[];
   /** By content key (key, ETag, size). */
   ignoreFiles: Record<string, CachedIgnoreFile>;
@@ -76,114 +61,112 @@ export function artifactId(revision: string, prefix: string): string {
   return createHash('sha256').update(`${prefix}\n${revision}`).digest('hex').slice(0, 40);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isState(value: unknown): value is CacheState {
+function isState(value: unknown): value is Omit<CacheState, 'artifacts'> {
   if (!value || typeof value !== 'object') return false;
   const v = value as Partial<CacheState>;
-  return (
-    v.version === 1 && Array.isArray(v.artifacts) && !!v.ignoreFiles && typeof v.ignoreFiles === 'object'
-  );
+  return v.version === 2 && !!v.ignoreFiles && typeof v.ignoreFiles === 'object';
 }
 
-/** Reads and writes the cache folder. */
+/**
+ * The persistent cache folder of an S3Source:
+ *
+ *   <cacheDir>/state.json          ignore files and the change marker as last seen
+ *   <cacheDir>/artifacts/          core's artifact store: one folder per kept artifact (files
+ *                                  hard-linked between them), its record, and builds in progress
+ */
 export class ArtifactCache {
   /** The cache folder. */
   readonly root: string;
+  readonly #store: ArtifactStore<CachedArtifactData>;
 
   /** A cache in `root` (created on first use). */
   constructor(root: string) {
     this.root = root;
+    this.#store = new ArtifactStore({ root: join(root, 'artifacts') });
   }
 
   /** The folder of artifact `id`. */
   artifactDir(id: string): string {
-    return join(this.root, 'artifacts', id);
+    return this.#store.dirOf(id);
   }
 
   /**
-   * Loads the state, keeping only artifacts whose folder exists, and removes what a crash may have
-   * left: staging folders and artifact folders the state does not list. A missing or unreadable
-   * state starts empty (the next fetch downloads everything again).
+   * Loads the state with the artifacts the store holds, and removes what a crash may have left
+   * (builds in progress: the cache belongs to this source alone). A missing or unreadable state
+   * starts empty (the next fetch lists ignore files again).
    */
   async load(): Promise<CacheState> {
-    await mkdir(join(this.root, 'artifacts'), { recursive: true });
-    let state: CacheState = { version: 1, artifacts: [], ignoreFiles: {} };
+    await mkdir(this.#store.root, { recursive: true });
+    let state: CacheState = { version: 2, artifacts: [], ignoreFiles: {} };
     try {
       const parsed: unknown = JSON.parse(await readFile(join(this.root, STATE_FILE), 'utf8'));
-      if (isState(parsed)) state = parsed;
+      if (isState(parsed)) state = { ...parsed, artifacts: [] };
     } catch {
       // No state yet, or a damaged one: start over.
     }
-    const kept: CachedArtifact[] = [];
-    for (const artifact of state.artifacts) {
-      if (await exists(this.artifactDir(artifact.id))) kept.push(artifact);
-    }
-    state.artifacts = kept;
-    const listed = new Set(kept.map((a) => a.id));
-    for (const name of await readdir(join(this.root, 'artifacts'))) {
-      if (!listed.has(name)) await rm(this.artifactDir(name), { recursive: true, force: true });
-    }
+    await this.#store.collectGarbage({ keep: Number.MAX_SAFE_INTEGER, staleStagingMs: 0 });
+    // Builds in progress of versions before the artifact store lived beside the state file.
     for (const name of await readdir(this.root)) {
       if (name.startsWith('staging-')) await rm(join(this.root, name), { recursive: true, force: true });
     }
+    state.artifacts = await this.artifacts();
     return state;
   }
 
-  /** Writes the state atomically (a temporary file renamed over the old one). */
+  /** The artifacts on disk, newest first. */
+  async artifacts(): Promise<CachedArtifact[]> {
+    const records = await this.#store.list();
+    return records.flatMap((r) =>
+      r.data ? [{ id: r.name, revision: r.revision, digest: r.digest, ...r.data }] : [],
+    );
+  }
+
+  /** Writes the state atomically (a temporary file renamed over the old one); the artifacts are the store's. */
   async save(state: CacheState): Promise<void> {
     const target = join(this.root, STATE_FILE);
     const temporary = `${target}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temporary, JSON.stringify(state));
+    const { artifacts: _kept, ...rest } = state;
+    await writeFile(temporary, JSON.stringify(rest));
     await rename(temporary, target);
   }
 
   /** A fresh staging folder for one fetch. */
-  async createStaging(): Promise<string> {
-    return mkdtemp(join(this.root, 'staging-'));
+  createStaging(): Promise<string> {
+    return this.#store.stage();
   }
 
-  /** Moves a complete tree into place as artifact `id`, replacing a leftover folder of that name. */
-  async commit(tree: string, id: string): Promise<string> {
-    const dir = this.artifactDir(id);
-    await rm(dir, { recursive: true, force: true });
-    await rename(tree, dir);
-    return dir;
+  /** Publishes a complete tree as `artifact`, replacing a leftover folder of that name. */
+  async commit(tree: string, artifact: CachedArtifact): Promise<string> {
+    await this.#store.publish(tree, {
+      name: artifact.id,
+      revision: artifact.revision,
+      digest: artifact.digest,
+      files: artifact.entries.map((e) => [e.path, contentKey(e), e.size] as const),
+      data: { prefix: artifact.prefix, entries: artifact.entries },
+    });
+    return this.artifactDir(artifact.id);
   }
 
-  /** Whether artifact `id`'s folder exists. */
-  has(id: string): Promise<boolean> {
-    return exists(this.artifactDir(id));
+  /** Marks a reused artifact as the newest. */
+  async touch(id: string): Promise<void> {
+    await this.#store.touch(id);
+  }
+
+  /** Whether artifact `id`'s folder (and record) exists. */
+  async has(id: string): Promise<boolean> {
+    return (await this.#store.get(id)) !== undefined;
   }
 
   /** Deletes a staging folder made by {@link createStaging}. */
   async removeStaging(dir: string): Promise<void> {
-    await rm(dir, { recursive: true, force: true });
+    await this.#store.discard(dir);
   }
 
-  /** Deletes artifact `id`'s folder. */
-  async remove(id: string): Promise<void> {
-    await rm(this.artifactDir(id), { recursive: true, force: true });
-  }
-}
-
-/**
- * Puts `from`'s content at `to`: a hard link (no bytes copied, the cache's whole point), or a copy
- * where links are not possible. Throws ENOENT when `from` is gone.
- */
-export async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EEXIST') throw error;
-    await copyFile(from, to);
+  /**
+   * Keeps `keep` artifacts, the current one included, and the one a caller may still read;
+   * removes the rest. Returns the ids removed.
+   */
+  collectGarbage(keep: number, current: string, inUse: string | undefined): Promise<string[]> {
+    return this.#store.collectGarbage({ keep, current, protect: [inUse] });
   }
 }

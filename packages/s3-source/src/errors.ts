@@ -1,4 +1,4 @@
-import { ErrorCodes, SourceError } from '@gitops-kit/core';
+import { ErrorCodes, Redactor, redactCause, SourceError } from '@gitops-kit/core';
 
 /** Error codes of S3Source beyond the shared `SOURCE_*` codes of core. */
 export const S3ErrorCodes = {
@@ -10,6 +10,10 @@ export const S3ErrorCodes = {
   Unstable: 'SOURCE_S3_UNSTABLE',
   /** `versionsAt` was asked of a bucket whose listing has no versions. */
   NotVersioned: 'SOURCE_S3_NOT_VERSIONED',
+  /** The endpoint did not answer (or a body stalled) within `requestTimeoutMs`. */
+  Timeout: 'SOURCE_S3_TIMEOUT',
+  /** The fetch was aborted through its signal (with a reason that is not an error). */
+  Aborted: 'SOURCE_S3_ABORTED',
 } as const;
 
 /** What the error mapper needs to write a useful message without secrets. */
@@ -53,13 +57,9 @@ const AUTH_NAMES = new Set([
   'CredentialsProviderError',
 ]);
 
-/** Replaces every secret value in `text` with `***`. */
+/** Replaces every secret value in `text` with `***`, by core's one rule (see `Redactor`). */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) result = result.split(secret).join('***');
-  }
-  return result;
+  return new Redactor(secrets).redact(text);
 }
 
 function describeNetwork(error: unknown): string | undefined {
@@ -77,7 +77,8 @@ function describeNetwork(error: unknown): string | undefined {
 /**
  * Turns an SDK or network error into a `SourceError` with a stable code and a message that says
  * what failed, where, and what to check. The message never carries credentials: it is built from the
- * error's name and status, and the server's own message is scrubbed of every secret we know.
+ * error's name and status, and the server's own message is scrubbed of every secret we know. The
+ * cause is a redacted copy, never the SDK's error.
  */
 export function toSourceError(error: unknown, context: ErrorContext): SourceError {
   if (error instanceof SourceError) return error;
@@ -85,12 +86,12 @@ export function toSourceError(error: unknown, context: ErrorContext): SourceErro
   const name = typeof shape.name === 'string' ? shape.name : 'Error';
   const status =
     typeof shape.$metadata?.httpStatusCode === 'number' ? shape.$metadata.httpStatusCode : undefined;
-  const serverMessage = scrub(
-    typeof shape.message === 'string' ? shape.message : String(error),
-    context.secrets,
-  );
+  const redactor = new Redactor(context.secrets);
+  const serverMessage = redactor.redact(typeof shape.message === 'string' ? shape.message : String(error));
   const where = `S3 endpoint ${context.endpoint}, bucket "${context.bucket}"`;
-  const options = { cause: error };
+  // Only code, status and the redacted message: the SDK's error holds the raw request and
+  // response, its `authorization` header included (`$response.body.req._header`).
+  const options = { cause: redactCause(error, redactor) };
 
   if (AUTH_NAMES.has(name) || status === 401 || status === 403) {
     return new SourceError(

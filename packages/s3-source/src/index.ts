@@ -1,3 +1,9 @@
+/**
+ * `@gitops-kit/s3-source`: a Source over any S3-compatible bucket. The public surface is the
+ * source, its options and limits, its error codes, request statistics, the S3 client factory it
+ * uses, and the `BucketClient` contract for those who bring their own transport; the rest is internal.
+ */
+export type { ArtifactLimits } from '@gitops-kit/core';
 export type {
   BucketClient,
   GetObjectOptions,
@@ -7,12 +13,7 @@ export type {
   ListedVersion,
   ObjectBody,
 } from './bucket-client.js';
-export { unquoteEtag } from './bucket-client.js';
 export { S3ErrorCodes } from './errors.js';
-export type { IndexEntry } from './object-index.js';
-export { computeRevision, selectVersionsAt } from './object-index.js';
 export type { RequestStats } from './request-stats.js';
-export type { S3ConnectionOptions, S3Credentials } from './s3-bucket-client.js';
-export { createS3Client, S3BucketClient } from './s3-bucket-client.js';
-export type { S3SourceLimits, S3SourceOptions } from './s3-source.js';
-export { S3Source } from './s3-source.js';
+export { createS3Client, type S3ConnectionOptions, type S3Credentials } from './s3-bucket-client.js';
+export { S3Source, type S3SourceLimits, type S3SourceOptions } from './s3-source.js';

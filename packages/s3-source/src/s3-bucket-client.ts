@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import {
   GetObjectCommand,
   type GetObjectCommandOutput,
@@ -12,7 +12,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { SourceError } from '@gitops-kit/core';
+import { Redactor, redactCause, SourceError } from '@gitops-kit/core';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
 import {
@@ -52,7 +52,11 @@ export interface S3ConnectionOptions {
   readonly maxAttempts?: number | undefined;
   /** Milliseconds to establish a connection (default 5000). */
   readonly connectionTimeoutMs?: number | undefined;
-  /** Milliseconds a request may wait for the response to start (default 60000). */
+  /**
+   * Milliseconds a request may wait for the response to start, and a response body may stay
+   * silent (default 60000). Enforced by gitops-kit itself: the request is aborted and the fetch
+   * fails with `SOURCE_S3_TIMEOUT`.
+   */
   readonly requestTimeoutMs?: number | undefined;
   /** Sockets kept per host (default 32). */
   readonly maxSockets?: number | undefined;
@@ -138,6 +142,36 @@ export interface S3BucketClientOptions {
   /** Values to scrub from messages. */
   readonly secrets?: readonly string[];
   readonly counter?: RequestCounter | undefined;
+  /** See {@link S3ConnectionOptions.requestTimeoutMs} (default 60000). */
+  readonly requestTimeoutMs?: number | undefined;
+}
+
+/**
+ * A signal that fires when `signal` does or after `ms`, and a function that stops the clock (call
+ * it once the response has started). Our own timer, because the SDK's `requestTimeout` only logs.
+ */
+function deadline(
+  signal: AbortSignal,
+  ms: number,
+): { signal: AbortSignal; timedOut: () => boolean; stop: () => void } {
+  const controller = new AbortController();
+  let fired = false;
+  const onAbort = (): void => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    fired = true;
+    controller.abort(new Error(`no answer within ${ms} ms`));
+  }, ms);
+  timer.unref?.();
+  return {
+    signal: controller.signal,
+    timedOut: () => fired,
+    stop: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -157,6 +191,8 @@ export class S3BucketClient implements BucketClient {
   readonly #endpoint: string;
   readonly #secrets: readonly string[];
   readonly #counter: RequestCounter | undefined;
+  readonly #timeoutMs: number;
+  readonly #redactor: Redactor;
 
   /** Wraps `options.client` for `options.bucket`. */
   constructor(options: S3BucketClientOptions) {
@@ -165,6 +201,50 @@ export class S3BucketClient implements BucketClient {
     this.#endpoint = options.endpoint;
     this.#secrets = options.secrets ?? [];
     this.#counter = options.counter;
+    this.#timeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.#redactor = new Redactor(this.#secrets);
+  }
+
+  /** Sends a command bounded by the caller's signal and by the request timeout. */
+  async #send<T>(
+    send: (abortSignal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    action: string,
+  ): Promise<T> {
+    const bound = deadline(signal, this.#timeoutMs);
+    try {
+      return await send(bound.signal);
+    } catch (error) {
+      if (bound.timedOut() && !signal.aborted) throw this.#timeout(action);
+      throw error;
+    } finally {
+      bound.stop();
+    }
+  }
+
+  #timeout(action: string): SourceError {
+    return new SourceError(
+      S3ErrorCodes.Timeout,
+      `S3 endpoint ${this.#endpoint}, bucket "${this.#bucket}" did not answer within ${this.#timeoutMs} ms while ${action} (requestTimeoutMs)`,
+    );
+  }
+
+  /**
+   * The body, destroyed with a `SOURCE_S3_TIMEOUT` error when no byte arrives for the request
+   * timeout: a server that sends headers and then stalls must not hold the pass either.
+   */
+  #guardBody(body: Readable, action: string): Readable {
+    const guarded = new PassThrough();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => guarded.destroy(this.#timeout(action)), this.#timeoutMs);
+      timer.unref?.();
+    };
+    body.on('data', arm);
+    arm();
+    pipeline(body, guarded, () => clearTimeout(timer));
+    return guarded;
   }
 
   #context(action: string): ErrorContext {
@@ -173,7 +253,12 @@ export class S3BucketClient implements BucketClient {
 
   /** Rethrows an abort as the signal's reason, anything else as a `SourceError`. */
   #fail(error: unknown, signal: AbortSignal, action: string): never {
-    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : error;
+    if (signal.aborted) {
+      if (signal.reason instanceof Error) throw signal.reason;
+      throw new SourceError(S3ErrorCodes.Aborted, `${action} aborted`, {
+        cause: redactCause(error, this.#redactor),
+      });
+    }
     throw toSourceError(error, this.#context(action));
   }
 
@@ -189,7 +274,11 @@ export class S3BucketClient implements BucketClient {
       countRequests(command, 'ListObjectsV2', this.#counter);
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.#client.send(command, { abortSignal: signal });
+        page = await this.#send(
+          (abortSignal) => this.#client.send(command, { abortSignal }),
+          signal,
+          'listing objects',
+        );
       } catch (error) {
         this.#fail(error, signal, 'listing objects');
       }
@@ -225,7 +314,11 @@ export class S3BucketClient implements BucketClient {
       countRequests(command, 'ListObjectVersions', this.#counter);
       let page: ListObjectVersionsCommandOutput;
       try {
-        page = await this.#client.send(command, { abortSignal: signal });
+        page = await this.#send(
+          (abortSignal) => this.#client.send(command, { abortSignal }),
+          signal,
+          'listing object versions',
+        );
       } catch (error) {
         this.#fail(error, signal, 'listing object versions');
       }
@@ -276,7 +369,11 @@ export class S3BucketClient implements BucketClient {
     const action = `reading ${JSON.stringify(options.key)}`;
     let response: GetObjectCommandOutput;
     try {
-      response = await this.#client.send(command, { abortSignal: options.signal });
+      response = await this.#send(
+        (abortSignal) => this.#client.send(command, { abortSignal }),
+        options.signal,
+        action,
+      );
     } catch (error) {
       const status = statusOf(error);
       const name = nameOf(error);
@@ -284,7 +381,7 @@ export class S3BucketClient implements BucketClient {
         throw new SourceError(
           S3ErrorCodes.ObjectChanged,
           `object ${JSON.stringify(options.key)} changed or vanished since it was listed`,
-          { cause: error },
+          { cause: redactCause(error, this.#redactor) },
         );
       }
       this.#fail(error, options.signal, action);
@@ -298,7 +395,11 @@ export class S3BucketClient implements BucketClient {
     }
     const metadata: Record<string, string> = {};
     for (const [key, value] of Object.entries(response.Metadata ?? {})) metadata[key.toLowerCase()] = value;
-    return { body, etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag), metadata };
+    return {
+      body: this.#guardBody(body, action),
+      etag: response.ETag === undefined ? undefined : unquoteEtag(response.ETag),
+      metadata,
+    };
   }
 
   /** HEAD with `If-None-Match`: a 304 is `unchanged`, a 404 `missing`. */
@@ -310,7 +411,11 @@ export class S3BucketClient implements BucketClient {
     });
     countRequests(command, 'HeadObject', this.#counter);
     try {
-      const response = await this.#client.send(command, { abortSignal: options.signal });
+      const response = await this.#send(
+        (abortSignal) => this.#client.send(command, { abortSignal }),
+        options.signal,
+        `checking ${JSON.stringify(options.key)}`,
+      );
       return { status: 'found', etag: unquoteEtag(response.ETag) };
     } catch (error) {
       const status = statusOf(error);

@@ -1,15 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, resolve, sep } from 'node:path';
+import { basename, dirname, join, posix, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   type Artifact,
+  type ArtifactLimits,
   type ArtifactMeta,
   createIgnoreMatcher,
+  type DeprecatedLimitAliases,
   ErrorCodes,
   type FetchOptions,
   GitOpsError,
+  type LimitNames,
+  linkOrCopy,
+  Redactor,
+  type ResolvedArtifactLimits,
+  redactCause,
+  resolveArtifactLimits,
   SOURCE_IGNORE_FILE,
   type Source,
   type SourceChange,
@@ -23,7 +31,6 @@ import {
   type CachedEntry,
   type CachedIgnoreFile,
   type CacheState,
-  linkOrCopy,
 } from './cache.js';
 import { downloadObject, runPool } from './download.js';
 import { S3ErrorCodes } from './errors.js';
@@ -44,15 +51,12 @@ import {
   type S3ConnectionOptions,
 } from './s3-bucket-client.js';
 
-/** Limits that protect the process from a bucket that is larger than expected. */
-export interface S3SourceLimits {
-  /** Largest single object, in bytes (default 32 MiB). */
-  readonly maxObjectSize?: number | undefined;
-  /** Most objects in an artifact, after ignore rules (default 10,000). */
-  readonly maxObjects?: number | undefined;
-  /** Most bytes in an artifact (default 256 MiB). */
-  readonly maxTotalBytes?: number | undefined;
-}
+/**
+ * Limits that protect the process from a bucket that is larger than expected: core's
+ * `ArtifactLimits` (defaults: `maxFiles` 10,000 objects after ignore rules, `maxFileBytes` 32 MiB,
+ * `maxTotalBytes` 256 MiB), plus the old spellings `maxObjects` and `maxObjectSize` (deprecated).
+ */
+export type S3SourceLimits = ArtifactLimits & DeprecatedLimitAliases;
 
 /** Options of {@link S3Source}. */
 export interface S3SourceOptions extends S3ConnectionOptions {
@@ -92,9 +96,9 @@ export interface S3SourceOptions extends S3ConnectionOptions {
   readonly bucketClient?: BucketClient | undefined;
 }
 
-const DEFAULT_LIMITS = {
-  maxObjectSize: 32 * 1024 * 1024,
-  maxObjects: 10_000,
+const DEFAULT_LIMITS: ResolvedArtifactLimits = {
+  maxFileBytes: 32 * 1024 * 1024,
+  maxFiles: 10_000,
   maxTotalBytes: 256 * 1024 * 1024,
 };
 const DEFAULT_AUTHOR_KEYS = ['author', 'uploaded-by', 'uploader'];
@@ -136,10 +140,13 @@ export class S3Source implements Source {
   /** The S3 client this source built (and so closes), if it built one. */
   readonly #ownClient: S3Client | undefined;
   readonly #counter = new RequestCounter();
+  readonly #redactor: Redactor;
   readonly #cache: ArtifactCache;
   readonly #ignore: string | readonly string[] | undefined;
   readonly #defaultIgnores: boolean;
-  readonly #limits: Required<{ [K in keyof S3SourceLimits]: number }>;
+  readonly #limits: ResolvedArtifactLimits;
+  /** The option names the limits were given under, for messages. */
+  readonly #limitNames: LimitNames;
   readonly #concurrency: number;
   readonly #keep: number;
   readonly #authorKeys: readonly string[];
@@ -166,6 +173,7 @@ export class S3Source implements Source {
           options.credentials.sessionToken ?? '',
         ]
       : [];
+    this.#redactor = new Redactor(secrets);
     if (options.bucketClient) {
       this.#client = options.bucketClient;
     } else {
@@ -177,6 +185,7 @@ export class S3Source implements Source {
         endpoint: this.#endpoint,
         secrets,
         counter: this.#counter,
+        requestTimeoutMs: options.requestTimeoutMs,
       });
     }
     const cacheDir =
@@ -192,11 +201,9 @@ export class S3Source implements Source {
     this.#cache = new ArtifactCache(resolve(cacheDir));
     this.#ignore = options.ignore;
     this.#defaultIgnores = options.defaultIgnores ?? true;
-    this.#limits = {
-      maxObjectSize: options.limits?.maxObjectSize ?? DEFAULT_LIMITS.maxObjectSize,
-      maxObjects: options.limits?.maxObjects ?? DEFAULT_LIMITS.maxObjects,
-      maxTotalBytes: options.limits?.maxTotalBytes ?? DEFAULT_LIMITS.maxTotalBytes,
-    };
+    const limits = resolveArtifactLimits(options.limits, DEFAULT_LIMITS);
+    this.#limits = limits.limits;
+    this.#limitNames = limits.names;
     this.#concurrency = Math.max(1, options.concurrency ?? 8);
     this.#keep = Math.max(1, options.keepArtifacts ?? 2);
     this.#authorKeys = options.authorMetadataKeys ?? DEFAULT_AUTHOR_KEYS;
@@ -248,13 +255,13 @@ export class S3Source implements Source {
   /** Fetches the artifact for the bucket's current state (or its state at `versionsAt`). One at a time. */
   fetch(options: FetchOptions): Promise<Artifact> {
     const once = (): Promise<Artifact> =>
-      this.#fetch(options.signal).catch((error) => this.#wrap(error, options.signal));
+      this.#fetch(options.signal, options.previous).catch((error) => this.#wrap(error, options.signal));
     const run = this.#queue.then(once, once);
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  async #fetch(signal: AbortSignal): Promise<Artifact> {
+  async #fetch(signal: AbortSignal, previous: Artifact | undefined): Promise<Artifact> {
     signal.throwIfAborted();
     this.#state ??= await this.#cache.load();
     const state = this.#state;
@@ -268,7 +275,7 @@ export class S3Source implements Source {
       if (head.status === 'unchanged' && known) {
         const artifact = state.artifacts.find((a) => a.id === known.id);
         if (artifact && (await this.#cache.has(artifact.id))) {
-          if (this.#toFront(state, artifact)) await this.#cache.save(state);
+          await this.#toFront(state, artifact);
           return this.#toArtifact(artifact);
         }
       }
@@ -293,9 +300,9 @@ export class S3Source implements Source {
         const id = artifactId(listing.revision, this.#prefix);
         let artifact = state.artifacts.find((a) => a.id === id);
         let dirty = JSON.stringify(state.ignoreFiles) !== ignoreBefore;
-        let dropped: CachedArtifact[] = [];
+        let built = false;
         if (artifact && (await this.#cache.has(id))) {
-          dirty = this.#toFront(state, artifact) || dirty;
+          await this.#toFront(state, artifact);
         } else {
           staging ??= await this.#cache.createStaging();
           try {
@@ -304,10 +311,8 @@ export class S3Source implements Source {
             if (isChanged(error) && attempt < this.#attempts) continue;
             throw this.#unstable(error);
           }
-          const kept = [artifact, ...state.artifacts.filter((a) => a.id !== id)];
-          dropped = kept.splice(this.#keep);
-          state.artifacts = kept;
-          dirty = true;
+          state.artifacts = [artifact, ...state.artifacts.filter((a) => a.id !== id)];
+          built = true;
         }
         if (marker !== undefined) {
           const next =
@@ -320,7 +325,15 @@ export class S3Source implements Source {
           }
         }
         if (dirty) await this.#cache.save(state);
-        for (const old of dropped) await this.#cache.remove(old.id);
+        if (built) {
+          const inUse = previous && dirname(previous.dir) === dirname(this.#cache.artifactDir(id));
+          const removed = await this.#cache.collectGarbage(
+            this.#keep,
+            id,
+            inUse ? basename(previous.dir) : undefined,
+          );
+          state.artifacts = state.artifacts.filter((a) => !removed.includes(a.id));
+        }
         return this.#toArtifact(artifact);
       }
     } finally {
@@ -328,11 +341,11 @@ export class S3Source implements Source {
     }
   }
 
-  /** Makes `artifact` the newest kept one; true when the order changed. */
-  #toFront(state: CacheState, artifact: CachedArtifact): boolean {
-    if (state.artifacts[0] === artifact) return false;
+  /** Makes `artifact` the newest kept one (in the store too, so keep-N keeps it). */
+  async #toFront(state: CacheState, artifact: CachedArtifact): Promise<void> {
+    if (state.artifacts[0] === artifact) return;
     state.artifacts = [artifact, ...state.artifacts.filter((a) => a !== artifact)];
-    return true;
+    await this.#cache.touch(artifact.id);
   }
 
   /** Keeps typed errors and aborts as they are; anything else (the cache folder's I/O) becomes a `SourceError`. */
@@ -342,9 +355,7 @@ export class S3Source implements Source {
     throw new SourceError(
       ErrorCodes.SourceFetchFailed,
       `S3Source cache folder ${this.#cache.root}: ${message}`,
-      {
-        cause: error,
-      },
+      { cause: redactCause(error, this.#redactor) },
     );
   }
 
@@ -359,11 +370,11 @@ export class S3Source implements Source {
 
   /** Lists the bucket (or its versions), checks keys and limits, applies ignore rules: the index. */
   async #list(state: CacheState, signal: AbortSignal): Promise<ListingResult> {
-    const maxListed = this.#limits.maxObjects * 10;
+    const maxListed = this.#limits.maxFiles * 10;
     const listed: ListedObject[] = [];
     const tooMany = (): SourceError =>
       limitError(
-        `more than ${maxListed} objects under "${this.#prefix}" in bucket "${this.#bucket}" (10 × limits.maxObjects); narrow the prefix or raise the limit`,
+        `more than ${maxListed} objects under "${this.#prefix}" in bucket "${this.#bucket}" (10 × limits.${this.#limitNames.maxFiles}); narrow the prefix or raise the limit`,
       );
     if (this.#versionsAt) {
       const versions: ListedVersion[] = [];
@@ -464,18 +475,19 @@ export class S3Source implements Source {
   }
 
   #checkLimits(entries: readonly IndexEntry[]): void {
-    const { maxObjects, maxObjectSize, maxTotalBytes } = this.#limits;
-    if (entries.length > maxObjects) {
+    const { maxFiles, maxFileBytes, maxTotalBytes } = this.#limits;
+    const names = this.#limitNames;
+    if (entries.length > maxFiles) {
       throw limitError(
-        `${entries.length} objects under "${this.#prefix}" in bucket "${this.#bucket}" exceed limits.maxObjects (${maxObjects})`,
+        `${entries.length} objects under "${this.#prefix}" in bucket "${this.#bucket}" exceed limits.${names.maxFiles} (${maxFiles})`,
       );
     }
     let total = 0;
     for (const entry of entries) {
-      if (entry.size > maxObjectSize) {
+      if (entry.size > maxFileBytes) {
         throw new SourceError(
           ErrorCodes.SourceLimitExceeded,
-          `object ${JSON.stringify(entry.key)} is ${entry.size} bytes, above limits.maxObjectSize (${maxObjectSize})`,
+          `object ${JSON.stringify(entry.key)} is ${entry.size} bytes, above limits.${names.maxFileBytes} (${maxFileBytes})`,
           { location: { file: entry.path } },
         );
       }
@@ -567,7 +579,7 @@ export class S3Source implements Source {
       prefix: this.#prefix,
       entries,
     };
-    await this.#cache.commit(tree, id);
+    await this.#cache.commit(tree, artifact);
     return artifact;
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { computeRevision, selectVersionsAt, unquoteEtag } from '@gitops-kit/s3-source';
 import { describe, expect, it } from 'vitest';
+import { unquoteEtag } from '../src/bucket-client.js';
+import { computeRevision, selectVersionsAt } from '../src/object-index.js';
 
 describe('computeRevision', () => {
   const a = { key: 'apps/a.yaml', etag: 'e1', size: 10 };

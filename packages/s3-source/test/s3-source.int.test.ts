@@ -9,8 +9,8 @@ import { FakeCluster } from '@gitops-kit/core/testing';
 import { S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { type S3Env, s3Client, testenv } from '@gitops-kit/testenv';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BucketWriter } from './bucket-writer.js';
-import { failure, filesOf } from './support.js';
+import { BucketWriter } from './support/bucket-writer.js';
+import { failure, filesOf } from './support/files.js';
 
 const signal = new AbortController().signal;
 

@@ -2,10 +2,11 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes } from '@gitops-kit/core';
-import { computeRevision, S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
+import { S3ErrorCodes, S3Source, type S3SourceOptions } from '@gitops-kit/s3-source';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryBucket } from './memory-bucket.js';
-import { failure, filesOf } from './support.js';
+import { computeRevision } from '../src/object-index.js';
+import { failure, filesOf } from './support/files.js';
+import { MemoryBucket } from './support/memory-bucket.js';
 
 const signal = new AbortController().signal;
 
@@ -294,6 +295,11 @@ describe('S3Source over a bucket client', () => {
       expect(bucket.bodiesClosed).toBe(bucket.bodiesOpened);
       const leftovers = (await readdir(cacheDir)).filter((name) => name.startsWith('staging-'));
       expect(leftovers).toEqual([]);
+      // Builds now stage inside the artifact store.
+      const staged = (await readdir(join(cacheDir, 'artifacts'))).filter((name) =>
+        name.startsWith('.staging-'),
+      );
+      expect(staged).toEqual([]);
     });
   });
 

@@ -1,11 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ErrorCodes, GitOpsError, SourceError } from '../errors.js';
 import type { Artifact, FetchOptions, Source } from '../types.js';
+import {
+  type ArtifactLimits,
+  type ResolvedArtifactLimits,
+  resolveArtifactLimits,
+} from './artifact-limits.js';
+import { type ArtifactFileInput, ArtifactStore } from './artifact-store.js';
 import { createIgnoreMatcher, type IgnoreMatcherOptions } from './ignore.js';
-import { digestDirectory, digestOfHashes, throwIfAborted, type WalkedFile } from './walk.js';
+import { digestDirectory, throwIfAborted, type WalkedFile } from './walk.js';
 
 /** Options for {@link DirectorySource}. */
 export interface DirectorySourceOptions {
@@ -16,15 +21,25 @@ export interface DirectorySourceOptions {
   /** Read `.sourceignore` files found in the folder (default true). */
   readonly readIgnoreFiles?: boolean;
   /**
-   * Where snapshots are written, one sub-folder per digest. Default: a new temporary folder owned
-   * by this source (removed by {@link DirectorySource.dispose}).
+   * Where snapshots are written, one sub-folder per digest (and nothing else). Default: a new
+   * temporary folder owned by this source (removed by {@link DirectorySource.dispose}).
    */
   readonly artifactsDir?: string;
-  /** Refuse folders with more files than this (default 10,000). */
+  /** Caps on files and bytes (defaults: 10,000 files, 256 MiB in all, 256 MiB per file). */
+  readonly limits?: ArtifactLimits;
+  /** Snapshots kept, the current one included (default 2, at least 1); the `previous` one is kept too. */
+  readonly keepArtifacts?: number;
+  /** Refuse folders with more files than this. @deprecated use `limits.maxFiles`. */
   readonly maxFiles?: number;
-  /** Refuse folders with more bytes than this (default 256 MiB). */
+  /** Refuse folders with more bytes than this. @deprecated use `limits.maxTotalBytes`. */
   readonly maxTotalBytes?: number;
 }
+
+const DEFAULT_LIMITS: ResolvedArtifactLimits = {
+  maxFiles: 10_000,
+  maxFileBytes: 256 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
+};
 
 /** Whether a path exists. */
 async function exists(path: string): Promise<boolean> {
@@ -44,15 +59,29 @@ export class DirectorySource implements Source {
   readonly description: string;
   readonly #path: string;
   readonly #options: DirectorySourceOptions;
+  readonly #limits: ResolvedArtifactLimits;
+  readonly #keep: number;
   #artifactsDir: string | undefined;
   readonly #ownsArtifactsDir: boolean;
-  /** Snapshots this source wrote, so old ones can be removed. */
+  /** The store's records live apart, so `artifactsDir` holds nothing but snapshots. */
+  #store: ArtifactStore | undefined;
+  #recordsDir: string | undefined;
+  /** Snapshots this source wrote: the only ones its garbage collection may remove. */
   readonly #written = new Set<string>();
 
   /** @param options the folder, ignore rules, limits and where snapshots go. */
   constructor(options: DirectorySourceOptions) {
     this.#path = resolve(options.path);
     this.#options = options;
+    this.#limits = resolveArtifactLimits(
+      {
+        ...(options.maxFiles === undefined ? {} : { maxFiles: options.maxFiles }),
+        ...(options.maxTotalBytes === undefined ? {} : { maxTotalBytes: options.maxTotalBytes }),
+        ...options.limits,
+      },
+      DEFAULT_LIMITS,
+    ).limits;
+    this.#keep = Math.max(1, options.keepArtifacts ?? 2);
     this.#artifactsDir = options.artifactsDir === undefined ? undefined : resolve(options.artifactsDir);
     this.#ownsArtifactsDir = options.artifactsDir === undefined;
     this.description = `directory ${this.#path}`;
@@ -70,12 +99,23 @@ export class DirectorySource implements Source {
     try {
       const scan = await this.#scan(signal);
       if (previous && previous.digest === scan.digest && (await exists(previous.dir))) return previous;
-      const { digest, dir } = await this.#snapshot(scan.files, scan.digest, signal);
-      await this.#removeOld(dir, previous?.dir);
+      const store = await this.#openStore();
+      const record = await store.write(this.#read(scan.files), { signal });
+      this.#written.add(record.name);
+      const dir = store.dirOf(record.name);
+      await store.collectGarbage({
+        keep: this.#keep,
+        current: record.name,
+        protect: [
+          previous && resolve(previous.dir, '..') === store.root ? basename(previous.dir) : undefined,
+        ],
+        owns: (name) => this.#written.has(name),
+      });
+      for (const name of this.#written) if (!(await store.get(name))) this.#written.delete(name);
       const newest = scan.files.reduce((max, f) => Math.max(max, f.mtimeMs), 0);
       return {
-        revision: digest,
-        digest,
+        revision: record.digest,
+        digest: record.digest,
         dir,
         meta: { origin: this.#path, ...(newest > 0 ? { time: new Date(newest).toISOString() } : {}) },
       };
@@ -88,13 +128,16 @@ export class DirectorySource implements Source {
     }
   }
 
-  /** Removes the snapshots folder when this source created it. */
+  /** Removes the snapshots folder when this source created it, and the store's records. */
   async dispose(): Promise<void> {
     if (this.#ownsArtifactsDir && this.#artifactsDir) {
       await rm(this.#artifactsDir, { recursive: true, force: true });
       this.#artifactsDir = undefined;
       this.#written.clear();
     }
+    if (this.#recordsDir) await rm(this.#recordsDir, { recursive: true, force: true });
+    this.#recordsDir = undefined;
+    this.#store = undefined;
   }
 
   async #scan(signal: AbortSignal): Promise<{ digest: string; files: readonly WalkedFile[] }> {
@@ -102,11 +145,21 @@ export class DirectorySource implements Source {
     const result = await digestDirectory(this.#path, {
       matcher,
       ignoreFile: this.#options.readIgnoreFiles === false ? false : undefined,
-      maxFiles: this.#options.maxFiles ?? 10_000,
+      maxFiles: this.#limits.maxFiles,
       signal,
     });
-    const limit = this.#options.maxTotalBytes ?? 256 * 1024 * 1024;
-    const total = result.files.reduce((sum, f) => sum + f.size, 0);
+    const limit = this.#limits.maxTotalBytes;
+    let total = 0;
+    for (const file of result.files) {
+      if (file.size > this.#limits.maxFileBytes) {
+        throw new SourceError(
+          ErrorCodes.SourceLimitExceeded,
+          `file is ${file.size} bytes, over the limit of ${this.#limits.maxFileBytes}`,
+          { location: { file: file.path } },
+        );
+      }
+      total += file.size;
+    }
     if (total > limit) {
       throw new SourceError(
         ErrorCodes.SourceLimitExceeded,
@@ -116,70 +169,30 @@ export class DirectorySource implements Source {
     return result;
   }
 
-  async #artifactsRoot(): Promise<string> {
+  async #openStore(): Promise<ArtifactStore> {
     if (!this.#artifactsDir) this.#artifactsDir = await mkdtemp(join(tmpdir(), 'gitops-kit-dir-'));
-    await mkdir(this.#artifactsDir, { recursive: true });
-    return this.#artifactsDir;
+    if (!this.#store) {
+      // A folder the user named holds snapshots only (as documented); records go to a temporary
+      // folder then (removed by dispose). A folder of our own keeps them beside the snapshots.
+      if (!this.#ownsArtifactsDir)
+        this.#recordsDir = await mkdtemp(join(tmpdir(), 'gitops-kit-dir-records-'));
+      this.#store = new ArtifactStore({ root: this.#artifactsDir, recordsDir: this.#recordsDir });
+    }
+    return this.#store;
   }
 
   /**
-   * Copies the files into `<artifactsDir>/<hex>`. The digest is taken again from the bytes copied,
-   * so a file edited during the copy cannot give a snapshot whose name lies about its content.
+   * The files as the store writes them, read 16 at a time. The store takes the digest again from
+   * the bytes it writes, so a file edited during the copy cannot give a snapshot whose name lies
+   * about its content. The executable bit comes from the walk: no second stat per file.
    */
-  async #snapshot(
-    files: readonly WalkedFile[],
-    expected: string,
-    signal: AbortSignal,
-  ): Promise<{ digest: string; dir: string }> {
-    const root = await this.#artifactsRoot();
-    const existing = join(root, expected.slice('sha256:'.length));
-    if (await exists(existing)) return { digest: expected, dir: existing };
-    const staging = join(root, `.staging-${randomBytes(6).toString('hex')}`);
-    try {
-      const hashes: [string, string][] = [];
-      for (let i = 0; i < files.length; i += 16) {
-        throwIfAborted(signal);
-        const batch = files.slice(i, i + 16);
-        await Promise.all(
-          batch.map(async (file) => {
-            const bytes = await readFile(file.absolute);
-            const target = join(staging, ...file.path.split('/'));
-            await mkdir(dirname(target), { recursive: true });
-            // The mode comes from the walk: no second stat per file.
-            const executable = (file.mode & 0o111) !== 0;
-            // Read-only copies: renderers must treat artifacts as immutable, and this enforces it.
-            await writeFile(target, bytes, { mode: executable ? 0o555 : 0o444 });
-            hashes.push([file.path, createHash('sha256').update(bytes).digest('hex')]);
-          }),
-        );
+  async *#read(files: readonly WalkedFile[]): AsyncIterable<ArtifactFileInput> {
+    for (let i = 0; i < files.length; i += 16) {
+      const batch = files.slice(i, i + 16);
+      const contents = await Promise.all(batch.map((file) => readFile(file.absolute)));
+      for (const [index, file] of batch.entries()) {
+        yield { path: file.path, content: contents[index] as Buffer, executable: (file.mode & 0o111) !== 0 };
       }
-      await mkdir(staging, { recursive: true });
-      const digest = digestOfHashes(hashes);
-      const dir = join(root, digest.slice('sha256:'.length));
-      if (await exists(dir)) {
-        await rm(staging, { recursive: true, force: true });
-      } else {
-        // A concurrent fetch may have written the same snapshot in the meantime: theirs is as good.
-        await rename(staging, dir).catch(async (error: unknown) => {
-          if (!(await exists(dir))) throw error;
-          await rm(staging, { recursive: true, force: true });
-        });
-      }
-      this.#written.add(dir);
-      return { digest, dir };
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      throw error;
-    }
-  }
-
-  /** Removes snapshots this source wrote earlier, except the current and the previous one. */
-  async #removeOld(current: string, previous: string | undefined): Promise<void> {
-    for (const dir of [...this.#written]) {
-      if (dir === current || dir === previous) continue;
-      this.#written.delete(dir);
-      // Files are read-only; the folders are not, so removal works without chmod.
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 }

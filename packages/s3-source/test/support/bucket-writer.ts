@@ -4,7 +4,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { computeRevision } from '@gitops-kit/s3-source';
+import { computeRevision } from '../../src/object-index.js';
 
 /**
  * Writes to a real bucket for integration tests and the benchmark, and lists it independently of
