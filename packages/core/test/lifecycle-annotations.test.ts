@@ -271,6 +271,9 @@ describe('describeLifecycle', () => {
       deletePolicies: ['BeforeHookCreation'],
     });
     expect(describeLifecycle(job, 'uninstall').phases).toEqual(['PostDelete']);
+    // A rollback is a sync of an earlier revision: Argo CD hooks run as on any sync.
+    expect(describeLifecycle(job, 'rollback').phases).toEqual(['PreSync', 'PostSync', 'SyncFail']);
+    expect(describeLifecycle(job, 'install').phases).toEqual(['PreSync', 'PostSync', 'SyncFail']);
     const preDelete = describeLifecycle(
       manifestAt(obj('Job', 'drain', { 'argocd.argoproj.io/hook': 'PreDelete' })),
       'install',
