@@ -11,6 +11,7 @@ export {
   deleteHookAfter,
   describeLifecycle,
   describeObject,
+  formatSchedule,
   type HelmHookEvent,
   type HookAnnotations,
   type HookCompletion,

@@ -1,5 +1,6 @@
 import {
   emptyInventory,
+  formatSchedule,
   type KubeObject,
   LifecycleErrorCodes,
   type LifecycleStep,
@@ -389,5 +390,49 @@ describe('scheduleLifecycle: errors', () => {
     ).toThrow(
       /app\.yaml:11 \(document 1\) v1 ConfigMap shop\/b: argocd\.argoproj\.io\/sync-wave must be an integer, found "NaN"/,
     );
+  });
+});
+
+describe('formatSchedule', () => {
+  it('prints steps with their gates, the prune point, SyncFail steps and what does not run', () => {
+    const schedule = scheduleLifecycle(
+      items(
+        obj('Deployment', 'web', {}, { namespace: 'shop' }),
+        hook('Job', 'migrate-', 'PreSync'),
+        hook('Job', 'smoke', 'PostSync'),
+        hook('Job', 'restore', 'SyncFail'),
+        obj('Job', 'drain', { 'helm.sh/hook': 'pre-delete' }, { namespace: 'shop' }),
+      ),
+      'upgrade',
+    );
+    expect(formatSchedule(schedule)).toEqual([
+      'PreSync wave 0 (then wait: complete):',
+      '  batch/v1 Job shop/migrate-* [hook, name from server]',
+      'Sync wave 0 (then wait: healthy):',
+      '  apps/v1 Deployment shop/web',
+      'prune',
+      'PostSync wave 0 (then wait: complete):',
+      '  batch/v1 Job shop/smoke [hook]',
+      'on failure: SyncFail wave 0 (then wait: complete):',
+      '  batch/v1 Job shop/restore [hook]',
+      'not run: batch/v1 Job shop/drain: Helm pre-delete hook: runs on uninstall',
+    ]);
+  });
+
+  it('prunes at the end without PostSync, and says delete on uninstall', () => {
+    expect(formatSchedule(scheduleLifecycle(items(obj('ConfigMap', 'cfg')), 'upgrade'))).toEqual([
+      'Sync wave 0:',
+      '  v1 ConfigMap cfg',
+      'prune',
+    ]);
+    const uninstall = scheduleLifecycle(
+      items(obj('Job', 'bye', { 'helm.sh/hook': 'post-delete' })),
+      'uninstall',
+    );
+    expect(formatSchedule(uninstall)).toEqual([
+      'delete everything owned',
+      'PostDelete wave 0 (then wait: complete):',
+      '  batch/v1 Job bye [hook]',
+    ]);
   });
 });

@@ -5,6 +5,7 @@
  * - `phases.ts` names the phases and operations.
  * - `descriptor.ts` gives one object's lifecycle for one operation (install, upgrade, rollback, uninstall).
  * - `schedule.ts` orders a pass: phases, waves, gates, where pruning happens, SyncFail hooks.
+ * - `format.ts` prints a schedule for plans and logs.
  * - `policy.ts` decides hook deletion by policy, keep-on-delete, and prune order.
  * - `completion.ts` says when a hook object has finished (kstatus health does not: a failed Pod is
  *   `Current` there).
@@ -69,6 +70,7 @@ export * from './annotations.js';
 export * from './codes.js';
 export * from './completion.js';
 export * from './descriptor.js';
+export * from './format.js';
 export * from './phases.js';
 export * from './policy.js';
 export * from './schedule.js';
