@@ -31,8 +31,10 @@
  *   CLI print. `compare` becomes the conventions module's kind comparator. Hooks are planned like any
  *   object but excluded from `pruneCandidates` and from the stored inventory (`schedule.owned` is the
  *   desired set for pruning, so a `Skip` object is neither applied nor pruned). The renderer's
- *   "object has no metadata.name" check must let a `generateName` through; `describeLifecycle` then
- *   refuses it on ordinary objects.
+ *   "object has no metadata.name" check must let a `generateName` through (and the duplicate check
+ *   must key such objects by `hookKey`, not by an absent name); `describeLifecycle` then refuses it
+ *   on ordinary objects. `Target.plan` must plan a `generateName` hook as a `create` with no live
+ *   object to read.
  * - Reconciler pass: validate the whole plan once (hooks included), then for each step: for hooks,
  *   `beforeHookCreation` (delete earlier objects, wait until gone), then `Target.apply` of the
  *   step's objects as a sub-plan (`buildPlan(step objects, [])`); then poll `Target.health` on the
@@ -47,10 +49,15 @@
  *   gate, `deleteHookAfter(..., 'succeeded')` for its hooks. New typed events: `phaseStarted`,
  *   `hookStarted`, `hookCompleted`, `hookFailed`, `waveApplied` (each with revision, phase, wave).
  * - Target: nothing new beyond apply/health/prune of subsets (and the hook option of health), plus a
- *   delete of hook objects (prune
- *   of entries that are not in the inventory, without the inventory bookkeeping) and a create that
- *   reports the name the server assigned (`ApplyResult.applied` carries it). Hook names created are
- *   stored with the state under `hookKey(manifest)`, so delete policies find them after a restart.
+ *   delete of hook objects (a prune of refs that are not in the inventory, without the inventory
+ *   bookkeeping) and a create that reports the name the server assigned (`ApplyResult.applied`
+ *   carries it). Hook names created are stored with the state under `hookKey(manifest)`, so delete
+ *   policies find them after a restart.
+ * - State: `InventoryEntry` gains an optional `wave` (and `pruneLast`), so `orderPrune` still knows
+ *   them once the manifest is gone (else the live object's annotation is read). For `install`
+ *   detection, `lastAppliedRevision` is recorded once the Sync phase applied, and the prospective
+ *   inventory of invariant 4 is written before the first Sync-phase write rather than before the
+ *   PreSync hooks, so a first install whose PreSync hook failed is still an install next time.
  * - FakeCluster: the same schedule through the same Reconciler code, so parity is by construction;
  *   its health rules make hooks complete at once unless a test says otherwise (a HealthRule that
  *   fails a Job); `generateName` gets `<prefix><counter>`; its stage order comes from the shared
@@ -64,7 +71,9 @@
  *   optional `fetchRevision?(revision, options)` (Git: the commit; S3: the object versions of that
  *   time; MemorySource: the commit). On a failed rollout after a restart the Reconciler fetches the
  *   last healthy revision with it and schedules with `'rollback'`; a source without it reports a
- *   typed refusal. `rollbackTo(revision)` and `reconcile({ revision })` use the same path.
+ *   typed refusal. `rollbackTo(revision)` and `reconcile({ revision })` use the same path;
+ *   `rollbackTo` persists the held revision with the state until a new revision arrives or the
+ *   caller releases it, so a restart keeps holding it.
  */
 export * from './annotations.js';
 export * from './codes.js';

@@ -13,7 +13,10 @@ export interface Schedulable {
   readonly manifest: Manifest;
 }
 
-/** One object in a step, with its lifecycle for the operation. */
+/**
+ * One object in a step, with its lifecycle for the operation. `lifecycle.wave` is what the annotations
+ * say; the step's `wave` is where it runs (they differ for a Namespace or CRD pulled earlier).
+ */
 export interface ScheduledObject<T extends Schedulable> {
   readonly item: T;
   readonly lifecycle: LifecycleDescriptor;
