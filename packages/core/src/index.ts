@@ -34,6 +34,7 @@ export * from './render/tool.js';
 export * from './source/directory-source.js';
 export * from './source/ignore.js';
 export * from './source/walk.js';
+export { checkStoredState, decodeStoredState } from './state/decode.js';
 export * from './state/memory-state-store.js';
 export type * from './types.js';
 export { type PollOptions, poll } from './wait.js';
