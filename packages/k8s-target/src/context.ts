@@ -41,6 +41,7 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
     KubeClient.fromKubeConfig(options.kubeConfig ?? defaultKubeConfig(), {
       impersonate: options.impersonate,
       maxSockets: concurrency,
+      requestTimeoutMs: options.requestTimeoutMs,
     });
   return {
     name: options.name,

@@ -9,10 +9,16 @@ export interface ResourceInfo {
   /** The plural resource name used in paths (`deployments`). */
   readonly resource: string;
   readonly namespaced: boolean;
+  /** Whether the resource can be listed (false when discovery says its verbs lack `list`). */
+  readonly listable?: boolean | undefined;
 }
 
 interface ApiResourceList {
-  resources?: { name: string; kind: string; namespaced: boolean }[];
+  resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[] }[];
+}
+
+interface ApiGroupList {
+  groups?: { name: string; preferredVersion?: { groupVersion?: string } }[];
 }
 
 /**
@@ -49,6 +55,23 @@ export class Discovery {
   /** The resource serving `kind` from the cache (loading the group-version once), or undefined. */
   async lookup(apiVersion: string, kind: string, signal?: AbortSignal): Promise<ResourceInfo | undefined> {
     return (await this.#load(apiVersion, signal))?.get(kind);
+  }
+
+  /**
+   * Every resource the server serves in the core group-version `v1` and in each group's preferred
+   * version: one request for the group list, then one per group-version not cached yet. Costly
+   * compared with {@link lookup}; used when the kinds are not known in advance (recovering what we
+   * own after a lost state).
+   */
+  async servedResources(signal?: AbortSignal): Promise<ResourceInfo[]> {
+    const groups = await this.#client.request<ApiGroupList>({ method: 'GET', path: '/apis', signal });
+    const versions = ['v1'];
+    for (const group of groups.groups ?? []) {
+      const groupVersion = group.preferredVersion?.groupVersion;
+      if (groupVersion) versions.push(groupVersion);
+    }
+    const lists = await Promise.all(versions.map((apiVersion) => this.#load(apiVersion, signal)));
+    return lists.flatMap((byKind) => (byKind ? [...byKind.values()] : []));
   }
 
   /** Forgets a group-version, so the next lookup reads it again (after a CRD defining it is applied). */
@@ -93,6 +116,7 @@ export class Discovery {
           kind: resource.kind,
           resource: resource.name,
           namespaced: resource.namespaced,
+          ...(resource.verbs ? { listable: resource.verbs.includes('list') } : {}),
         });
       }
     }

@@ -32,6 +32,10 @@ export const K8sErrorCodes = {
    * API error is wrapped here (a KubeApiError is itself a GitOpsError and would pass through).
    */
   StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
+  /** Writing the state object failed (its namespace is missing, RBAC); the message names the object. */
+  StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
+  /** The state object holds something that is not a gitops-kit state (not gzip, not JSON, wrong shape). */
+  StateInvalid: 'RECONCILE_STATE_INVALID',
   /** The state is too large for one ConfigMap or Secret. */
   StateTooLarge: 'STATE_TOO_LARGE',
   /** Another writer changed or created the Lease first. */

@@ -27,7 +27,16 @@ export interface KubeClientOptions {
   readonly maxSockets?: number | undefined;
   /** Called before every request (restrictions are checked before, so tests can assert none are sent). */
   readonly onRequest?: ((request: KubeRequest) => void) | undefined;
+  /**
+   * How long a request may wait for the server with nothing arriving (default 60 s): a hung
+   * apiserver or a dropped connection fails the request with reason `Timeout` instead of holding
+   * the pass until its own timeout.
+   */
+  readonly requestTimeoutMs?: number | undefined;
 }
+
+/** The default of {@link KubeClientOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** One request to the apiserver. */
 export interface KubeRequest {
@@ -40,6 +49,8 @@ export interface KubeRequest {
   readonly body?: unknown;
   /** Content type of the body (default `application/json`). */
   readonly contentType?: string | undefined;
+  /** The Accept header (default `application/json`), e.g. to ask for metadata only. */
+  readonly accept?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -161,7 +172,12 @@ export function queryString(query: KubeRequest['query']): string {
  * KubeConfig once (it is fixed per context); headers (bearer tokens, which exec and OIDC plugins
  * refresh) are asked for on every request, which the KubeConfig answers from its own cache.
  */
-function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions): Transport {
+/**
+ * The transport {@link KubeClient.fromKubeConfig} uses; exported for tests that wrap it (fault
+ * injection), not part of the package's surface.
+ * @internal
+ */
+export function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions): Transport {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) {
     throw new GitOpsError('apply', K8sErrorCodes.InvalidKubeConfig, 'the KubeConfig has no current cluster');
@@ -208,7 +224,7 @@ function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions)
     }
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     Object.assign(headers, impersonation);
-    headers.Accept = 'application/json';
+    headers.Accept = request.accept ?? 'application/json';
     let payload: Buffer | undefined;
     if (request.body !== undefined) {
       payload = Buffer.from(JSON.stringify(request.body));
@@ -235,10 +251,29 @@ function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions)
             resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
           );
           res.on('error', reject);
+          // A response cut short (the server died mid-body, or the idle timeout fired) fails.
+          res.on('close', () => {
+            if (!res.complete) {
+              reject(
+                new KubeApiError(
+                  0,
+                  'ConnectionFailed',
+                  `${request.method} ${request.path}: the answer was cut short`,
+                ),
+              );
+            }
+          });
         },
       );
+      const idleMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      req.setTimeout(idleMs, () => {
+        req.destroy(
+          new KubeApiError(0, 'Timeout', `${request.method} ${request.path}: no answer within ${idleMs} ms`),
+        );
+      });
       req.on('error', (error) => {
         if (request.signal?.aborted) reject(request.signal.reason ?? error);
+        else if (error instanceof KubeApiError) reject(error);
         else
           reject(
             new KubeApiError(0, 'ConnectionFailed', `${request.method} ${request.path}: ${error.message}`),

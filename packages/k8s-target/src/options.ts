@@ -15,6 +15,11 @@ export interface KubernetesTargetOptions {
   readonly kubeConfig?: KubeConfig | undefined;
   /** A ready client (tests, or to share counters); wins over `kubeConfig` and `impersonate`. */
   readonly client?: KubeClient | undefined;
+  /**
+   * How long one request may wait with nothing arriving from the server (default 60 s), so a hung
+   * apiserver fails the pass with a typed error instead of holding it (ignored with `client`).
+   */
+  readonly requestTimeoutMs?: number | undefined;
   /** Act as this user and groups (`Impersonate-User`, `Impersonate-Group`). */
   readonly impersonate?: Impersonation | undefined;
   /** What this target may write; checked before any request. */

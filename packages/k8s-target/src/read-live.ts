@@ -146,8 +146,8 @@ function splitByNamespace(group: ListGroup): ListGroup[] {
   }));
 }
 
-/** Every object of a kind (in one namespace, or across them), page by page. */
-async function list(
+/** Every object of a kind (in one namespace, or across them) matching `labelSelector`, page by page. */
+export async function list(
   context: TargetContext,
   info: ResourceInfo,
   namespace: string | undefined,

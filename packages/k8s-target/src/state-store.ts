@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GitOpsError, type StateStore, type StateStoreOptions, type StoredState } from '@gitops-kit/core';
+import {
+  decodeStoredState,
+  GitOpsError,
+  type StateStore,
+  type StateStoreOptions,
+  type StoredState,
+} from '@gitops-kit/core';
 import { isStatus, K8sErrorCodes, KubeApiError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 
@@ -35,9 +41,13 @@ export function stateObjectName(key: string): string {
 }
 
 interface StateObject {
+  metadata?: { resourceVersion?: string };
   data?: Record<string, string>;
   binaryData?: Record<string, string>;
 }
+
+/** Asks the apiserver for an object's metadata only (no data), for the cheap {@link ConfigMapStateStore.unchanged}. */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 /**
  * A core {@link StateStore} kept in the cluster, one ConfigMap (or Secret) per key, named
@@ -52,6 +62,8 @@ export class ConfigMapStateStore implements StateStore {
   readonly #compressAbove: number;
   /** What is stored per key as far as this process knows (the JSON text), to skip useless writes. */
   readonly #known = new Map<string, string>();
+  /** The resourceVersion of each key's object as last loaded or saved, for {@link unchanged}. */
+  readonly #versions = new Map<string, string>();
 
   constructor(client: KubeClient, options: ConfigMapStateStoreOptions) {
     this.#client = client;
@@ -66,7 +78,16 @@ export class ConfigMapStateStore implements StateStore {
     return `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/${resource}/${stateObjectName(key)}`;
   }
 
-  /** Reads the state of `key`, or undefined when none was saved. */
+  /** `ConfigMap ns/gitops-kit-<key>`: how every state error names the object. */
+  describe(key: string): string {
+    return `${this.#kind} ${this.#namespace}/${stateObjectName(key)}`;
+  }
+
+  /**
+   * Reads the state of `key`, or undefined when none was saved (no object, no state key, or
+   * `null`). A state that is not JSON or not of the right shape is a `RECONCILE_STATE_INVALID`
+   * error naming the object and key; a failed read names the object too.
+   */
   async load(key: string, options: StateStoreOptions = {}): Promise<StoredState | undefined> {
     let object: StateObject;
     try {
@@ -78,24 +99,63 @@ export class ConfigMapStateStore implements StateStore {
     } catch (error) {
       if (isStatus(error, 404)) {
         this.#known.delete(key);
+        this.#versions.delete(key);
         return undefined;
       }
       if (error instanceof KubeApiError) {
-        throw new GitOpsError('reconcile', K8sErrorCodes.StateLoadFailed, error.message, { cause: error });
+        throw new GitOpsError(
+          'reconcile',
+          K8sErrorCodes.StateLoadFailed,
+          `Could not read ${this.describe(key)}: ${error.message}`,
+          { cause: error },
+        );
       }
       throw error;
     }
-    const text = this.#decode(object);
-    if (text === undefined) return undefined;
-    this.#known.set(key, text);
-    return JSON.parse(text) as StoredState;
+    const version = object.metadata?.resourceVersion;
+    if (version === undefined) this.#versions.delete(key);
+    else this.#versions.set(key, version);
+    this.#known.delete(key);
+    const decoded = this.#decode(object, key);
+    if (decoded === undefined) return undefined;
+    const state = decodeStoredState(decoded.text, `${this.describe(key)} key ${decoded.key}`);
+    if (state !== undefined) this.#known.set(key, decoded.text);
+    return state;
+  }
+
+  /**
+   * Whether the object of `key` is still the one last loaded or saved here, read as metadata only
+   * (one small GET): false when it was deleted or written by someone else since.
+   */
+  async unchanged(key: string, options: StateStoreOptions = {}): Promise<boolean> {
+    const known = this.#versions.get(key);
+    try {
+      const meta = await this.#client.request<StateObject>({
+        method: 'GET',
+        path: this.#path(key),
+        accept: METADATA_ONLY,
+        signal: options.signal,
+      });
+      return known !== undefined && meta.metadata?.resourceVersion === known;
+    } catch (error) {
+      if (isStatus(error, 404)) return known === undefined;
+      if (error instanceof KubeApiError) {
+        throw new GitOpsError(
+          'reconcile',
+          K8sErrorCodes.StateLoadFailed,
+          `Could not read ${this.describe(key)}: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
   }
 
   /** Saves the state of `key` with one server-side apply, or nothing when it is already stored. */
   async save(key: string, state: StoredState, options: StateStoreOptions = {}): Promise<void> {
     const text = JSON.stringify(state);
     if (this.#known.get(key) === text) return;
-    const encoded = this.#encode(text);
+    const encoded = this.#encode(text, key);
     const body: Record<string, unknown> = {
       apiVersion: 'v1',
       kind: this.#kind,
@@ -108,18 +168,34 @@ export class ConfigMapStateStore implements StateStore {
       ...encoded,
     };
     if (this.#kind === 'Secret') body.type = 'Opaque';
-    await this.#client.request({
-      method: 'PATCH',
-      path: this.#path(key),
-      query: { fieldManager: this.#fieldManager, force: 'true' },
-      body,
-      contentType: 'application/apply-patch+yaml',
-      signal: options.signal,
-    });
+    let saved: StateObject | undefined;
+    try {
+      saved = await this.#client.request<StateObject>({
+        method: 'PATCH',
+        path: this.#path(key),
+        query: { fieldManager: this.#fieldManager, force: 'true' },
+        body,
+        contentType: 'application/apply-patch+yaml',
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (error instanceof KubeApiError) {
+        throw new GitOpsError(
+          'reconcile',
+          K8sErrorCodes.StateSaveFailed,
+          `Could not write ${this.describe(key)}: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
     this.#known.set(key, text);
+    const version = saved?.metadata?.resourceVersion;
+    if (version === undefined) this.#versions.delete(key);
+    else this.#versions.set(key, version);
   }
 
-  #encode(text: string): Record<string, Record<string, string>> {
+  #encode(text: string, key: string): Record<string, Record<string, string>> {
     const bytes = Buffer.byteLength(text);
     const secret = this.#kind === 'Secret';
     if (bytes <= this.#compressAbove) {
@@ -133,18 +209,30 @@ export class ConfigMapStateStore implements StateStore {
       throw new GitOpsError(
         'reconcile',
         K8sErrorCodes.StateTooLarge,
-        `the state is too large to store in a ${this.#kind} (${gz.length} bytes gzipped and base64-encoded)`,
+        `the state is too large to store in ${this.describe(key)} (${gz.length} bytes gzipped and base64-encoded)`,
       );
     }
     return secret ? { data: { [GZIP_KEY]: gz } } : { binaryData: { [GZIP_KEY]: gz } };
   }
 
-  #decode(object: StateObject): string | undefined {
+  /** The stored JSON text and the data key it came from, or undefined when neither key is there. */
+  #decode(object: StateObject, key: string): { text: string; key: string } | undefined {
     const secret = this.#kind === 'Secret';
     const plain = object.data?.[PLAIN_KEY];
-    if (plain !== undefined) return secret ? Buffer.from(plain, 'base64').toString('utf8') : plain;
+    if (plain !== undefined) {
+      return { text: secret ? Buffer.from(plain, 'base64').toString('utf8') : plain, key: PLAIN_KEY };
+    }
     const gz = secret ? object.data?.[GZIP_KEY] : object.binaryData?.[GZIP_KEY];
-    if (gz !== undefined) return gunzipSync(Buffer.from(gz, 'base64')).toString('utf8');
-    return undefined;
+    if (gz === undefined) return undefined;
+    try {
+      return { text: gunzipSync(Buffer.from(gz, 'base64')).toString('utf8'), key: GZIP_KEY };
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new GitOpsError(
+        'reconcile',
+        K8sErrorCodes.StateInvalid,
+        `The state in ${this.describe(key)} key ${GZIP_KEY} is not a gitops-kit state: it is not gzip (${why})`,
+      );
+    }
   }
 }

@@ -21,6 +21,7 @@ import { createContext, type TargetContext } from './context.js';
 import { validateNow } from './dry-run.js';
 import { K8sErrorCodes } from './errors.js';
 import type { KubeClient } from './kube-client.js';
+import { listOwned } from './list-owned.js';
 import type { KubernetesTargetOptions } from './options.js';
 import { planSet } from './plan.js';
 import { deferredKeys, PlanMemory } from './plan-state.js';
@@ -110,6 +111,23 @@ export class KubernetesTarget implements Target {
    */
   prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult> {
     return scoped(options.signal, (signal) => pruneEntries(this.#context, entries, signal));
+  }
+
+  /**
+   * Every live object carrying this target's ownership mark, in every served resource (one
+   * discovery sweep and one labeled list per resource). The reconciler asks when its stored state
+   * is missing, emptied or unreadable, so a lost state object is never taken for a first run.
+   */
+  listOwned(options: TargetCallOptions): Promise<readonly ObjectRef[]> {
+    return scoped(options.signal, (signal) =>
+      listOwned(this.#context, signal).catch((error: unknown) => {
+        throw typedReadError(
+          error,
+          signal,
+          (message) => new ApplyError(K8sErrorCodes.ReadFailed, message, { cause: error }),
+        );
+      }),
+    );
   }
 
   /**
