@@ -19,7 +19,14 @@ import { testenv } from '@gitops-kit/testenv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubeConfigTransport, KubeClient as RawClient } from '../src/kube-client.js';
-import { configMap, getObject, kubeTarget, namespace, uniqueName } from './kube-helpers.js';
+import {
+  configMap,
+  getObject,
+  kubeTarget,
+  namespace,
+  ownedConfigMapNames,
+  uniqueName,
+} from './kube-helpers.js';
 import { FaultPlan, faultyTransport, seeded } from './support/faults.js';
 
 const RUNS = 5;
@@ -40,15 +47,6 @@ function names(prefix: string, from: number, to: number): string[] {
 async function writeCommit(folder: string, ns: string, objects: readonly string[]): Promise<void> {
   const docs: KubeObject[] = objects.map((n) => configMap(ns, n, { v: n }));
   await writeFile(join(folder, 'set.yaml'), docs.map((d) => stringify(d)).join('---\n'));
-}
-
-async function ownedNames(admin: KubeClient, ns: string, owner: string): Promise<string[]> {
-  const list = await admin.request<{ items: KubeObject[] }>({
-    method: 'GET',
-    path: `/api/v1/namespaces/${ns}/configmaps`,
-    query: { labelSelector: `gitops-kit.dev/owner=${owner}` },
-  });
-  return list.items.map((o) => o.metadata.name).sort();
 }
 
 async function storedNames(admin: KubeClient, stateNs: string, owner: string): Promise<string[]> {
@@ -88,7 +86,7 @@ async function applyCommitA() {
 const figures = { runs: 0, orphans: 0, wrongPrunes: 0, unconverged: 0, failPoints: [] as number[] };
 
 async function checkConverged(admin: KubeClient, ns: string, stateNs: string, owner: string): Promise<void> {
-  const live = await ownedNames(admin, ns, owner);
+  const live = await ownedConfigMapNames(admin, ns, owner);
   const expected = [...commitC].sort();
   const orphans = live.filter((n) => !expected.includes(n));
   const missing = expected.filter((n) => !live.includes(n));
