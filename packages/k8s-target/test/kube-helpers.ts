@@ -53,3 +53,13 @@ export async function getObject(admin: KubeClient, path: string): Promise<KubeOb
     throw error;
   }
 }
+
+/** Names (sorted) of the ConfigMaps in `ns` that carry the owner label of `owner`. */
+export async function ownedConfigMapNames(admin: KubeClient, ns: string, owner: string): Promise<string[]> {
+  const list = await admin.request<{ items: KubeObject[] }>({
+    method: 'GET',
+    path: `/api/v1/namespaces/${ns}/configmaps`,
+    query: { labelSelector: `gitops-kit.dev/owner=${owner}` },
+  });
+  return list.items.map((o) => o.metadata.name).sort();
+}

@@ -11,7 +11,14 @@ import { type KubeClient, KubernetesTarget, stateObjectName } from '@gitops-kit/
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { configMap, getObject, kubeTarget, namespace, uniqueName } from './kube-helpers.js';
+import {
+  configMap,
+  getObject,
+  kubeTarget,
+  namespace,
+  ownedConfigMapNames,
+  uniqueName,
+} from './kube-helpers.js';
 
 const sources: MemorySource[] = [];
 afterEach(async () => {
@@ -24,16 +31,6 @@ function yamlOf(objects: readonly KubeObject[]): string {
 
 async function createNamespace(admin: KubeClient, name: string): Promise<void> {
   await admin.request({ method: 'POST', path: '/api/v1/namespaces', body: namespace(name) });
-}
-
-/** Names of the ConfigMaps in `ns` carrying the owner label of `owner`. */
-async function ownedConfigMaps(admin: KubeClient, ns: string, owner: string): Promise<string[]> {
-  const list = await admin.request<{ items: KubeObject[] }>({
-    method: 'GET',
-    path: `/api/v1/namespaces/${ns}/configmaps`,
-    query: { labelSelector: `gitops-kit.dev/owner=${owner}` },
-  });
-  return list.items.map((o) => o.metadata.name).sort();
 }
 
 /** A reconciler of ConfigMaps a, b, c in a fresh namespace, its state in another namespace. */
@@ -81,7 +78,7 @@ describe('lost or damaged state on the real apiserver', () => {
       const result = await restarted.reconcile();
 
       expect(result.outcome).toBe('succeeded');
-      expect(await ownedConfigMaps(s.admin, s.ns, s.target.name)).toEqual(['a']);
+      expect(await ownedConfigMapNames(s.admin, s.ns, s.target.name)).toEqual(['a']);
       expect(recovered.map((e) => e.reason)).toEqual([reason]);
       if (reason === 'StateUnreadable') {
         expect(recovered[0]?.message).toContain(`ConfigMap ${s.stateNs}/${stateObjectName(s.target.name)}`);
