@@ -118,9 +118,8 @@ describe('health on the living cluster (real controllers, scheduler and kwok nod
     expect(failed.seen[0]).toBe('InProgress');
     expect(failed.report.objects[0]?.message).toMatch(/ProgressDeadlineExceeded|progress deadline/i);
     const live = await getObject(admin, `/apis/apps/v1/namespaces/${ns}/deployments/web`);
-    const progressing = (
-      live?.status as { conditions: Array<{ type: string; reason: string }> }
-    ).conditions.find((c) => c.type === 'Progressing');
+    const conditions = (live?.status ?? {}) as { conditions?: Array<{ type: string; reason: string }> };
+    const progressing = conditions.conditions?.find((c) => c.type === 'Progressing');
     expect(progressing?.reason).toBe('ProgressDeadlineExceeded');
   });
 
@@ -143,7 +142,9 @@ describe('health on the living cluster (real controllers, scheduler and kwok nod
       updateRevision: string;
     };
     expect(after.currentRevision).toBe(after.updateRevision);
-    expect(after.currentRevision).not.toBe((live?.status as { currentRevision: string }).currentRevision);
+    expect(after.currentRevision).not.toBe(
+      ((live?.status ?? {}) as { currentRevision?: string }).currentRevision,
+    );
   });
 
   it('a DaemonSet: Current once a Ready Pod runs on every fake Node', async () => {
@@ -206,7 +207,7 @@ describe('health on the living cluster (real controllers, scheduler and kwok nod
     await healthUntil(target, [refOf(bound)], 'Current');
     const live = await getObject(admin, `/api/v1/namespaces/${ns}/persistentvolumeclaims/data`);
     expect(live?.spec).toMatchObject({ volumeName: pvName });
-    expect((live?.status as { phase: string }).phase).toBe('Bound');
+    expect(((live?.status ?? {}) as { phase?: string }).phase).toBe('Bound');
     const waiting = await target.health([refOf(pending)], { signal: signal() });
     expect(waiting.status).toBe('InProgress');
     await admin.request({ method: 'DELETE', path: `/api/v1/persistentvolumes/${pvName}` });
