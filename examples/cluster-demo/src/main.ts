@@ -50,23 +50,37 @@ await log.start();
 const appDir = await sampleApp();
 process.env.KUBECONFIG = kube.kubeconfigPath;
 let told = false;
+// The story is written synchronously; a reconcile's end also lists the namespace (asynchronously),
+// so lines go through one ordered queue and the report comes out just above its `Result:` line.
+let printing: Promise<void> = Promise.resolve();
+const print = (line: string | (() => Promise<string[]>)): void => {
+  printing = printing.then(async () => {
+    for (const l of typeof line === 'string' ? [line] : await line()) console.log(l);
+  });
+};
 try {
   const outcome = await runQuickstart({
     cluster: 'kubernetes',
     appDir,
     write: (line) => {
-      // A reconcile has ended (it waited for health): first show what the controllers did for it.
       if (line.startsWith('Result:')) {
-        const lines = log.report();
-        console.log('  ⚙ what the cluster did:');
-        for (const l of lines.length > 0 ? lines : ['nothing new']) console.log(`      ${l}`);
+        // The reconcile has ended (it waited for health): what did the controllers do for it?
+        const snapshot = log.snapshot();
+        print(async () => {
+          const lines = log.report(await snapshot);
+          return [
+            '  ⚙ what the cluster did:',
+            ...(lines.length > 0 ? lines : ['nothing new']).map((l) => `      ${l}`),
+          ];
+        });
       }
-      console.log(line);
+      print(line);
     },
   });
+  await printing;
   console.log('');
   console.log('ReplicaSets at the end (the deployment controller keeps the old ones, scaled to 0):');
-  const replicaSets = log.replicaSets();
+  const { replicaSets } = await log.snapshot();
   for (const rs of replicaSets)
     console.log(`    ${rs.name}  ${rs.image.padEnd(22)} ${rs.ready}/${rs.desired} Ready`);
   const good = replicaSets.find((rs) => rs.image === 'nginx:1.27');
@@ -84,6 +98,7 @@ try {
     );
   }
 } finally {
+  await printing.catch(() => {});
   log.stop();
   await rm(appDir, { recursive: true, force: true });
   await testenv.stop();
