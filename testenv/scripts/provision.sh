@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions the real binaries that the integration tests start: etcd, kube-apiserver,
-# MinIO, kustomize and helm, built from the Go module proxy into a cache folder outside
-# the repository, one folder per name and version, reused when present.
+# kube-controller-manager, kube-scheduler, kwok, MinIO, kustomize and helm, built from the
+# Go module proxy into a cache folder outside the repository, one folder per name and
+# version, reused when present.
 #
 #   ${GITOPS_KIT_CACHE:-$HOME/.cache/gitops-kit}/bin/<name>-<version>/<binary>
 #
@@ -73,7 +74,8 @@ new_module() {
 # build_step NAME VERSION MAIN_PKGS... -- : see the callers. Runs in a subshell so a
 # failure is reported with its log.
 #   name      cache folder name (bin/<name>-<version>)
-#   setup     shell function run inside the scratch module before `go build`
+#   setup     shell function run inside the scratch module before `go build`; it may set
+#             `extra_ldflags` from what `go get` resolved (e.g. a dependency's version)
 #   ldflags   extra -ldflags
 #   outputs   "binary=package" pairs
 build_step() {
@@ -96,12 +98,13 @@ build_step() {
     set -euo pipefail
     new_module "$mod" "gitops-kit.local/build/$name"
     cd "$mod"
+    extra_ldflags=""
     "$setup"
     for pair in "$@"; do
       out="${pair%%=*}"
       pkg="${pair#*=}"
-      echo "+ go build $pkg -> $out"
-      go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags" -o "$dest.tmp/$out" "$pkg"
+      echo "+ go build $pkg -> $out (ldflags:$ldflags $extra_ldflags)"
+      go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags $extra_ldflags" -o "$dest.tmp/$out" "$pkg"
     done
   ) >"$logf" 2>&1 &
   local rc=0
@@ -116,23 +119,41 @@ build_step() {
   record "$name $version (built)" "$step_start"
 }
 
-# --- Kubernetes: kube-apiserver (+ kubectl when the machine has none) -----------------
-setup_kube() {
+# --- Kubernetes: kube-apiserver (+ kubectl when the machine has none), and the living
+# cluster's kube-controller-manager and kube-scheduler, from the same release ----------
+# kube_module PACKAGES...: the scratch module recipe every Kubernetes binary is built from.
+kube_module() {
   # k8s.io/kubernetes replaces its staging modules with local paths, which `go install`
   # refuses. Replace each one with its published v0.X.Y instead, listed from the
-  # release's own go.mod.
-  local gomod staging="v0${KUBE_VERSION#v1}"
+  # release's own go.mod; KUBE_STAGING_OVERRIDES names the few the proxy refuses.
+  local gomod staging="v0${KUBE_VERSION#v1}" override
   gomod="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
   [[ -f "$gomod" ]] || { echo "no go.mod for k8s.io/kubernetes@$KUBE_VERSION"; return 1; }
   {
     printf '\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
-    sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\) => \./staging/.*#\t\1 => \1 '"$staging"'#p' "$gomod"
+    sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\) => \./staging/.*#\t\1 => \1 '"$staging"'#p' "$gomod" |
+      while read -r module arrow same version; do
+        for override in ${KUBE_STAGING_OVERRIDES:-}; do
+          [[ "${override%%=*}" == "$module" ]] && version="${override#*=}"
+        done
+        printf '\t%s %s %s %s\n' "$module" "$arrow" "$same" "$version"
+      done
     printf ')\n'
   } >>go.mod
   echo "+ go.mod:"
   cat go.mod
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION"
-  if [[ "$need_kubectl" == 1 ]]; then go get "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION"; fi
+  local pkg
+  for pkg in "$@"; do go get "$pkg@$KUBE_VERSION"; done
+}
+
+setup_kube() {
+  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver)
+  if [[ "$need_kubectl" == 1 ]]; then pkgs+=(k8s.io/kubernetes/cmd/kubectl); fi
+  kube_module "${pkgs[@]}"
+}
+
+setup_kube_controllers() {
+  kube_module k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 }
 
 kube_ldflags() {
@@ -177,6 +198,29 @@ else
   build_step etcd "$ETCD_VERSION" setup_etcd "" "etcd=go.etcd.io/etcd/server/v3"
 fi
 
+# --- The living cluster: kube-controller-manager and kube-scheduler of the same release
+# (they make Deployments roll out, Jobs finish, ServiceAccounts and garbage collection
+# happen), and kwok, which plays the kubelets of a few fake Nodes (its stages are in
+# testenv/kwok/stages.yaml). Built also with KUBEBUILDER_ASSETS, whose envtest folders
+# hold no controllers; the tests take them from that folder when it has them. -----------
+kube_living_ok() {
+  [[ -n "${KUBEBUILDER_ASSETS:-}" && -x "$KUBEBUILDER_ASSETS/kube-controller-manager" &&
+    -x "$KUBEBUILDER_ASSETS/kube-scheduler" && -x "$KUBEBUILDER_ASSETS/kwok" ]]
+}
+if [[ "${USE_EXISTING_CLUSTER:-}" == "true" ]]; then
+  log "USE_EXISTING_CLUSTER=true: not provisioning kube-controller-manager, kube-scheduler, kwok"
+elif kube_living_ok; then
+  log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has kube-controller-manager, kube-scheduler, kwok: using them"
+else
+  build_step kube-controllers "$KUBE_VERSION" setup_kube_controllers "$(kube_ldflags)" \
+    "kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager" \
+    "kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler"
+
+  # kwok's version is a constant in its source (pkg/consts.Version), right for a module build.
+  setup_kwok() { go get "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"; }
+  build_step kwok "$KWOK_VERSION" setup_kwok "" "kwok=sigs.k8s.io/kwok/cmd/kwok"
+fi
+
 # --- kustomize v5 -------------------------------------------------------------------
 setup_kustomize() { go get "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"; }
 build_step kustomize "$KUSTOMIZE_VERSION" setup_kustomize \
@@ -184,8 +228,21 @@ build_step kustomize "$KUSTOMIZE_VERSION" setup_kustomize \
   "kustomize=sigs.k8s.io/kustomize/kustomize/v5"
 
 # --- helm v3: its version lives in an internal package, set through ldflags ----------
-setup_helm() { go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"; }
-build_step helm "$HELM_VERSION" setup_helm \
+# Like Helm's own Makefile, tell helm the Kubernetes version of its client libraries
+# (major = client-go's major + 1, minor = client-go's minor): `helm template` reports it as
+# .Capabilities.KubeVersion and checks charts' `kubeVersion` against it; without the flags
+# it is v1.20.0. Changing these flags? Bump HELM_BUILD in versions.env.
+setup_helm() {
+  go get "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  local client_go major minor
+  client_go="$(go list -m -f '{{.Version}}' k8s.io/client-go)"
+  major=$(($(cut -d. -f1 <<<"${client_go#v}") + 1))
+  minor="$(cut -d. -f2 <<<"$client_go")"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    extra_ldflags+=" -X $pkg.k8sVersionMajor=$major -X $pkg.k8sVersionMinor=$minor"
+  done
+}
+build_step helm "$HELM_VERSION-$HELM_BUILD" setup_helm \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
   "helm=helm.sh/helm/v3/cmd/helm"
 

@@ -15,10 +15,33 @@ export interface PinnedVersions {
   kustomize: string;
   /** helm v3. */
   helm: string;
+  /** Build id of helm's cache folder, bumped when its ldflags change. */
+  helmBuild: string;
+  /** kwok, the simulated kubelets of the living cluster. */
+  kwok: string;
 }
 
 /** The binaries testenv runs. */
-export type AssetName = 'kube-apiserver' | 'etcd' | 'kubectl' | 'minio' | 'kustomize' | 'helm';
+export type AssetName =
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'etcd'
+  | 'kubectl'
+  | 'minio'
+  | 'kustomize'
+  | 'helm';
+
+/** Binaries envtest-style `KUBEBUILDER_ASSETS` folders may hold (the control plane). */
+const KUBE_ASSETS: readonly AssetName[] = [
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+  'etcd',
+  'kubectl',
+];
 
 const versionsFile = fileURLToPath(new URL('../versions.env', import.meta.url));
 
@@ -40,6 +63,8 @@ export function pinnedVersions(): PinnedVersions {
     minio: get('MINIO_VERSION'),
     kustomize: get('KUSTOMIZE_VERSION'),
     helm: get('HELM_VERSION'),
+    helmBuild: get('HELM_BUILD'),
+    kwok: get('KWOK_VERSION'),
   };
 }
 
@@ -64,6 +89,11 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
     case 'kube-apiserver':
     case 'kubectl':
       return join(bin, `kube-apiserver-${versions.kube}`);
+    case 'kube-controller-manager':
+    case 'kube-scheduler':
+      return join(bin, `kube-controllers-${versions.kube}`);
+    case 'kwok':
+      return join(bin, `kwok-${versions.kwok}`);
     case 'etcd':
       return join(bin, `etcd-${versions.etcd}`);
     case 'minio':
@@ -71,7 +101,7 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
     case 'kustomize':
       return join(bin, `kustomize-${versions.kustomize}`);
     case 'helm':
-      return join(bin, `helm-${versions.helm}`);
+      return join(bin, `helm-${versions.helm}-${versions.helmBuild}`);
   }
 }
 
@@ -96,7 +126,7 @@ export function findAsset(name: AssetName, versions: PinnedVersions = pinnedVers
   }
   const candidates: string[] = [];
   const assets = process.env.KUBEBUILDER_ASSETS;
-  if (assets && (name === 'kube-apiserver' || name === 'etcd' || name === 'kubectl')) {
+  if (assets && KUBE_ASSETS.includes(name)) {
     candidates.push(join(assets, name));
   }
   candidates.push(join(cacheFolder(name, versions), name));

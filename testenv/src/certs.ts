@@ -13,18 +13,46 @@ export interface ControlPlanePki {
   /** Admin client certificate (CN=gitops-kit-admin, O=system:masters), and its key. */
   adminCert: string;
   adminKey: string;
-  /** Service account signing key pair. */
+  /** Service account signing key pair, shared by kube-apiserver and kube-controller-manager. */
   saKey: string;
   saPub: string;
+  /** The CA's key: kube-controller-manager signs CertificateSigningRequests with the CA. */
+  caKey: string;
+  /** Client certificates of the living cluster's parts, when they were asked for. */
+  components?: Record<ComponentUser, ClientCert>;
 }
+
+/** A client certificate and its key, PEM files. */
+export interface ClientCert {
+  cert: string;
+  key: string;
+}
+
+/**
+ * The identities of the living cluster's parts. The controller-manager and the scheduler use the
+ * users Kubernetes' bootstrap RBAC roles are bound to; kwok plays every kubelet (it writes Node
+ * and Pod status, Leases and Events of all fake Nodes), so it is an admin.
+ */
+const COMPONENT_SUBJECTS = {
+  'kube-controller-manager': '/CN=system:kube-controller-manager',
+  'kube-scheduler': '/CN=system:kube-scheduler',
+  kwok: '/O=system:masters/CN=kwok',
+} as const;
+
+/** A part of the living cluster that talks to the API server with its own certificate. */
+export type ComponentUser = keyof typeof COMPONENT_SUBJECTS;
 
 const OPENSSL = 'openssl';
 
 /**
  * Makes a fresh CA, serving certificate, admin client certificate and service-account key
  * in `dir` with the openssl CLI (Node has no X.509 issuing API). EC P-256 keeps it fast.
+ * With `components`, also a client certificate for each part of the living cluster.
  */
-export async function makeControlPlanePki(dir: string): Promise<ControlPlanePki> {
+export async function makeControlPlanePki(
+  dir: string,
+  options: { components?: boolean } = {},
+): Promise<ControlPlanePki> {
   const path = (name: string): string => join(dir, name);
   const pki: ControlPlanePki = {
     caCert: path('ca.crt'),
@@ -34,8 +62,9 @@ export async function makeControlPlanePki(dir: string): Promise<ControlPlanePki>
     adminKey: path('admin.key'),
     saKey: path('sa.key'),
     saPub: path('sa.pub'),
+    caKey: path('ca.key'),
   };
-  const caKey = path('ca.key');
+  const caKey = pki.caKey;
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   await run(OPENSSL, [
     'req',
@@ -78,7 +107,17 @@ export async function makeControlPlanePki(dir: string): Promise<ControlPlanePki>
       ext,
     ]);
   };
+  const clientExtensions = [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=clientAuth',
+    '',
+  ].join('\n');
+  const components = options.components
+    ? (Object.keys(COMPONENT_SUBJECTS) as ComponentUser[])
+    : ([] as ComponentUser[]);
   await Promise.all([
+    ...components.map((user) => issue(user, COMPONENT_SUBJECTS[user], clientExtensions)),
     issue(
       'apiserver',
       '/CN=kube-apiserver',
@@ -90,16 +129,7 @@ export async function makeControlPlanePki(dir: string): Promise<ControlPlanePki>
         '',
       ].join('\n'),
     ),
-    issue(
-      'admin',
-      '/O=system:masters/CN=gitops-kit-admin',
-      [
-        'basicConstraints=CA:FALSE',
-        'keyUsage=critical,digitalSignature',
-        'extendedKeyUsage=clientAuth',
-        '',
-      ].join('\n'),
-    ),
+    issue('admin', '/O=system:masters/CN=gitops-kit-admin', clientExtensions),
     (async () => {
       await run(OPENSSL, [
         'genpkey',
@@ -113,6 +143,11 @@ export async function makeControlPlanePki(dir: string): Promise<ControlPlanePki>
       await run(OPENSSL, ['pkey', '-in', pki.saKey, '-pubout', '-out', pki.saPub]);
     })(),
   ]);
+  if (components.length > 0) {
+    pki.components = Object.fromEntries(
+      components.map((user) => [user, { cert: path(`${user}.crt`), key: path(`${user}.key`) }]),
+    ) as Record<ComponentUser, ClientCert>;
+  }
   return pki;
 }
 

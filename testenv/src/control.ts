@@ -1,14 +1,25 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startTestenv, type Testenv, type TestenvInfo } from './env.js';
+import { type StartOptions, startTestenv, type Testenv, type TestenvInfo } from './env.js';
 import type { ControlInfo } from './provided.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
-/** A server that the control server can start. */
-export type ServerName = 'kube' | 's3' | 'git';
+/** A server that the control server can start; `kube-bare` is the apiserver without controllers. */
+export type ServerName = 'kube' | 'kube-bare' | 's3' | 'git';
 
-const SERVERS: readonly ServerName[] = ['kube', 's3', 'git'];
+/** Every {@link ServerName}. */
+export const SERVER_NAMES: readonly ServerName[] = ['kube', 'kube-bare', 's3', 'git'];
+
+/** The {@link startTestenv} options that start one server. */
+export function startOptionsOf(name: ServerName): StartOptions {
+  return {
+    kube: name === 'kube' ? true : name === 'kube-bare' ? { bare: true } : false,
+    s3: name === 's3',
+    git: name === 'git',
+    tools: false,
+  };
+}
 
 /** The global setup's control server: starts each test server once, when a worker first asks. */
 export interface ControlServer {
@@ -20,12 +31,20 @@ export interface ControlServer {
   stop(): Promise<void>;
 }
 
+const seconds = (ms: number | undefined): string => `${((ms ?? 0) / 1000).toFixed(1)} s`;
+
 function describeStart(name: ServerName, info: TestenvInfo): string {
-  if (name === 'kube' && info.kube) {
+  if ((name === 'kube' || name === 'kube-bare') && info.kube) {
     const k = info.kube;
-    return k.existingCluster
-      ? `existing cluster ${k.server} (${k.version})`
-      : `kube-apiserver ${k.version} + etcd ${k.etcdVersion} ready in ${(k.startupMs / 1000).toFixed(1)} s`;
+    if (k.existingCluster) return `existing cluster ${k.server} (${k.version})`;
+    const s = k.startup;
+    const base = `kube-apiserver ${k.version} (${seconds(s?.apiserverMs)}) + etcd ${k.etcdVersion} (${seconds(s?.etcdMs)})`;
+    const living = k.living
+      ? ` + kube-controller-manager (${seconds(s?.controllerManagerMs)}), kube-scheduler (${seconds(
+          s?.schedulerMs,
+        )}), kwok ${k.kwokVersion} with ${k.nodes.length} Nodes (${seconds(s?.kwokMs)})`
+      : ' (bare: no controllers)';
+    return `${base}${living} ready in ${seconds(k.startupMs)}`;
   }
   if (name === 's3' && info.s3) return `minio ${info.s3.version} at ${info.s3.endpoint}`;
   if (name === 'git' && info.git) return `git ${info.git.version} http-backend at ${info.git.baseUrl}`;
@@ -45,7 +64,7 @@ export async function startControlServer(log: (line: string) => void): Promise<C
     let env = envs.get(name);
     if (!env) {
       const started = Date.now();
-      env = startTestenv({ kube: name === 'kube', s3: name === 's3', git: name === 'git', tools: false });
+      env = startTestenv(startOptionsOf(name));
       env.then(
         (e) =>
           log(`${describeStart(name, e.info)} (started in ${((Date.now() - started) / 1000).toFixed(1)} s)`),
@@ -70,9 +89,9 @@ export async function startControlServer(log: (line: string) => void): Promise<C
       return;
     }
     const path = new URL(req.url ?? '/', 'http://control').pathname;
-    const serverName = /^\/servers\/([a-z0-9]+)$/.exec(path)?.[1] as ServerName | undefined;
+    const serverName = /^\/servers\/([a-z0-9-]+)$/.exec(path)?.[1] as ServerName | undefined;
     let result: Promise<unknown>;
-    if (serverName && SERVERS.includes(serverName)) {
+    if (serverName && SERVER_NAMES.includes(serverName)) {
       result = ensure(serverName).then((env) => env.info);
     } else if (path === '/tools') {
       tools ??= findTools();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type CreateRepoOptions, createRepo, type GitInfo, startGit, type TestRepo } from './git.js';
-import { existingKube, type KubeInfo, startKube, useExistingCluster } from './kube.js';
+import { existingKube, type KubeInfo, type KubeOptions, startKube, useExistingCluster } from './kube.js';
 import { createBucket, type S3Info, startS3 } from './s3.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
@@ -43,7 +43,8 @@ export interface TestenvInfo {
 
 /** What {@link startTestenv} should start. Each defaults to true. */
 export interface StartOptions {
-  kube?: boolean;
+  /** The Kubernetes cluster: true (or `{}`) for the living cluster, `{ bare: true }` for the bare apiserver. */
+  kube?: boolean | KubeOptions;
   s3?: boolean;
   git?: boolean;
   /** Look up kustomize, helm and kubectl; a missing one fails `tools()`, not the start. */
@@ -134,13 +135,16 @@ export async function startTestenv(options: StartOptions = {}): Promise<Testenv>
     return value;
   };
   const info: TestenvInfo = { workDir };
+  const kubeOptions: KubeOptions = typeof want.kube === 'object' ? want.kube : {};
   const results = await Promise.allSettled([
     want.kube
-      ? track(useExistingCluster() ? existingKube() : retryPortClash(join(workDir, 'kube'), startKube)).then(
-          (k) => {
-            info.kube = k.info;
-          },
-        )
+      ? track(
+          useExistingCluster()
+            ? existingKube()
+            : retryPortClash(join(workDir, 'kube'), (dir) => startKube(dir, kubeOptions)),
+        ).then((k) => {
+          info.kube = k.info;
+        })
       : undefined,
     want.s3 ? track(retryPortClash(join(workDir, 's3'), startS3)).then((s) => (info.s3 = s.info)) : undefined,
     want.git ? track(startGit(join(workDir, 'git'))).then((g) => (info.git = g.info)) : undefined,

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { type ServerName, startControlServer } from './control.js';
+import { SERVER_NAMES, type ServerName, startControlServer } from './control.js';
 import { PROVIDED_KEY } from './provided.js';
 
 /**
@@ -14,7 +14,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   const eager = (process.env.GITOPS_KIT_TESTENV ?? '')
     .split(',')
     .map((name) => name.trim())
-    .filter((name): name is ServerName => name === 'kube' || name === 's3' || name === 'git');
+    .filter((name): name is ServerName => (SERVER_NAMES as readonly string[]).includes(name));
   try {
     await Promise.all(eager.map((name) => control.ensure(name)));
   } catch (error) {

@@ -4,7 +4,7 @@
  * it, once per run; elsewhere (a tsx benchmark) the first call starts what it needs in this
  * process, and the process's exit stops it.
  */
-import { askControl, type ServerName } from './control.js';
+import { askControl, type ServerName, startOptionsOf } from './control.js';
 import {
   fromInfo,
   type GitEnv,
@@ -15,6 +15,7 @@ import {
   type TestenvInfo,
   type ToolsEnv,
 } from './env.js';
+import type { KubeOptions } from './kube.js';
 import { type ControlInfo, PROVIDED_KEY } from './provided.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
@@ -23,7 +24,8 @@ export { cacheDir, findAsset, pinnedVersions } from './assets.js';
 export type { GitEnv, KubeEnv, S3Env, StartOptions, Testenv, TestenvInfo, ToolsEnv } from './env.js';
 export { fromInfo, gitEnv, kubeEnv, s3Env, startTestenv } from './env.js';
 export type { CreateRepoOptions, GitInfo, TestRepo } from './git.js';
-export type { KubeInfo } from './kube.js';
+export type { KubeInfo, KubeOptions, KubeStartup } from './kube.js';
+export { FAKE_NODE_ANNOTATION } from './living.js';
 export type { ControlInfo } from './provided.js';
 export type { S3Info } from './s3.js';
 export { s3Client } from './s3.js';
@@ -73,7 +75,7 @@ async function ownEnv(name: ServerName): Promise<Testenv> {
   let env = ownEnvs.get(name);
   if (!env) {
     exitOnSignals();
-    env = startTestenv({ kube: name === 'kube', s3: name === 's3', git: name === 'git', tools: false });
+    env = startTestenv(startOptionsOf(name));
     ownEnvs.set(name, env);
   }
   return env;
@@ -81,10 +83,16 @@ async function ownEnv(name: ServerName): Promise<Testenv> {
 
 /** The servers and tools of the current test run. */
 export const testenv = {
-  /** The Kubernetes API: kubeconfig path, server URL, version, and a client-node KubeConfig. */
-  async kube(): Promise<KubeEnv> {
-    const info = (await ask<TestenvInfo>('/servers/kube')) ?? (await ownEnv('kube')).info;
-    return fromInfo(info).kube ?? missing('kube');
+  /**
+   * The Kubernetes cluster: kubeconfig path, server URL, version, start-up times, and a client-node
+   * KubeConfig. By default the living cluster (kube-controller-manager, kube-scheduler, kwok's fake
+   * Nodes: workloads roll out); `{ bare: true }` gives a separate apiserver where nothing moves.
+   * With USE_EXISTING_CLUSTER=true both are the user's cluster.
+   */
+  async kube(options: KubeOptions = {}): Promise<KubeEnv> {
+    const name: ServerName = options.bare ? 'kube-bare' : 'kube';
+    const info = (await ask<TestenvInfo>(`/servers/${name}`)) ?? (await ownEnv(name)).info;
+    return fromInfo(info).kube ?? missing(name);
   },
   /** The S3 server (MinIO): endpoint, region, credentials, version, createBucket(). */
   async s3(): Promise<S3Env> {

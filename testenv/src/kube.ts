@@ -1,11 +1,32 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
+import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { findAsset } from './assets.js';
-import { base64File, type ControlPlanePki, makeControlPlanePki } from './certs.js';
+import { apiRequest, type Tls, writeKubeconfig } from './api.js';
+import { findAsset, pinnedVersions } from './assets.js';
+import { makeControlPlanePki } from './certs.js';
+import { adminTls, type LivingStartup, startLiving } from './living.js';
 import { freePort, type ManagedProcess, startProcess, waitReady } from './process.js';
+
+/** Milliseconds each part of the cluster took to start (parts that run concurrently overlap). */
+export interface KubeStartup extends Partial<LivingStartup> {
+  /** Per-run CA and certificates (openssl), made while etcd starts. */
+  pkiMs: number;
+  /** etcd until `/health` is true. */
+  etcdMs: number;
+  /** kube-apiserver until `/readyz` is ok and `default` exists. */
+  apiserverMs: number;
+}
+
+/** How {@link startKube} starts the cluster. */
+export interface KubeOptions {
+  /**
+   * Only etcd and kube-apiserver, as controller-runtime's envtest runs them: nothing moves, no
+   * ServiceAccounts, no garbage collection, status is what a test writes. Default false: the
+   * living cluster with kube-controller-manager, kube-scheduler and kwok's fake Nodes.
+   */
+  bare?: boolean;
+}
 
 /** Connection facts of the Kubernetes API, plain data so it can cross to test workers. */
 export interface KubeInfo {
@@ -17,8 +38,19 @@ export interface KubeInfo {
   version: string;
   /** etcd's version, when testenv started etcd. */
   etcdVersion?: string;
-  /** Milliseconds to make certificates, start etcd and get the API server ready (0 for an existing cluster). */
+  /** Milliseconds from the first step until every part was ready (0 for an existing cluster). */
   startupMs: number;
+  /** Start-up time of each part, when testenv started them. */
+  startup?: KubeStartup;
+  /**
+   * True when controllers act: testenv's living cluster (kube-controller-manager, kube-scheduler,
+   * kwok) or an existing cluster; false for the bare apiserver.
+   */
+  living: boolean;
+  /** The fake Nodes kwok manages (empty for the bare apiserver and an existing cluster). */
+  nodes: string[];
+  /** kwok's version, when testenv started it. */
+  kwokVersion?: string;
   /** True when the tests run against the user's cluster (USE_EXISTING_CLUSTER=true). */
   existingCluster: boolean;
 }
@@ -31,102 +63,43 @@ export interface RunningKube {
   stop(): Promise<void>;
 }
 
-interface Tls {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
-
-/** One HTTPS request to the API server as the admin; resolves with status and body. */
-function apiRequest(
-  server: string,
-  tls: Tls,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      new URL(path, server),
-      {
-        method,
-        ca: tls.ca,
-        cert: tls.cert,
-        key: tls.key,
-        headers: payload ? { 'content-type': 'application/json' } : {},
-        timeout: 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout on ${method} ${path}`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function writeKubeconfig(path: string, server: string, pki: ControlPlanePki): Promise<void> {
-  // JSON is YAML: kubectl, helm and client-node all read it.
-  const config = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [
-      { name: 'testenv', cluster: { server, 'certificate-authority-data': await base64File(pki.caCert) } },
-    ],
-    users: [
-      {
-        name: 'testenv-admin',
-        user: {
-          'client-certificate-data': await base64File(pki.adminCert),
-          'client-key-data': await base64File(pki.adminKey),
-        },
-      },
-    ],
-    contexts: [
-      { name: 'testenv', context: { cluster: 'testenv', user: 'testenv-admin', namespace: 'default' } },
-    ],
-    'current-context': 'testenv',
-  };
-  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-}
-
 /**
  * Starts etcd and kube-apiserver on free loopback ports, the way controller-runtime's envtest
  * does: per-run certificates, RBAC authorization, an admin client certificate, and a
- * kubeconfig in `dir`. Ensures the `default` namespace exists.
+ * kubeconfig in `dir`. Ensures the `default` namespace exists. Unless `bare`, then starts the
+ * living cluster's kube-controller-manager, kube-scheduler and kwok (see living.ts).
  */
-export async function startKube(dir: string): Promise<RunningKube> {
+export async function startKube(dir: string, options: KubeOptions = {}): Promise<RunningKube> {
+  const living = !options.bare;
   const started = Date.now();
   const etcdBin = findAsset('etcd');
   const apiserverBin = findAsset('kube-apiserver');
   await mkdir(join(dir, 'etcd-data'), { recursive: true, mode: 0o700 });
   await mkdir(join(dir, 'pki'), { recursive: true });
   const [pkiResult, etcdResult] = await Promise.allSettled([
-    makeControlPlanePki(join(dir, 'pki')),
-    startEtcd(dir, etcdBin),
+    makeControlPlanePki(join(dir, 'pki'), { components: living }).then((pki) => ({
+      pki,
+      ms: Date.now() - started,
+    })),
+    startEtcd(dir, etcdBin).then((etcd) => ({ etcd, ms: Date.now() - started })),
   ]);
   if (pkiResult.status === 'rejected') {
-    if (etcdResult.status === 'fulfilled') await etcdResult.value.proc.stop();
+    if (etcdResult.status === 'fulfilled') await etcdResult.value.etcd.proc.stop();
     throw pkiResult.reason;
   }
   if (etcdResult.status === 'rejected') throw etcdResult.reason;
-  const pki = pkiResult.value;
-  const etcd = etcdResult.value;
-  const processes: ManagedProcess[] = [etcd.proc];
+  const { pki, ms: pkiMs } = pkiResult.value;
+  const { etcd, ms: etcdMs } = etcdResult.value;
+  // Stopped in reverse: the living parts together, then the API server (so it does not log etcd
+  // connection errors on the way down), then etcd.
+  const layers: ManagedProcess[][] = [[etcd.proc]];
   const stop = async (): Promise<void> => {
-    // The API server first, so it does not log etcd connection errors on the way down.
-    for (const proc of [...processes].reverse()) await proc.stop();
+    for (const layer of layers.splice(0).reverse()) await Promise.allSettled(layer.map((p) => p.stop()));
   };
   try {
     const port = await freePort();
     const server = `https://127.0.0.1:${port}`;
+    const apiserverStarted = Date.now();
     const apiserver = startProcess({
       name: 'kube-apiserver',
       binary: apiserverBin,
@@ -141,7 +114,10 @@ export async function startKube(dir: string): Promise<RunningKube> {
         '--advertise-address=127.0.0.1',
         '--service-cluster-ip-range=10.0.0.0/24',
         '--allow-privileged=true',
-        '--disable-admission-plugins=ServiceAccount',
+        // envtest turns the ServiceAccount admission plugin off because nothing creates the
+        // ServiceAccounts it looks up; in the living cluster the controller-manager does, so Pods
+        // are admitted as in any cluster (their `default` ServiceAccount and its token volume).
+        ...(living ? [] : ['--disable-admission-plugins=ServiceAccount']),
         '--authorization-mode=RBAC',
         `--client-ca-file=${pki.caCert}`,
         `--service-account-issuer=${server}/`,
@@ -149,22 +125,26 @@ export async function startKube(dir: string): Promise<RunningKube> {
         `--service-account-signing-key-file=${pki.saKey}`,
       ],
     });
-    processes.push(apiserver);
-    const tls: Tls = {
-      ca: await readFile(pki.caCert),
-      cert: await readFile(pki.adminCert),
-      key: await readFile(pki.adminKey),
-    };
+    layers.push([apiserver]);
+    const tls: Tls = await adminTls(pki);
     await waitReady(apiserver, { binary: apiserverBin, port }, async () => {
       const res = await apiRequest(server, tls, 'GET', '/readyz');
       return res.status === 200;
     });
     await ensureNamespace(server, tls, 'default');
+    const apiserverMs = Date.now() - apiserverStarted;
     const version = JSON.parse((await apiRequest(server, tls, 'GET', '/version')).body) as {
       gitVersion: string;
     };
     const kubeconfigPath = join(dir, 'kubeconfig');
-    await writeKubeconfig(kubeconfigPath, server, pki);
+    await writeKubeconfig(kubeconfigPath, server, {
+      caCert: pki.caCert,
+      cert: pki.adminCert,
+      key: pki.adminKey,
+      user: 'testenv-admin',
+    });
+    const parts = living ? await startLiving({ dir, server, pki, admin: tls }) : undefined;
+    if (parts) layers.push(parts.processes);
     return {
       info: {
         kubeconfigPath,
@@ -172,6 +152,10 @@ export async function startKube(dir: string): Promise<RunningKube> {
         version: version.gitVersion,
         etcdVersion: etcd.version,
         startupMs: Date.now() - started,
+        startup: { pkiMs, etcdMs, apiserverMs, ...parts?.startup },
+        living,
+        nodes: [...(parts?.nodes ?? [])],
+        ...(living ? { kwokVersion: pinnedVersions().kwok } : {}),
         existingCluster: false,
       },
       stop,
@@ -255,6 +239,9 @@ export async function existingKube(): Promise<RunningKube> {
       server: cluster.server,
       version: version.gitVersion,
       startupMs: 0,
+      // A real cluster, whose controllers act; testenv knows nothing of its Nodes.
+      living: true,
+      nodes: [],
       existingCluster: true,
     },
     stop: async () => {},

@@ -125,21 +125,23 @@ export function logTail(path: string, lines = 15): string {
 }
 
 /**
- * Polls `check` until it returns true. Fails early, naming the binary, port and log,
- * when the process exits or the deadline passes.
+ * Polls `check` until it returns true. Fails early, naming the binary, port (or what it waited
+ * for) and log, when the process exits or the deadline passes.
  */
 export async function waitReady(
   proc: ManagedProcess,
-  what: { binary: string; port: number },
+  what: { binary: string; port?: number; waitingFor?: string },
   check: () => Promise<boolean>,
   timeoutMs = 120_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const where = what.port === undefined ? '' : `, port ${what.port}`;
+  const notReady = what.port === undefined ? `(${what.waitingFor ?? 'ready'})` : `on port ${what.port}`;
   let lastError = '';
   while (Date.now() < deadline) {
     if (proc.hasExited()) {
       throw new Error(
-        `testenv: ${proc.name} (${basename(what.binary)}, port ${what.port}) exited during start-up (${await proc.exited}); log: ${proc.logPath}\n${logTail(proc.logPath)}`,
+        `testenv: ${proc.name} (${basename(what.binary)}${where}) exited during start-up (${await proc.exited}); log: ${proc.logPath}\n${logTail(proc.logPath)}`,
       );
     }
     try {
@@ -150,7 +152,7 @@ export async function waitReady(
     await sleep(100);
   }
   throw new Error(
-    `testenv: ${proc.name} (${what.binary}) not ready on port ${what.port} after ${timeoutMs} ms${
+    `testenv: ${proc.name} (${what.binary}) not ready ${notReady} after ${timeoutMs} ms${
       lastError ? ` (last error: ${lastError})` : ''
     }; log: ${proc.logPath}\n${logTail(proc.logPath)}`,
   );

@@ -90,7 +90,7 @@ describe('testenv kube', () => {
         ...target,
         body: { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } },
       });
-      // No controller-manager runs: tests write status themselves.
+      // No controller owns Widgets, even in the living cluster: the test writes their status.
       const created = (await objects.getNamespacedCustomObject({ ...target, name: 'w1' })) as Record<
         string,
         unknown

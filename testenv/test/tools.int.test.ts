@@ -43,4 +43,17 @@ describe('testenv tools', () => {
     expect(stdout).toContain('greeting: "hi there"');
     expect(stdout).toContain('helm.sh/chart: "smoke-0.1.0"');
   });
+
+  it("reports its client libraries' Kubernetes version, so a chart needing >=1.23 renders", async () => {
+    const { helm } = await testenv.tools();
+    // What an official helm build reports: the minor of the client-go it was built with.
+    const { stdout: buildInfo } = await exec('go', ['version', '-m', helm]);
+    const clientGo = /\bk8s\.io\/client-go\s+v0\.(\d+)\.\d+/.exec(buildInfo)?.[1];
+    expect(clientGo).toBeDefined();
+    const { stdout } = await exec(helm, ['template', fixture('chart-kube-version'), '--name-template', 'kv']);
+    expect(stdout).toContain('name: "kv-capabilities"');
+    // A plain `go build` of helm says v1.20.0, and this chart refuses to render.
+    expect(stdout).toContain(`kubeVersion: "v1.${clientGo}.0"`);
+    expect(Number(clientGo)).toBeGreaterThanOrEqual(23);
+  });
 });

@@ -33,6 +33,27 @@ async function admin(): Promise<KubeClient> {
   return KubeClient.fromKubeConfig((await testenv.kube()).kubeConfig());
 }
 
+/** The ReplicaSets of a namespace: name, image, desired and ready replicas. */
+async function replicaSets(
+  client: KubeClient,
+  ns: string,
+): Promise<Array<{ name: string; image?: string; replicas?: number; readyReplicas?: number }>> {
+  const list = await client.request<{
+    items: Array<
+      KubeObject & {
+        spec?: { replicas?: number; template?: { spec?: { containers?: Array<{ image?: string }> } } };
+        status?: { readyReplicas?: number };
+      }
+    >;
+  }>({ method: 'GET', path: `/apis/apps/v1/namespaces/${ns}/replicasets` });
+  return list.items.map((rs) => ({
+    name: rs.metadata.name,
+    image: rs.spec?.template?.spec?.containers?.[0]?.image,
+    replicas: rs.spec?.replicas,
+    readyReplicas: rs.status?.readyReplicas ?? 0,
+  }));
+}
+
 async function newTarget(name: string): Promise<KubernetesTarget> {
   return new KubernetesTarget({ name, kubeConfig: (await testenv.kube()).kubeConfig() });
 }
@@ -113,36 +134,70 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
     expect(await getObject(client, `/api/v1/namespaces/${ns}/configmaps/a`)).toBeDefined();
   });
 
-  it('rolls back to the last healthy revision when a revision never becomes healthy', async () => {
+  it('rolls back when the deployment controller marks a rollout ProgressDeadlineExceeded, and the old ReplicaSet serves again', async () => {
     const client = await admin();
     const ns = uniqueName('rollback');
     const name = uniqueName('rollback');
     const target = await newTarget(name);
-    const src = source({ 'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { version: '1' })]) });
+    const web = (image: string): KubeObject => {
+      const object = deployment(ns, 'web', 2, image);
+      (object.spec as Record<string, unknown>).progressDeadlineSeconds = 3;
+      return object;
+    };
+    const src = source({
+      'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { version: '1' }), web('nginx:1.27')]),
+    });
     const reconciler = new Reconciler({
       ...rawOptions(name, src, target, target.stateStore({ namespace: await stateNamespace(client) })),
       wait: true,
       rollback: true,
       healthPollInterval: 200,
-      healthTimeout: 2_000,
+      healthTimeout: 30_000,
     });
     const healthy = await reconciler.reconcile();
     expect(healthy.outcome).toBe('succeeded');
     expect(healthy.health).toBe('Current');
+    const [good] = await replicaSets(client, ns);
+    expect(good?.image).toBe('nginx:1.27');
 
-    // Revision 2 adds a Deployment that never progresses (the test apiserver runs no controllers).
+    // Revision 2 pulls an image that does not exist (kwok's rule for the tag `does-not-exist`): the
+    // new ReplicaSet's Pods never get Ready and the deployment controller gives up after 3 s.
     src
       .setFiles({
-        'app.yaml': yamlOf([namespace(ns), configMap(ns, 'c', { version: '2' }), deployment(ns, 'web')]),
+        'app.yaml': yamlOf([
+          namespace(ns),
+          configMap(ns, 'c', { version: '2' }),
+          web('nginx:does-not-exist'),
+          configMap(ns, 'extra', { added: 'by revision 2' }),
+        ]),
       })
-      .commit({ message: 'add web' });
+      .commit({ message: 'bad image' });
+    const unhealthy: string[] = [];
+    reconciler.on('unhealthy', (e) => {
+      unhealthy.push(e.message);
+    });
     const result = await reconciler.reconcile();
     expect(result.outcome).toBe('rolledBack');
     expect(result.appliedRevision).toBe(healthy.revision);
+    expect(unhealthy.join('\n')).toMatch(/Deployment .*web/);
+    expect(unhealthy.join('\n')).toMatch(/ProgressDeadlineExceeded|progress deadline/i);
+
+    // The old template is live again: the deployment controller scaled the first ReplicaSet back
+    // up (its Pods Ready) and the bad one down to zero.
+    const live = await getObject(client, `/apis/apps/v1/namespaces/${ns}/deployments/web`);
+    const spec = live?.spec as { template: { spec: { containers: Array<{ image: string }> } } };
+    expect(spec.template.spec.containers[0]?.image).toBe('nginx:1.27');
+    const after = await replicaSets(client, ns);
+    expect(after.find((rs) => rs.image === 'nginx:1.27')).toMatchObject({
+      name: good?.name,
+      replicas: 2,
+      readyReplicas: 2,
+    });
+    expect(after.find((rs) => rs.image === 'nginx:does-not-exist')).toMatchObject({ replicas: 0 });
     expect((await getObject(client, `/api/v1/namespaces/${ns}/configmaps/c`))?.data).toEqual({
       version: '1',
     });
-    expect(await getObject(client, `/apis/apps/v1/namespaces/${ns}/deployments/web`)).toBeUndefined();
+    expect(await getObject(client, `/api/v1/namespaces/${ns}/configmaps/extra`)).toBeUndefined();
   });
 });
 
