@@ -30,8 +30,11 @@ import type { RequestCounter } from './request-stats.js';
 
 /** Static credentials. Omit them to use the SDK's default chain (environment, profile, IMDS, ...). */
 export interface S3Credentials {
+  /** The access key id (`AKIA…` on AWS, the user name on MinIO); kept out of messages and events. */
   readonly accessKeyId: string;
+  /** The secret access key that signs requests; kept out of messages and events. */
   readonly secretAccessKey: string;
+  /** The session token of temporary credentials (AWS STS), when they are temporary. */
   readonly sessionToken?: string | undefined;
 }
 
@@ -41,6 +44,7 @@ export interface S3ConnectionOptions {
   readonly endpoint?: string | undefined;
   /** Default `us-east-1` (what most S3-compatible servers expect). */
   readonly region?: string | undefined;
+  /** The bucket's name (not a URL). */
   readonly bucket: string;
   /** Path-style addressing (`endpoint/bucket/key`). Default: true when `endpoint` is set, else false. */
   readonly forcePathStyle?: boolean | undefined;
