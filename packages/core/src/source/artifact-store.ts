@@ -4,7 +4,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { ErrorCodes, SourceError } from '../errors.js';
 import { linkOrCopy, type StoredFile } from './artifact-links.js';
 import { type PrepareSpareOptions, SPARE_PREFIX, SpareCopies } from './artifact-spare.js';
-import { digestOfHashes } from './walk.js';
+import { digestOfHashes, pathExists } from './walk.js';
 
 /**
  * The one artifact store of every source (GitSource, S3Source, DirectorySource, and custom ones).
@@ -112,13 +112,6 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 function isRecord(value: unknown, name: string): value is ArtifactRecord {
   if (!value || typeof value !== 'object') return false;
   const v = value as Partial<ArtifactRecord>;
@@ -220,7 +213,7 @@ export class ArtifactStore<D = unknown> {
   async publish(staging: string, request: PublishRequest<D>): Promise<ArtifactRecord<D>> {
     const dir = this.dirOf(request.name);
     const existing = await this.#readRecord(request.name);
-    const present = await exists(dir);
+    const present = await pathExists(dir);
     if (existing && existing.digest === request.digest && present) {
       await this.discard(staging);
       return this.touch(request.name);
@@ -254,7 +247,7 @@ export class ArtifactStore<D = unknown> {
   /** The record of artifact `name` when both the record and the folder exist. */
   async get(name: string): Promise<ArtifactRecord<D> | undefined> {
     const record = await this.#readRecord(name);
-    if (!record || !(await exists(this.dirOf(name)))) return undefined;
+    if (!record || !(await pathExists(this.dirOf(name)))) return undefined;
     return record;
   }
 
