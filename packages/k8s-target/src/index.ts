@@ -1,5 +1,5 @@
 /**
- * `@gitops-kit/k8s-target`: a gitops-kit Target for Kubernetes, with server-side apply in waves,
+ * `@gitops-kit/k8s-target`: a gitops-kit Target for Kubernetes, with server-side apply in tiers,
  * validation by dry-run, an inventory kept in the cluster, prune, drift, plan and health.
  *
  * The public surface, named one by one; every other module is internal (tests import it by path).
