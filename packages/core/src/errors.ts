@@ -189,21 +189,36 @@ export class WebhookConfigError extends GitOpsError {
  */
 export const ErrorCodes = {
   // source: fetching an artifact
+  /** The source could not be read (network, Git or bucket failure, unreadable folder); the message and cause say why. */
   SourceFetchFailed: 'SOURCE_FETCH_FAILED',
+  /** What the source points at does not exist (folder, branch, tag, bucket prefix, stored artifact) or nothing was committed yet. */
   SourceNotFound: 'SOURCE_NOT_FOUND',
+  /** The artifact would exceed its `ArtifactLimits` (`maxFiles`, `maxFileBytes` or `maxTotalBytes`). */
   SourceLimitExceeded: 'SOURCE_LIMIT_EXCEEDED',
+  /** A path of the artifact would leave its folder (`..`, absolute, a symbolic link outward) or is given twice. */
   SourceUnsafePath: 'SOURCE_UNSAFE_PATH',
   // render: turning an artifact into manifests
+  /** A manifest file is not valid YAML (or JSON); the location gives file and line. */
   RenderYamlInvalid: 'RENDER_YAML_INVALID',
+  /** An object lacks a field every object needs (`apiVersion`, `kind`, `metadata.name`). */
   RenderMissingField: 'RENDER_MISSING_FIELD',
+  /** An object's field has the wrong type or form (a `kind` that is not a string, a document that is not a mapping). */
   RenderInvalidObject: 'RENDER_INVALID_OBJECT',
+  /** Two manifests declare the same object (same group, kind, namespace and name). */
   RenderDuplicateObject: 'RENDER_DUPLICATE_OBJECT',
+  /** A manifest file is larger than the renderer's per-file byte limit. */
   RenderFileTooLarge: 'RENDER_FILE_TOO_LARGE',
+  /** A YAML document expands more aliases than `maxAliasCount` allows (a possible alias bomb). */
   RenderAliasLimit: 'RENDER_ALIAS_LIMIT',
+  /** A file selected as a manifest is not UTF-8 text. */
   RenderBinaryFile: 'RENDER_BINARY_FILE',
+  /** A path the renderer was given does not exist in the artifact or leads outside it (no `Chart.yaml` for Helm). */
   RenderPathNotFound: 'RENDER_PATH_NOT_FOUND',
+  /** kustomize or helm could not be started, ran past its timeout or output limit, or exited non-zero (the message holds its cleaned error output). */
   RenderToolFailed: 'RENDER_TOOL_FAILED',
+  /** kustomize or helm is not installed (not on PATH nor at the configured path). */
   RenderToolMissing: 'RENDER_TOOL_MISSING',
+  /** A `${var}` substitution names a variable that has no value and no default. */
   RenderUndefinedVariable: 'RENDER_UNDEFINED_VARIABLE',
   /** A symbolic link in the artifact leads outside it. */
   RenderUnsafePath: 'RENDER_UNSAFE_PATH',
@@ -214,21 +229,34 @@ export const ErrorCodes = {
   /** A substitution variable has a name that cannot be referenced (`a-b`, `1x`). */
   RenderInvalidVariable: 'RENDER_INVALID_VARIABLE',
   // validation, apply, prune, health
+  /** The target refused the desired objects before any write (dry-run, unknown kind, tenant restriction); the issues list each object. */
   ValidationFailed: 'VALIDATION_FAILED',
+  /** Writing one or more objects to the target failed; the message names them and why. */
   ApplyFailed: 'APPLY_FAILED',
+  /** One or more objects that left the desired set could not be deleted; they stay in the inventory for the next pass. */
   PruneFailed: 'PRUNE_FAILED',
+  /** An applied object reached a Failed health status (or the health check itself failed). */
   HealthFailed: 'HEALTH_FAILED',
+  /** The applied objects were not all Current within `healthTimeout`. */
   HealthTimeout: 'HEALTH_TIMEOUT',
   // reconcile: the pass itself, its state and its options
+  /** The desired set is empty while objects are in the inventory: the pass refuses to prune everything (see `allowEmpty`). */
   EmptySetRefused: 'RECONCILE_EMPTY_SET_REFUSED',
+  /** The pass was stopped by its abort signal (the reconciler was stopped or the caller aborted). */
   Aborted: 'RECONCILE_ABORTED',
+  /** The whole pass took longer than the reconciler's `timeout`. */
   Timeout: 'RECONCILE_TIMEOUT',
   /** Something not typed went wrong inside a pass (a defect): the cause says what. */
   Failed: 'RECONCILE_FAILED',
+  /** The reconciler's stored state could not be read or decoded from its `StateStore`. */
   StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
+  /** The reconciler's state could not be written to its `StateStore`. */
   StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
+  /** The target could not compute a plan (live reads or discovery failed). */
   PlanFailed: 'RECONCILE_PLAN_FAILED',
+  /** The Manager's `dependsOn` relations form a cycle; the message names the reconcilers in it. */
   DependencyCycle: 'RECONCILE_DEPENDENCY_CYCLE',
+  /** A reconciler's `dependsOn` names a reconciler the Manager does not have. */
   DependencyMissing: 'RECONCILE_DEPENDENCY_MISSING',
   /** An option of a Reconciler, Manager or Semaphore cannot work; {@link OptionError} names it. */
   InvalidOption: 'RECONCILE_INVALID_OPTION',

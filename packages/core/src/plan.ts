@@ -30,10 +30,15 @@ export function buildPlan(objects: readonly PlannedObject[], prune: readonly Inv
 
 /** How many objects a plan creates, updates, leaves, prunes, and found drifted. */
 export interface PlanSummary {
+  /** Objects that do not exist yet on the target. */
   readonly create: number;
+  /** Objects whose live state differs from the desired one (drifted ones included). */
   readonly update: number;
+  /** Objects that need no write. */
   readonly unchanged: number;
+  /** Inventory entries no longer desired, to delete (when prune is on). */
   readonly prune: number;
+  /** Updates caused by changes made on the target since the last apply (a subset of `update`). */
   readonly drifted: number;
 }
 

@@ -18,7 +18,8 @@ export interface PollOptions {
  * Calls `check` until it returns a value other than undefined and resolves with it, waiting on the
  * injected clock between calls; resolves undefined once `timeoutMs` has passed (the last wait is cut
  * to the deadline, so the final check happens at it). The one wait loop of gitops-kit: the target's
- * waits for CRDs and deletions, the leader election's retries and renewals use it.
+ * waits for CRDs and deletions, the Reconciler's health wait, the leader election's retries and
+ * renewals use it.
  */
 export async function poll<T>(
   check: () => Promise<T | undefined> | T | undefined,

@@ -1,7 +1,12 @@
 /** Credentials and transport settings for a Git server over HTTP(S). */
 export interface GitAuth {
-  /** HTTP basic authentication. */
-  readonly basic?: { readonly username: string; readonly password: string };
+  /** HTTP basic authentication, sent as `Authorization: Basic base64(username:password)`. */
+  readonly basic?: {
+    /** The user name (for GitHub and GitLab tokens any non-empty name, such as `git`). */
+    readonly username: string;
+    /** The password or access token; a secret, never written to messages or events. */
+    readonly password: string;
+  };
   /** Sent as `Authorization: Bearer <token>`. */
   readonly bearerToken?: string;
   /** Extra request headers (for proxies or gateways). Their values are treated as secrets. */

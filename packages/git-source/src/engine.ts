@@ -9,6 +9,7 @@ export interface TreeFile {
   readonly path: string;
   /** Git mode: `100644`, `100755`, `120000` (symbolic link) or `160000` (submodule). */
   readonly mode: string;
+  /** The blob's (or, for a submodule, the commit's) object id: 40 hex characters of sha1. */
   readonly oid: string;
   /** Size in bytes, when the engine knows it without reading the blob. */
   readonly size?: number | undefined;
@@ -16,9 +17,20 @@ export interface TreeFile {
 
 /** Progress of a long clone or fetch. */
 export interface GitProgress {
+  /** What is going on, in words (`listing refs`, `fetching`, `writing files`, `done`). */
   readonly phase: string;
+  /** Units done in this phase (objects or files, depending on the phase). */
   readonly loaded: number;
+  /** Units the phase has in all, when known. */
   readonly total?: number | undefined;
+}
+
+/** A raw Git object as {@link GitEngine.readObject} returns it. */
+export interface GitObject {
+  /** The object type: `commit`, `tag`, `tree` or `blob`. */
+  readonly type: string;
+  /** The object's bytes without the `<type> <size>\0` header. */
+  readonly content: Uint8Array;
 }
 
 /** Transport settings for one call. */
@@ -27,8 +39,11 @@ export interface RemoteContext {
   readonly url: string;
   /** Credential and extra headers. */
   readonly headers: Readonly<Record<string, string>>;
+  /** PEM certificate(s) of the authorities to trust for HTTPS (from {@link GitAuth.caCert}); absent for the defaults. */
   readonly caCert?: string | undefined;
+  /** Aborts the call; engines stop their requests or kill their process. */
   readonly signal: AbortSignal;
+  /** Called as the call progresses, for logs or progress bars. */
   readonly onProgress?: ((progress: GitProgress) => void) | undefined;
   /**
    * Milliseconds the server may stay silent (no connection, no answer, a stalled transfer) before
@@ -56,6 +71,7 @@ export interface FetchRequest {
  * signatures, artifacts) is shared code on top.
  */
 export interface GitEngine {
+  /** Which engine this is (`isomorphic-git` or `native`); the repository cache is kept apart per engine. */
   readonly name: EngineName;
   /** Lists the server's refs under `prefix` (all when absent), with annotated tags peeled. */
   listRemoteRefs(context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]>;
@@ -66,7 +82,7 @@ export interface GitEngine {
   /** Fetches from the server into the local repository (incrementally when it holds history). */
   fetch(context: RemoteContext, gitdir: string, request: FetchRequest): Promise<void>;
   /** Reads a raw object (commit, tag) without its `<type> <size>\0` header. */
-  readObject(gitdir: string, oid: string): Promise<{ type: string; content: Uint8Array }>;
+  readObject(gitdir: string, oid: string): Promise<GitObject>;
   /** The tree id at `path` under `treeOid`, or undefined if it is missing or not a folder. */
   subtree(gitdir: string, treeOid: string, path: string): Promise<string | undefined>;
   /** Every non-folder entry under a tree, recursively. */

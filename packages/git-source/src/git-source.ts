@@ -64,12 +64,18 @@ export interface GitSourceOptions {
   readonly path?: string;
   /** A persistent folder for the repository cache and the artifacts. */
   readonly cacheDir: string;
+  /** Credentials and TLS settings for the server; default none (a public repository). */
   readonly auth?: GitAuth;
+  /** OpenPGP signature verification of the commit or tag; default none (`mode: 'off'`). */
   readonly verify?: GitVerifyOptions;
   /** Extra ignore patterns (`.sourceignore` syntax), evaluated after every other rule. */
   readonly ignore?: readonly string[] | string;
   /** Apply Flux's default exclusions (default true). */
   readonly defaultIgnores?: boolean;
+  /**
+   * Bounds of one artifact, checked before any file is written: default 100,000 files, 100 MiB
+   * per file (`maxFileBytes`) and 1 GiB in all (`maxTotalBytes`).
+   */
   readonly limits?: ArtifactLimits;
   /** `isomorphic-git` (default), `native` (the git program), or an engine of your own. */
   readonly engine?: EngineName | GitEngine;
@@ -128,6 +134,7 @@ export class GitSource implements Source {
   readonly description: string;
   /** The repository URL without credentials. */
   readonly url: string;
+  /** What the source follows (branch, tag, semver range or commit), as given or `{ branch: 'main' }`. */
   readonly ref: GitRef;
   readonly #options: GitSourceOptions;
   readonly #engine: GitEngine;

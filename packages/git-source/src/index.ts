@@ -2,6 +2,9 @@
  * `@gitops-kit/git-source`: a Source over Git repositories (HTTP(S) with isomorphic-git, or the
  * native git program for speed and SSH). The public surface is the source, its options, its error
  * codes, and the engine contract for those who bring their own engine; the rest is internal.
+ *
+ * @packageDocumentation
+ * @module @gitops-kit/git-source
  */
 export type { ArtifactLimits } from '@gitops-kit/core';
 export type { GitAuth } from './auth.js';
@@ -10,6 +13,7 @@ export type {
   EngineName,
   FetchRequest,
   GitEngine,
+  GitObject,
   GitProgress,
   RemoteContext,
   TreeFile,

@@ -1,7 +1,7 @@
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
-import type { FetchRequest, GitEngine, RemoteContext, TreeFile } from './engine.js';
+import type { FetchRequest, GitEngine, GitObject, RemoteContext, TreeFile } from './engine.js';
 import { TransportError } from './errors.js';
 import { createHttpClient } from './http-client.js';
 import { listRefsDirect } from './ls-refs.js';
@@ -38,6 +38,7 @@ function transportError(error: unknown): unknown {
  * than with the native engine; polls and small fetches are cheap.
  */
 export class IsomorphicGitEngine implements GitEngine {
+  /** This engine's name, `isomorphic-git` (see {@link GitEngine.name}). */
   readonly name = 'isomorphic-git' as const;
   readonly #fs: NodeFs;
   /** isomorphic-git's object and pack cache, shared across calls (packs are parsed once). */
@@ -54,7 +55,7 @@ export class IsomorphicGitEngine implements GitEngine {
 
   /**
    * Lists refs with protocol v2 `ls-refs` and a prefix: first as one direct request (see
-   * {@link listRefsDirect}), else as isomorphic-git does it (capabilities first, v1 when the server
+   * `listRefsDirect`), else as isomorphic-git does it (capabilities first, v1 when the server
    * lacks v2). A server that failed the direct request is not asked that way again.
    */
   async listRemoteRefs(context: RemoteContext, prefix: string | undefined): Promise<RemoteRef[]> {
@@ -145,7 +146,7 @@ export class IsomorphicGitEngine implements GitEngine {
   }
 
   /** Reads a raw object's content. */
-  async readObject(gitdir: string, oid: string): Promise<{ type: string; content: Uint8Array }> {
+  async readObject(gitdir: string, oid: string): Promise<GitObject> {
     const result = await git.readObject({ fs: this.#fs, gitdir, oid, format: 'content', cache: this.#cache });
     return { type: result.type, content: result.object as Uint8Array };
   }

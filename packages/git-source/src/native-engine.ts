@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CatFileBatch } from './cat-file.js';
-import type { FetchRequest, GitEngine, RemoteContext, TreeFile } from './engine.js';
+import type { FetchRequest, GitEngine, GitObject, RemoteContext, TreeFile } from './engine.js';
 import { TransportError } from './errors.js';
 import { IsomorphicGitEngine } from './iso-engine.js';
 import type { RemoteRef } from './ref.js';
@@ -69,6 +69,7 @@ function classify(stderr: string): TransportError {
  * (`GIT_CONFIG_*`), never the command line, so they do not show in process lists.
  */
 export class NativeGitEngine implements GitEngine {
+  /** This engine's name, `native` (see {@link GitEngine.name}). */
   readonly name = 'native' as const;
   readonly #git: string;
   readonly #sshCommand: string | undefined;
@@ -250,7 +251,7 @@ export class NativeGitEngine implements GitEngine {
   }
 
   /** Reads an object through the shared `cat-file --batch` process. */
-  async readObject(gitdir: string, oid: string): Promise<{ type: string; content: Uint8Array }> {
+  async readObject(gitdir: string, oid: string): Promise<GitObject> {
     const object = await this.#reader(gitdir).read(oid);
     if (!object) throw new Error(`object ${oid} is missing`);
     return object;

@@ -25,12 +25,25 @@ export interface ParsedObject {
 const SIG_HEADERS = ['gpgsig', 'gpgsig-sha256'];
 const TAG_SIG_START = '-----BEGIN PGP SIGNATURE-----';
 
-/** Parses a raw commit object (the bytes after the `commit <size>\0` header). */
-export function parseCommit(raw: Uint8Array): ParsedObject {
+/** A commit or tag as text, cut at the first blank line into its header block and its message. */
+interface SplitObject {
+  readonly text: string;
+  readonly head: string;
+  readonly message: string;
+  /** Whether there was a blank line (and so a message, possibly empty). */
+  readonly hasMessage: boolean;
+}
+
+function splitObject(raw: Uint8Array): SplitObject {
   const text = new TextDecoder().decode(raw);
   const split = text.indexOf('\n\n');
-  const head = split < 0 ? text : text.slice(0, split);
-  const message = split < 0 ? '' : text.slice(split + 2);
+  if (split < 0) return { text, head: text, message: '', hasMessage: false };
+  return { text, head: text.slice(0, split), message: text.slice(split + 2), hasMessage: true };
+}
+
+/** Parses a raw commit object (the bytes after the `commit <size>\0` header). */
+export function parseCommit(raw: Uint8Array): ParsedObject {
+  const { head, message, hasMessage } = splitObject(raw);
   const headers = new Map<string, string>();
   const kept: string[] = [];
   let signature: string | undefined;
@@ -51,17 +64,16 @@ export function parseCommit(raw: Uint8Array): ParsedObject {
   const sig = headers.get('gpgsig') ?? headers.get('gpgsig-sha256');
   if (sig) signature = `${sig}\n`.replace(/\n+$/, '\n');
   const payload = new TextEncoder().encode(
-    split < 0 ? `${kept.join('\n')}` : `${kept.join('\n')}\n\n${message}`,
+    hasMessage ? `${kept.join('\n')}\n\n${message}` : `${kept.join('\n')}`,
   );
   return { headers, message, signature, payload };
 }
 
 /** Parses a raw annotated tag object: the signature, if any, ends the message. */
 export function parseTag(raw: Uint8Array): ParsedObject {
-  const text = new TextDecoder().decode(raw);
-  const split = text.indexOf('\n\n');
-  const head = split < 0 ? text : text.slice(0, split);
-  let message = split < 0 ? '' : text.slice(split + 2);
+  const split = splitObject(raw);
+  const { text, head, hasMessage } = split;
+  let { message } = split;
   const headers = new Map<string, string>();
   for (const line of head.split('\n')) {
     const space = line.indexOf(' ');
@@ -74,7 +86,7 @@ export function parseTag(raw: Uint8Array): ParsedObject {
   if (at >= 0 && (at === 0 || message[at - 1] === '\n')) {
     signature = message.slice(at);
     message = message.slice(0, at);
-    signedText = split < 0 ? text : `${head}\n\n${message}`;
+    signedText = hasMessage ? `${head}\n\n${message}` : text;
   }
   return { headers, message, signature, payload: new TextEncoder().encode(signedText) };
 }

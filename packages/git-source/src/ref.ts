@@ -5,10 +5,22 @@ import semver from 'semver';
  * pinned commit. Names may be short (`main`, `v1.2.0`) or full (`refs/heads/main`).
  */
 export type GitRef =
-  | { readonly branch: string }
-  | { readonly tag: string }
-  | { readonly semver: string }
-  | { readonly commit: string };
+  | {
+      /** A branch name (`main`, `refs/heads/main`): each poll follows its newest commit. */
+      readonly branch: string;
+    }
+  | {
+      /** A tag name (`v1.2.0`, `refs/tags/v1.2.0`). */
+      readonly tag: string;
+    }
+  | {
+      /** A semver range (`^1.2.0`, `>=1.0.0 <2.0.0`): the highest matching tag is followed. */
+      readonly semver: string;
+    }
+  | {
+      /** A commit id (hex sha1): pinned, so the artifact never changes and the server is not asked. */
+      readonly commit: string;
+    };
 
 /** One ref advertised by a server. */
 export interface RemoteRef {

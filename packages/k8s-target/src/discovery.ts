@@ -3,11 +3,15 @@ import type { KubeClient } from './kube-client.js';
 
 /** Where the API serves a kind: its resource name (plural) and whether it is namespaced. */
 export interface ResourceInfo {
+  /** The API group (`apps`; empty for the core group of `v1` kinds). */
   readonly group: string;
+  /** The API version within the group (`v1`, `v1beta1`). */
   readonly version: string;
+  /** The kind, as in manifests (`Deployment`). */
   readonly kind: string;
   /** The plural resource name used in paths (`deployments`). */
   readonly resource: string;
+  /** True for kinds that live in a namespace, false for cluster-scoped ones (`Namespace`, `ClusterRole`). */
   readonly namespaced: boolean;
   /** Whether the resource can be listed (false when discovery says its verbs lack `list`). */
   readonly listable?: boolean | undefined;

@@ -52,8 +52,11 @@ export function kubeApiCode(reason: string): string {
 
 /** A cause listed in a `Status` body (`details.causes`). */
 export interface StatusCause {
+  /** A machine-readable reason (`FieldValueInvalid`, `FieldValueRequired`, ...). */
   readonly reason?: string;
+  /** What is wrong with the field, in words. */
   readonly message?: string;
+  /** The field path the cause is about (`spec.replicas`). */
   readonly field?: string;
 }
 
@@ -63,9 +66,13 @@ export class KubeApiError extends GitOpsError {
   readonly statusCode: number;
   /** The `Status.reason` (`NotFound`, `Conflict`, `Invalid`, `Forbidden`, …) or `Unknown`. */
   readonly reason: string;
+  /** The field-level causes of the `Status` body (`details.causes`), empty when it listed none. */
   readonly causes: readonly StatusCause[];
 
-  /** The code is {@link kubeApiCode} of `reason` (`KUBE_UNKNOWN` when the server said nothing we can read). */
+  /**
+   * The code is `KUBE_` and `reason` in upper snake case (`KUBE_NOT_FOUND` for `NotFound`;
+   * `KUBE_UNKNOWN` when the server said nothing we can read).
+   */
   constructor(statusCode: number, reason: string, message: string, causes: readonly StatusCause[] = []) {
     super('apply', kubeApiCode(reason), message);
     this.statusCode = statusCode;
@@ -76,7 +83,9 @@ export class KubeApiError extends GitOpsError {
 
 /** An `apiVersion`/`kind` the server does not serve. */
 export class UnknownKindError extends GitOpsError {
+  /** The `apiVersion` the manifest names (`example.com/v1`). */
   readonly apiVersion: string;
+  /** The kind the manifest names. */
   readonly kind: string;
 
   constructor(apiVersion: string, kind: string, detail: string) {

@@ -1,8 +1,11 @@
 /**
- * @gitops-kit/k8s-target: a gitops-kit Target for Kubernetes, with server-side apply in tiers,
+ * `@gitops-kit/k8s-target`: a gitops-kit Target for Kubernetes, with server-side apply in tiers,
  * validation by dry-run, an inventory kept in the cluster, prune, drift, plan and health.
  *
  * The public surface, named one by one; every other module is internal (tests import it by path).
+ *
+ * @packageDocumentation
+ * @module @gitops-kit/k8s-target
  */
 
 // The ownership marks are core's Kubernetes conventions, re-exported for users of this package.

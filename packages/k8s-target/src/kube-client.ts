@@ -15,7 +15,9 @@ import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
 
 /** Who to act as: the `Impersonate-User` and `Impersonate-Group` headers. */
 export interface Impersonation {
+  /** The user to act as (`Impersonate-User`), such as `system:serviceaccount:team-a:deployer`. */
   readonly user: string;
+  /** The groups to act with (`Impersonate-Group`); default none. */
   readonly groups?: readonly string[];
 }
 
@@ -40,6 +42,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /** One request to the apiserver. */
 export interface KubeRequest {
+  /** The HTTP method. */
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The path, starting with `/api` or `/apis`, without a query string. */
   readonly path: string;
@@ -51,6 +54,7 @@ export interface KubeRequest {
   readonly contentType?: string | undefined;
   /** The Accept header (default `application/json`), e.g. to ask for metadata only. */
   readonly accept?: string | undefined;
+  /** Aborts the request. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -109,9 +113,12 @@ function httpReason(statusCode: number): string {
 }
 
 /** The transport a {@link KubeClient} uses: one request in, status and text out. Injected in unit tests. */
-export type Transport = (
-  request: KubeRequest,
-) => Promise<{ readonly statusCode: number; readonly text: string }>;
+export type Transport = (request: KubeRequest) => Promise<{
+  /** The HTTP status code of the answer. */
+  readonly statusCode: number;
+  /** The answer's body as text (JSON from the apiserver), empty when it had none. */
+  readonly text: string;
+}>;
 
 /**
  * A client for the Kubernetes API that sends bodies exactly as given. Build it from a KubeConfig

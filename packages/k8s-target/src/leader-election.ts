@@ -12,17 +12,23 @@ import type { KubeClient } from './kube-client.js';
 
 /** The fields of a Lease this module reads and writes. */
 export interface LeaseRecord {
+  /** The identity of the candidate holding the Lease; absent when nobody does. */
   readonly holderIdentity?: string | undefined;
+  /** How long, in seconds, others wait after the last renewal before taking over. */
   readonly leaseDurationSeconds?: number | undefined;
   /** RFC 3339 with microseconds (a `MicroTime`). */
   readonly acquireTime?: string | undefined;
+  /** When the holder last renewed the Lease, RFC 3339 with microseconds. */
   readonly renewTime?: string | undefined;
+  /** How many times the Lease changed holder. */
   readonly leaseTransitions?: number | undefined;
 }
 
 /** A Lease as read: its record and the resourceVersion a write must name. */
 export interface StoredLease {
+  /** The Lease's `metadata.resourceVersion`: an update naming an older one is refused (optimistic lock). */
   readonly resourceVersion: string;
+  /** The Lease's `spec`. */
   readonly spec: LeaseRecord;
 }
 
@@ -146,6 +152,7 @@ const JITTER = 0.2;
  * contends, leads while it can renew, and contends again after losing, until its signal aborts.
  */
 export class LeaderElector {
+  /** This candidate's unique name, as given in the options. */
   readonly identity: string;
   readonly #options: LeaderElectorOptions;
   readonly #clock: Clock;

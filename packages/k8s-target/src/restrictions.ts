@@ -34,9 +34,11 @@ export interface Restrictions {
 
 /** One object to check: its reference (namespace defaults applied), its scope and where it came from. */
 export interface RestrictedItem {
+  /** The object, with the target's default namespace filled in for namespaced kinds. */
   readonly ref: ObjectRef;
   /** Whether the kind is namespaced (from discovery). */
   readonly namespaced: boolean;
+  /** The file and line of the manifest, so a refusal can name them. */
   readonly origin?: ManifestOrigin | undefined;
 }
 

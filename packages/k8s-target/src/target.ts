@@ -34,7 +34,7 @@ import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-st
  * health by kstatus rules. Bodies are sent exactly as rendered (see {@link KubeClient}).
  *
  * This class is the façade: each verb lives in its own module (`plan`, `dry-run`, `apply`,
- * `prune`, `check-health`) over one {@link TargetContext} resolved from the options once.
+ * `prune`, `check-health`) over one `TargetContext` resolved from the options once.
  */
 export class KubernetesTarget implements Target {
   readonly name: string;

@@ -11,7 +11,9 @@ export interface ListedObject {
   readonly key: string;
   /** The ETag without surrounding quotes. Opaque: never assume it is an MD5. */
   readonly etag: string;
+  /** The object's size in bytes. */
   readonly size: number;
+  /** When the object was last written, when the server says. */
   readonly lastModified?: Date | undefined;
   /** Set for entries built from a version listing. */
   readonly versionId?: string | undefined;
@@ -19,27 +21,35 @@ export interface ListedObject {
 
 /** One entry of a version listing: an object version or a delete marker. */
 export interface ListedVersion {
+  /** The full key, prefix included. */
   readonly key: string;
+  /** The version's id, as the bucket assigned it (`null` for objects written before versioning). */
   readonly versionId: string;
+  /** When this version was written (or the delete marker placed). */
   readonly lastModified: Date;
   /** True for delete markers (they have no ETag or size). */
   readonly deleteMarker: boolean;
+  /** The version's ETag without quotes; empty for delete markers. */
   readonly etag: string;
+  /** The version's size in bytes; 0 for delete markers. */
   readonly size: number;
 }
 
 /** Options for {@link BucketClient.getObject}. */
 export interface GetObjectOptions {
+  /** The full key of the object. */
   readonly key: string;
   /** Read this version (versioned buckets). */
   readonly versionId?: string | undefined;
   /** Only return the object if its ETag is still this one (unquoted). */
   readonly ifMatch?: string | undefined;
+  /** Aborts the request and the body's download. */
   readonly signal: AbortSignal;
 }
 
 /** A body to read: the caller must consume or destroy it. */
 export interface ObjectBody {
+  /** The object's bytes as a stream. */
   readonly body: Readable;
   /** The ETag the server sent (unquoted), when it sent one. */
   readonly etag?: string | undefined;
@@ -49,17 +59,30 @@ export interface ObjectBody {
 
 /** Options for {@link BucketClient.headObject}. */
 export interface HeadObjectOptions {
+  /** The full key of the object. */
   readonly key: string;
   /** Answer `unchanged` if the object still has this ETag (unquoted). */
   readonly ifNoneMatch?: string | undefined;
+  /** Aborts the request. */
   readonly signal: AbortSignal;
 }
 
 /** What a conditional HEAD found. */
 export type HeadResult =
-  | { readonly status: 'unchanged' }
-  | { readonly status: 'found'; readonly etag: string }
-  | { readonly status: 'missing' };
+  | {
+      /** The object still has the ETag given as `ifNoneMatch` (HTTP 304). */
+      readonly status: 'unchanged';
+    }
+  | {
+      /** The object exists (with another ETag, or none was given). */
+      readonly status: 'found';
+      /** Its current ETag, unquoted. */
+      readonly etag: string;
+    }
+  | {
+      /** There is no object at the key (HTTP 404). */
+      readonly status: 'missing';
+    };
 
 /** The bucket operations S3Source uses. Errors are `SourceError`s (see `S3ErrorCodes`). */
 export interface BucketClient {

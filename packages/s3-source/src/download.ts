@@ -4,7 +4,7 @@ import { chmod } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SourceError } from '@gitops-kit/core';
-import type { BucketClient } from './bucket-client.js';
+import type { BucketClient, ObjectBody } from './bucket-client.js';
 import { S3ErrorCodes } from './errors.js';
 import type { IndexEntry } from './object-index.js';
 
@@ -27,6 +27,23 @@ export interface DownloadOptions {
   readonly onBytes?: ((count: number) => void) | undefined;
 }
 
+/**
+ * Opens the object a listing named, and only that one: a version is immutable, so it is read by
+ * its id; a current object is only accepted while it still has the listed ETag (`If-Match`).
+ */
+export function openListedObject(
+  client: BucketClient,
+  entry: IndexEntry,
+  signal: AbortSignal,
+): Promise<ObjectBody> {
+  return client.getObject({
+    key: entry.key,
+    versionId: entry.versionId,
+    ifMatch: entry.versionId === undefined ? entry.etag : undefined,
+    signal,
+  });
+}
+
 function changed(entry: IndexEntry, why: string): SourceError {
   return new SourceError(S3ErrorCodes.ObjectChanged, `object ${JSON.stringify(entry.key)} ${why}`);
 }
@@ -40,13 +57,7 @@ function changed(entry: IndexEntry, why: string): SourceError {
  */
 export async function downloadObject(options: DownloadOptions): Promise<Downloaded> {
   const { entry, signal } = options;
-  const response = await options.client.getObject({
-    key: entry.key,
-    versionId: entry.versionId,
-    // A version is immutable; a current object is only accepted while it still has the listed ETag.
-    ifMatch: entry.versionId === undefined ? entry.etag : undefined,
-    signal,
-  });
+  const response = await openListedObject(options.client, entry, signal);
   const { body } = response;
   if (response.etag !== undefined && response.etag !== entry.etag) {
     body.destroy();

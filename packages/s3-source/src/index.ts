@@ -2,6 +2,9 @@
  * `@gitops-kit/s3-source`: a Source over any S3-compatible bucket. The public surface is the
  * source, its options and limits, its error codes, request statistics, the S3 client factory it
  * uses, and the `BucketClient` contract for those who bring their own transport; the rest is internal.
+ *
+ * @packageDocumentation
+ * @module @gitops-kit/s3-source
  */
 export type { ArtifactLimits } from '@gitops-kit/core';
 export type {

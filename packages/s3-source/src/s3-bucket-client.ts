@@ -6,9 +6,7 @@ import {
   type GetObjectCommandOutput,
   HeadObjectCommand,
   ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
   ListObjectVersionsCommand,
-  type ListObjectVersionsCommandOutput,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -30,8 +28,11 @@ import type { RequestCounter } from './request-stats.js';
 
 /** Static credentials. Omit them to use the SDK's default chain (environment, profile, IMDS, ...). */
 export interface S3Credentials {
+  /** The access key id (`AKIA…` on AWS, the user name on MinIO); kept out of messages and events. */
   readonly accessKeyId: string;
+  /** The secret access key that signs requests; kept out of messages and events. */
   readonly secretAccessKey: string;
+  /** The session token of temporary credentials (AWS STS), when they are temporary. */
   readonly sessionToken?: string | undefined;
 }
 
@@ -41,6 +42,7 @@ export interface S3ConnectionOptions {
   readonly endpoint?: string | undefined;
   /** Default `us-east-1` (what most S3-compatible servers expect). */
   readonly region?: string | undefined;
+  /** The bucket's name (not a URL). */
   readonly bucket: string;
   /** Path-style addressing (`endpoint/bucket/key`). Default: true when `endpoint` is set, else false. */
   readonly forcePathStyle?: boolean | undefined;
@@ -262,6 +264,19 @@ export class S3BucketClient implements BucketClient {
     throw toSourceError(error, this.#context(action));
   }
 
+  /** `#send`, with every failure turned into the error the caller sees (see `#fail`). */
+  async #sendOrFail<T>(
+    send: (abortSignal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    action: string,
+  ): Promise<T> {
+    try {
+      return await this.#send(send, signal, action);
+    } catch (error) {
+      this.#fail(error, signal, action);
+    }
+  }
+
   /** Lists current objects with ListObjectsV2, 1,000 keys per request. */
   async *listObjects(prefix: string, signal: AbortSignal): AsyncIterable<readonly ListedObject[]> {
     let token: string | undefined;
@@ -272,16 +287,11 @@ export class S3BucketClient implements BucketClient {
         ContinuationToken: token,
       });
       countRequests(command, 'ListObjectsV2', this.#counter);
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await this.#send(
-          (abortSignal) => this.#client.send(command, { abortSignal }),
-          signal,
-          'listing objects',
-        );
-      } catch (error) {
-        this.#fail(error, signal, 'listing objects');
-      }
+      const page = await this.#sendOrFail(
+        (abortSignal) => this.#client.send(command, { abortSignal }),
+        signal,
+        'listing objects',
+      );
       const objects: ListedObject[] = [];
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue;
@@ -312,16 +322,11 @@ export class S3BucketClient implements BucketClient {
         VersionIdMarker: versionMarker,
       });
       countRequests(command, 'ListObjectVersions', this.#counter);
-      let page: ListObjectVersionsCommandOutput;
-      try {
-        page = await this.#send(
-          (abortSignal) => this.#client.send(command, { abortSignal }),
-          signal,
-          'listing object versions',
-        );
-      } catch (error) {
-        this.#fail(error, signal, 'listing object versions');
-      }
+      const page = await this.#sendOrFail(
+        (abortSignal) => this.#client.send(command, { abortSignal }),
+        signal,
+        'listing object versions',
+      );
       const entries: ListedVersion[] = [];
       for (const v of page.Versions ?? []) {
         if (v.Key === undefined || !v.LastModified) continue;

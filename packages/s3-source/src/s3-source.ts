@@ -32,7 +32,7 @@ import {
   type CachedIgnoreFile,
   type CacheState,
 } from './cache.js';
-import { downloadObject, runPool } from './download.js';
+import { downloadObject, openListedObject, runPool } from './download.js';
 import { S3ErrorCodes } from './errors.js';
 import { checkLayout, isFolderMarker, normalisePrefix, relativePathOf } from './keys.js';
 import {
@@ -445,12 +445,7 @@ export class S3Source implements Source {
             `${entry.key} is ${entry.size} bytes; an ignore file may have at most ${MAX_IGNORE_FILE}`,
           );
         }
-        const response = await this.#client.getObject({
-          key: entry.key,
-          versionId: entry.versionId,
-          ifMatch: entry.versionId === undefined ? entry.etag : undefined,
-          signal,
-        });
+        const response = await openListedObject(this.#client, entry, signal);
         const chunks: Buffer[] = [];
         let size = 0;
         try {

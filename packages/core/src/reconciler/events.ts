@@ -19,34 +19,81 @@ export interface EventBase {
 export interface ReconcilerEvents {
   /** The source produced an artifact. */
   fetched: EventBase & {
+    /** The artifact's revision (`main@sha1:…` for Git, a digest-based one for S3 and folders). */
     readonly revision: string;
+    /** The digest of the artifact's content (`sha256:…`), equal for equal content. */
     readonly digest: string;
+    /** Who changed what, when (author, message, time), as far as the source knows. */
     readonly meta: ArtifactMeta;
+    /** The fetched artifact itself (its folder stays valid while the source keeps it). */
     readonly artifact: Artifact;
   };
   /** Manifests are ready; `cached` when the previous render was reused. */
-  rendered: EventBase & { readonly revision: string; readonly manifests: number; readonly cached: boolean };
+  rendered: EventBase & {
+    /** The revision rendered. */
+    readonly revision: string;
+    /** How many objects the render produced. */
+    readonly manifests: number;
+    /** True when the manifests of the previous render of the same digest were reused. */
+    readonly cached: boolean;
+  };
   /** The target planned the change. */
-  planned: EventBase & { readonly revision: string; readonly plan: Plan; readonly summary: PlanSummary };
+  planned: EventBase & {
+    /** The revision planned. */
+    readonly revision: string;
+    /** The plan, with Secret values masked as in the diffs. */
+    readonly plan: Plan;
+    /** The plan's counts (create, update, unchanged, prune, drifted). */
+    readonly summary: PlanSummary;
+  };
   /** Live objects differ from what was last applied. */
-  drifted: EventBase & { readonly revision: string; readonly objects: readonly ObjectRef[] };
+  drifted: EventBase & {
+    /** The revision whose applied state drifted. */
+    readonly revision: string;
+    /** The objects changed on the target since they were applied. */
+    readonly objects: readonly ObjectRef[];
+  };
   /** The set was written. */
-  applied: EventBase & { readonly revision: string; readonly writes: number; readonly summary: PlanSummary };
+  applied: EventBase & {
+    /** The revision applied. */
+    readonly revision: string;
+    /** How many write requests the target made (unchanged objects take none). */
+    readonly writes: number;
+    /** The counts of the plan that was applied. */
+    readonly summary: PlanSummary;
+  };
   /** Objects that left the desired set were deleted (some may be skipped or have failed). */
-  pruned: EventBase & { readonly revision: string; readonly result: PruneResult };
+  pruned: EventBase & {
+    /** The revision being applied, which no longer holds the objects. */
+    readonly revision: string;
+    /** What was deleted, skipped (kept by annotation, not ours) and what failed. */
+    readonly result: PruneResult;
+  };
   /** Every applied object is Current. */
-  healthy: EventBase & { readonly revision: string; readonly report: HealthReport };
+  healthy: EventBase & {
+    /** The revision that became healthy. */
+    readonly revision: string;
+    /** The last health report, every object Current. */
+    readonly report: HealthReport;
+  };
   /** Some object failed, or the health wait ran out of time. */
   unhealthy: EventBase & {
+    /** The revision that did not become healthy. */
     readonly revision: string;
+    /** The last health report read, when one was read. */
     readonly report: HealthReport | undefined;
+    /** `Failed` when an object reported Failed, `Timeout` when `healthTimeout` ran out first. */
     readonly reason: 'Failed' | 'Timeout';
+    /** Which objects, and why, in words. */
     readonly message: string;
   };
   /** A revision that never became healthy was replaced by the last healthy one. */
   rolledBack: EventBase & {
+    /** The revision applied again (the same as `to`). */
     readonly revision: string;
+    /** The revision that never became healthy, now held back until a newer one arrives. */
     readonly from: string;
+    /** The last healthy revision, applied again. */
     readonly to: string;
     /** Whether the revision rolled back to became healthy again. */
     readonly healthy: boolean;
@@ -58,9 +105,17 @@ export interface ReconcilerEvents {
    */
   recovered: EventBase & StateRecovery;
   /** A pass failed. */
-  failed: EventBase & { readonly stage: Stage; readonly error: GitOpsError };
+  failed: EventBase & {
+    /** The part of the pass that failed (`source`, `render`, `validation`, `apply`, ...). */
+    readonly stage: Stage;
+    /** The typed error, with its stable `code`; it holds no credential or Secret value. */
+    readonly error: GitOpsError;
+  };
   /** The status changed; `status` is the new frozen value. */
-  status: EventBase & { readonly status: ReconcilerStatus };
+  status: EventBase & {
+    /** The new status, frozen. */
+    readonly status: ReconcilerStatus;
+  };
 }
 
 /** The name of a reconciler event. */

@@ -60,6 +60,11 @@ export type RecoveryReason = 'StateMissing' | 'StateEmpty' | 'StateUnreadable' |
 
 /** What loading the state found wrong, and what the target's owned objects added back. */
 export interface StateRecovery {
+  /**
+   * What was wrong: no state stored (`StateMissing`), a stored inventory with no entries
+   * (`StateEmpty`), a state that could not be read or decoded (`StateUnreadable`), or, while this
+   * process runs, a state changed or deleted by another writer (`StateReplaced`).
+   */
   readonly reason: RecoveryReason;
   /** Says what happened, naming the store entry (and the read error for `StateUnreadable`). */
   readonly message: string;

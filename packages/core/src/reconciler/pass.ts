@@ -1,4 +1,3 @@
-import { sleep } from '../clock.js';
 import { maskPlanSecrets } from '../diff/mask-plan.js';
 import {
   ApplyError,
@@ -20,6 +19,7 @@ import type {
   Plan,
   PruneResult,
 } from '../types.js';
+import { poll } from '../wait.js';
 import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
 import { type HealthySet, loadState, persistState, type ReconcilerMemory, refreshState } from './memory.js';
 import type { ResolvedOptions } from './options.js';
@@ -385,44 +385,41 @@ export class Pass {
     const { target, clock, healthPollInterval, healthTimeout, name } = this.#options;
     const now = (): string => new Date(clock.now()).toISOString();
     this.#host.update(healthWaiting(revision, refs.length, now()));
-    const deadline = clock.now() + healthTimeout;
+    // The last report read, for the timeout message: `poll` resolves undefined when time is up.
+    // Errors of the checks and aborts of the waits are typed once, by the stage around the poll.
+    let last: HealthReport = { status: 'InProgress', objects: [] };
+    const settled = await this.#inStage('health', ErrorCodes.HealthFailed, () =>
+      poll(
+        async (): Promise<HealthReport | undefined> => {
+          this.#checkAborted();
+          last =
+            refs.length === 0
+              ? { status: 'Current', objects: [] }
+              : await target.health(refs, { signal: this.#signal });
+          return last.status === 'Current' || last.status === 'Failed' ? last : undefined;
+        },
+        { clock, intervalMs: healthPollInterval, timeoutMs: healthTimeout, signal: this.#signal },
+      ),
+    );
     let outcome: HealthOutcome;
-    for (;;) {
-      this.#checkAborted();
-      const report: HealthReport =
-        refs.length === 0
-          ? { status: 'Current', objects: [] }
-          : await this.#inStage('health', ErrorCodes.HealthFailed, () =>
-              target.health(refs, { signal: this.#signal }),
-            );
-      if (report.status === 'Current') {
-        outcome = { healthy: true, report, message: `All ${refs.length} objects are Current` };
-        break;
-      }
-      if (report.status === 'Failed') {
-        const failed = report.objects.filter((o) => o.status === 'Failed');
-        const first = failed[0];
-        const detail = first ? ` (${formatRef(first.ref)}: ${first.message})` : '';
-        outcome = {
-          healthy: false,
-          report,
-          message: `Health check failed for ${listRefs(failed.map((o) => o.ref))}${detail}`,
-        };
-        break;
-      }
-      const left = deadline - clock.now();
-      if (left <= 0) {
-        const pending = report.objects.filter((o) => o.status !== 'Current').map((o) => o.ref);
-        outcome = {
-          healthy: false,
-          report,
-          message: `Timed out after ${healthTimeout} ms waiting for ${listRefs(pending)}`,
-        };
-        break;
-      }
-      await this.#inStage('health', ErrorCodes.HealthFailed, () =>
-        sleep(clock, Math.min(healthPollInterval, left), this.#signal),
-      );
+    if (settled?.status === 'Current') {
+      outcome = { healthy: true, report: settled, message: `All ${refs.length} objects are Current` };
+    } else if (settled?.status === 'Failed') {
+      const failed = settled.objects.filter((o) => o.status === 'Failed');
+      const first = failed[0];
+      const detail = first ? ` (${formatRef(first.ref)}: ${first.message})` : '';
+      outcome = {
+        healthy: false,
+        report: settled,
+        message: `Health check failed for ${listRefs(failed.map((o) => o.ref))}${detail}`,
+      };
+    } else {
+      const pending = last.objects.filter((o) => o.status !== 'Current').map((o) => o.ref);
+      outcome = {
+        healthy: false,
+        report: last,
+        message: `Timed out after ${healthTimeout} ms waiting for ${listRefs(pending)}`,
+      };
     }
     const { report } = outcome;
     this.#host.update(

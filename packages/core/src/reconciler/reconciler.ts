@@ -43,6 +43,7 @@ export interface ReconcileResult {
   readonly revision?: string;
   /** The revision whose objects are applied after the pass. */
   readonly appliedRevision?: string;
+  /** The counts of the plan the pass applied, when it got that far. */
   readonly plan?: PlanSummary;
   /** Write requests made by the apply. */
   readonly writes: number;
@@ -54,6 +55,7 @@ export interface ReconcileResult {
   readonly error?: GitOpsError;
   /** ISO 8601. */
   readonly startedAt: string;
+  /** How long the pass took, in milliseconds of the reconciler's clock. */
   readonly durationMs: number;
 }
 
@@ -73,6 +75,7 @@ export interface StopOptions {
 export interface Deferral {
   /** Condition reason, such as `DependencyNotReady`. */
   readonly reason: string;
+  /** Why, for people (which dependency is not Ready yet). */
   readonly message: string;
   /** When to try again, in milliseconds. */
   readonly retryAfter: number;

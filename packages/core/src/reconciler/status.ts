@@ -7,6 +7,7 @@ export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Healthy';
 
 /** The observable state of a reconciler: a frozen value, replaced (never mutated) on every change. */
 export interface ReconcilerStatus {
+  /** The reconciler's name, as given in its options. */
   readonly name: string;
   /** `Ready`, `Reconciling`, `Stalled` and `Healthy`, as Kubernetes conditions. */
   readonly conditions: readonly Condition[];
@@ -26,6 +27,7 @@ export interface ReconcilerStatus {
   readonly failures: number;
   /** When the next scheduled pass runs (ISO 8601), if one is scheduled. */
   readonly nextRunAt: string | undefined;
+  /** True between `suspend()` and `resume()`: scheduled passes do not run, explicit ones still do. */
   readonly suspended: boolean;
   /** Counts of the newest plan. */
   readonly lastPlan: PlanSummary | undefined;

@@ -19,13 +19,19 @@ export const ConditionReasons = {
   Pending: 'Pending',
   /** A pass runs, or the health wait runs. */
   Progressing: 'Progressing',
+  /** The newest pass applied the fetched revision (and, with `wait`, it became healthy): Ready=True. */
   ReconciliationSucceeded: 'ReconciliationSucceeded',
   /** The fetched revision never became healthy and the last healthy one is applied instead. */
   RolledBack: 'RolledBack',
+  /** `suspend()` was called: scheduled passes do not run (Reconciling=False). */
   Suspended: 'Suspended',
+  /** `resume()` was called after a suspension: scheduled passes run again. */
   Resumed: 'Resumed',
+  /** Every applied object is Current (Healthy=True). */
   Healthy: 'Healthy',
+  /** An applied object reported Failed (Healthy=False). */
   HealthCheckFailed: 'HealthCheckFailed',
+  /** The applied objects were not all Current within `healthTimeout` (Healthy=False). */
   HealthCheckTimeout: 'HealthCheckTimeout',
   /** Health checks are off (`wait: false`). */
   NotChecked: 'NotChecked',

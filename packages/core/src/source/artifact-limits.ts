@@ -33,7 +33,9 @@ export type LimitNames = { readonly [K in keyof ArtifactLimits]-?: string };
 
 /** Limits resolved against a source's defaults, with the option names the user spelled. */
 export interface LimitsInUse {
+  /** Every limit with a value: the user's where given (an alias included), the source's default otherwise. */
   readonly limits: ResolvedArtifactLimits;
+  /** For each limit, the option name the user gave it under (`maxObjects` for S3's alias), for messages. */
   readonly names: LimitNames;
 }
 

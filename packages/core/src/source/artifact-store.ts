@@ -4,7 +4,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { ErrorCodes, SourceError } from '../errors.js';
 import { linkOrCopy, type StoredFile } from './artifact-links.js';
 import { type PrepareSpareOptions, SPARE_PREFIX, SpareCopies } from './artifact-spare.js';
-import { digestOfHashes } from './walk.js';
+import { digestOfHashes, pathExists } from './walk.js';
 
 /**
  * The one artifact store of every source (GitSource, S3Source, DirectorySource, and custom ones).
@@ -39,9 +39,13 @@ export interface ArtifactRecord<D = unknown> {
 export interface PublishRequest<D = unknown> {
   /** Folder name: letters, digits, `-`, `_` and `.`, not starting with `.`. */
   readonly name: string;
+  /** The revision to record (`main@sha1:<commit>`, `sha256:<digest>`). */
   readonly revision: string;
+  /** The content digest (`sha256:<hex>`) the source computed over the staged files. */
   readonly digest: string;
+  /** The files with their content keys, so the next artifact can hard-link the unchanged ones; default none. */
   readonly files?: readonly StoredFile[] | undefined;
+  /** Source data stored in the record and given back after a restart (audit metadata, object index). */
   readonly data?: D | undefined;
 }
 
@@ -66,6 +70,7 @@ export interface CollectGarbageOptions {
 export interface ArtifactFileInput {
   /** Relative `/` path inside the artifact; `..`, absolute paths and empty parts are refused. */
   readonly path: string;
+  /** The file's bytes; a string is written as UTF-8. */
   readonly content: Uint8Array | string;
   /** Write it executable (`0o555`); files are read-only (`0o444`) otherwise. */
   readonly executable?: boolean | undefined;
@@ -79,7 +84,9 @@ export interface WriteArtifactOptions<D = unknown> {
   readonly name?: string | undefined;
   /** The artifact to reuse unchanged files from; default the newest one in the store. */
   readonly base?: string | undefined;
+  /** Source data stored in the record (see {@link ArtifactRecord.data}). */
   readonly data?: D | undefined;
+  /** Aborts the write between files; the staging folder is removed. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -103,13 +110,6 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 function isRecord(value: unknown, name: string): value is ArtifactRecord {
@@ -213,7 +213,7 @@ export class ArtifactStore<D = unknown> {
   async publish(staging: string, request: PublishRequest<D>): Promise<ArtifactRecord<D>> {
     const dir = this.dirOf(request.name);
     const existing = await this.#readRecord(request.name);
-    const present = await exists(dir);
+    const present = await pathExists(dir);
     if (existing && existing.digest === request.digest && present) {
       await this.discard(staging);
       return this.touch(request.name);
@@ -247,7 +247,7 @@ export class ArtifactStore<D = unknown> {
   /** The record of artifact `name` when both the record and the folder exist. */
   async get(name: string): Promise<ArtifactRecord<D> | undefined> {
     const record = await this.#readRecord(name);
-    if (!record || !(await exists(this.dirOf(name)))) return undefined;
+    if (!record || !(await pathExists(this.dirOf(name)))) return undefined;
     return record;
   }
 
@@ -359,7 +359,7 @@ export class ArtifactStore<D = unknown> {
 
   /**
    * Writes a set of files (an array, or an async stream of entries) as an immutable artifact with
-   * a content digest (see {@link digestOfHashes}) and a revision: files whose content a base
+   * a content digest (`sha256:<hex>` over the paths and contents, not times or modes) and a revision: files whose content a base
    * artifact already holds are hard-linked from it, the others written read-only. When an artifact
    * of that name and digest exists it is returned as it is. For custom sources; the built-in ones
    * use {@link stage} and {@link publish} directly.

@@ -10,7 +10,7 @@ import {
 } from './artifact-limits.js';
 import { type ArtifactFileInput, ArtifactStore } from './artifact-store.js';
 import { createIgnoreMatcher, type IgnoreMatcherOptions } from './ignore.js';
-import { digestDirectory, throwIfAborted, type WalkedFile } from './walk.js';
+import { digestDirectory, pathExists, throwIfAborted, type WalkedFile } from './walk.js';
 
 /** Options for {@link DirectorySource}. */
 export interface DirectorySourceOptions {
@@ -40,14 +40,6 @@ const DEFAULT_LIMITS: ResolvedArtifactLimits = {
   maxFileBytes: 256 * 1024 * 1024,
   maxTotalBytes: 256 * 1024 * 1024,
 };
-
-/** Whether a path exists. */
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 /**
  * A local folder as a source, for demos, tests and users without a Git server. Every fetch takes
@@ -98,7 +90,7 @@ export class DirectorySource implements Source {
     }
     try {
       const scan = await this.#scan(signal);
-      if (previous && previous.digest === scan.digest && (await exists(previous.dir))) return previous;
+      if (previous && previous.digest === scan.digest && (await pathExists(previous.dir))) return previous;
       const store = await this.#openStore();
       const record = await store.write(this.#read(scan.files), { signal });
       this.#written.add(record.name);

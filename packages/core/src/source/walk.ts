@@ -197,3 +197,11 @@ export async function digestDirectory(
   }
   return { digest: digestOfHashes(files.map((f) => [f.path, f.sha256] as const)), files };
 }
+
+/** Whether anything (file, folder, link target) exists at `path`; errors other than absence count as absent. */
+export async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

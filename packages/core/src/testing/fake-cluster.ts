@@ -61,7 +61,9 @@ export interface FakeClusterOptions {
 
 /** One write or delete the fake cluster performed, in order. */
 export interface ClusterOperation {
+  /** `apply` for a create or update, `delete` for a delete. */
   readonly op: 'apply' | 'delete';
+  /** The object written or deleted. */
   readonly ref: ObjectRef;
 }
 
@@ -69,7 +71,14 @@ export interface ClusterOperation {
 export type HealthSelector = ObjectRef | string | ((object: KubeObject) => boolean);
 
 /** A health status, with an optional message. */
-export type HealthOutcome = HealthStatus | { readonly status: HealthStatus; readonly message?: string };
+export type HealthOutcome =
+  | HealthStatus
+  | {
+      /** The status the object reports. */
+      readonly status: HealthStatus;
+      /** Why, in words; default a message naming the status. */
+      readonly message?: string;
+    };
 
 /**
  * What a health rule reports: a fixed outcome, or a function of the live object and of how many

@@ -24,18 +24,27 @@ export interface MemorySourceOptions {
 
 /** Options of {@link MemorySource.commit}. */
 export interface CommitOptions {
+  /** The commit's author (`Name <email>`); default the source's `author` option. */
   readonly author?: string;
+  /** The commit message; default `Update`. It takes part in the commit's sha. */
   readonly message?: string;
 }
 
 /** One commit of a memory source. */
 export interface MemoryCommit {
+  /** The revision an artifact of this commit carries, as GitSource spells it: `<branch>@sha1:<sha>`. */
   readonly revision: string;
+  /** A sha1 of the files, the parent and the message: equal content and history give equal shas. */
   readonly sha: string;
+  /** The sha of the commit before it; undefined for the first commit. */
   readonly parent: string | undefined;
+  /** The committed files: relative `/` path to text content. */
   readonly files: Readonly<Record<string, string>>;
+  /** Who made the commit (`Name <email>`). */
   readonly author: string;
+  /** The commit message. */
   readonly message: string;
+  /** When it was committed, ISO 8601, read from the source's clock. */
   readonly time: string;
 }
 

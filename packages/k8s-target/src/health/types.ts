@@ -2,7 +2,9 @@ import type { HealthStatus, KubeObject } from '@gitops-kit/core';
 
 /** The health of one live object and why, as people read it. */
 export interface HealthResult {
+  /** `Current`, `InProgress`, `Failed`, ... as kstatus computes it. */
   readonly status: HealthStatus;
+  /** Why, in words (`2 of 3 replicas ready`). */
   readonly message: string;
 }
 
