@@ -133,14 +133,20 @@ export class ValidationError extends GitOpsError {
 export class ApplyError extends GitOpsError {
   /** Objects that were written before the failure, so they stay owned and recoverable. */
   readonly applied: readonly InventoryEntry[];
+  /** Every object that failed, with its place and reason (the message shows the first few). */
+  readonly issues: readonly ValidationIssue[];
 
   constructor(
     code: string,
     message: string,
-    options: GitOpsErrorOptions & { applied?: readonly InventoryEntry[] } = {},
+    options: GitOpsErrorOptions & {
+      applied?: readonly InventoryEntry[];
+      issues?: readonly ValidationIssue[];
+    } = {},
   ) {
     super('apply', code, message, options);
     this.applied = options.applied ?? [];
+    this.issues = options.issues ?? [];
   }
 }
 

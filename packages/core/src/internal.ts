@@ -12,4 +12,5 @@ export { storedSecretData } from './diff/mask.js';
 export { joinPointer, splitPointer } from './diff/pointer.js';
 export { isRecord, type JsonRecord } from './diff/values.js';
 export { runProcess } from './render/process.js';
+export { byManifestOrder, type Problem, summarizeProblems } from './summary.js';
 export { hmacSha256 } from './webhook/verify.js';

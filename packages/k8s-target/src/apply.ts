@@ -12,6 +12,7 @@ import {
   type PlannedObject,
   refKey,
 } from '@gitops-kit/core';
+import { byManifestOrder, summarizeProblems } from '@gitops-kit/core/internal';
 import type { TargetContext } from './context.js';
 import { type CrdSpec, established, servedVersions } from './crds.js';
 import { resourcePath } from './discovery.js';
@@ -113,9 +114,15 @@ function applyFailure(
   failures: readonly { object: PlannedObject; error: unknown }[],
   applied: InventoryEntry[],
 ): ApplyError {
-  const lines = failures.map(
-    ({ object, error }) =>
-      `${formatLocation(locationOf(object.manifest, object.ref))}: ${describeApiError(error)}`,
+  const issues = failures
+    .map(({ object, error }) => ({
+      message: describeApiError(error),
+      location: locationOf(object.manifest, object.ref),
+    }))
+    .sort(byManifestOrder);
+  // Counts and the first few, grouped by reason: 600 refusals stay a few lines (the error keeps all).
+  const lines = summarizeProblems(
+    issues.map((issue) => ({ message: issue.message, where: formatLocation(issue.location) })),
   );
   const code = failures.every((f) => isConflictError(f.error))
     ? K8sErrorCodes.FieldConflict
@@ -127,6 +134,7 @@ function applyFailure(
     {
       cause: first.error,
       applied,
+      issues,
       ...(failures.length === 1 ? { location: locationOf(first.object.manifest, first.object.ref) } : {}),
     },
   );

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { GitOpsError } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { shortenApiMessage } from './api-message.js';
 import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
 
 /**
@@ -82,8 +83,12 @@ export function errorFromResponse(statusCode: number, text: string): KubeApiErro
     };
     if (parsed && parsed.kind === 'Status') {
       if (typeof parsed.reason === 'string' && parsed.reason) reason = parsed.reason;
-      if (typeof parsed.message === 'string' && parsed.message) message = parsed.message;
-      if (Array.isArray(parsed.details?.causes)) causes = parsed.details.causes as StatusCause[];
+      if (typeof parsed.message === 'string' && parsed.message) message = shortenApiMessage(parsed.message);
+      if (Array.isArray(parsed.details?.causes)) {
+        causes = (parsed.details.causes as StatusCause[]).map((cause) =>
+          typeof cause.message === 'string' ? { ...cause, message: shortenApiMessage(cause.message) } : cause,
+        );
+      }
     }
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the text.

@@ -87,6 +87,20 @@ function findItem(list: unknown, key: JsonRecord): number {
 }
 
 /**
+ * The index of the desired list item that `key` (read from the live object's managed fields)
+ * selects, or -1. A key field the desired item leaves out is one the server defaulted (a port's
+ * `protocol: TCP`), so only the key fields it declares must match, and it must declare one.
+ */
+function findDeclaredItem(list: unknown, key: JsonRecord): number {
+  if (!Array.isArray(list)) return -1;
+  return list.findIndex((item) => {
+    if (!isRecord(item)) return false;
+    const declared = Object.fromEntries(Object.entries(key).filter(([field]) => item[field] !== undefined));
+    return Object.keys(declared).length > 0 && matchesKey(item, declared);
+  });
+}
+
+/**
  * Fields we applied before and no longer declare. Server-side apply removes them on the next
  * apply (we own them), so a plan must show them. Only the `fieldsV1` forms that name a place are
  * followed: `f:<field>` and `k:<list item key>`; a set item (`v:`) or an item we cannot find is
@@ -138,7 +152,7 @@ function walk(
     if (liveIndex < 0) continue;
     const itemPath = joinPointer(path, liveIndex);
     const liveItem = (live as unknown[])[liveIndex];
-    const desiredIndex = findItem(desired, key);
+    const desiredIndex = findDeclaredItem(desired, key);
     if (desiredIndex < 0) {
       out.push({ path: itemPath, before: masked(itemPath) ? MASKED_VALUE : liveItem });
       continue;

@@ -717,3 +717,44 @@ describe('assessObjectHealth and summarizeHealth', () => {
     expect(summarizeHealth(objects).objects).toEqual(objects);
   });
 });
+
+describe('a progress deadline exceeded before the last spec write (a rollback, a fixed image)', () => {
+  const timedOut = (updatedAt: string) => ({
+    ...deploymentDone,
+    conditions: [
+      {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: 'ReplicaSet "web-bad" has timed out progressing.',
+        lastTransitionTime: updatedAt,
+        lastUpdateTime: updatedAt,
+      },
+    ],
+  });
+  const withSpecWrite = (object: KubeObject, time: string): KubeObject => ({
+    ...object,
+    metadata: {
+      ...object.metadata,
+      managedFields: [
+        { manager: 'gitops-kit', operation: 'Apply', time },
+        {
+          manager: 'kube-controller-manager',
+          operation: 'Update',
+          subresource: 'status',
+          time: '2030-01-01T00:00:00Z',
+        },
+      ],
+    },
+  });
+
+  it('is about the previous rollout: InProgress until the controller reports on the new one', () => {
+    const object = withSpecWrite(deployment(timedOut('2026-12-01T10:00:00Z')), '2026-12-01T10:00:05Z');
+    expect(assessHealth(object)).toMatchObject({ status: 'InProgress', message: /earlier rollout exceeded/ });
+  });
+
+  it('after the last spec write it is this rollout failing', () => {
+    const object = withSpecWrite(deployment(timedOut('2026-12-01T10:00:09Z')), '2026-12-01T10:00:05Z');
+    expect(assessHealth(object)).toMatchObject({ status: 'Failed', message: /Progress deadline exceeded/ });
+  });
+});

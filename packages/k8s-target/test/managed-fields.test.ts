@@ -69,3 +69,59 @@ describe('removedFields', () => {
     expect(all).not.toContain('/spec/replicas');
   });
 });
+
+describe('removedFields with a list key the server defaults', () => {
+  it('a port declared without its protocol is the same item as the live port keyed with protocol TCP', () => {
+    const withPort: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'web',
+        managedFields: [
+          {
+            manager: 'gitops-kit',
+            operation: 'Apply',
+            fieldsType: 'FieldsV1',
+            fieldsV1: {
+              'f:spec': {
+                'f:template': {
+                  'f:spec': {
+                    'f:containers': {
+                      'k:{"name":"main"}': {
+                        '.': {},
+                        'f:name': {},
+                        'f:ports': {
+                          'k:{"containerPort":80,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {} },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      },
+      spec: {
+        template: {
+          spec: { containers: [{ name: 'main', ports: [{ containerPort: 80, protocol: 'TCP' }] }] },
+        },
+      },
+    };
+    const desired: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { template: { spec: { containers: [{ name: 'main', ports: [{ containerPort: 80 }] }] } } },
+    };
+    expect(removedFields(desired, withPort, 'gitops-kit')).toEqual([]);
+    // A port that really left the set is still reported.
+    const noPorts: KubeObject = {
+      ...desired,
+      spec: { template: { spec: { containers: [{ name: 'main' }] } } },
+    };
+    expect(removedFields(noPorts, withPort, 'gitops-kit').map((c) => c.path)).toEqual([
+      '/spec/template/spec/containers/0/ports',
+    ]);
+  });
+});

@@ -238,4 +238,25 @@ describe('KubernetesTarget apply', () => {
     await expect(target.validate(plan, call())).rejects.toMatchObject({ code: 'VALIDATION_DRY_RUN_FAILED' });
     expect(server.writes()).not.toContain(`DELETE ${path}`);
   });
+
+  it('600 refused writes make a short message grouped by reason; the error keeps every one', async () => {
+    const { server, target } = scriptedTarget();
+    server.fail((r) => !r.dryRun && r.method === 'PATCH' && r.path.includes('/configmaps/'), {
+      status: 403,
+      reason: 'Forbidden',
+      message: 'configmaps is forbidden: exceeded quota: compute, requested: count/configmaps=1',
+    });
+    const objects = [namespace('shop'), ...Array.from({ length: 600 }, (_, i) => configMap('shop', `c${i}`))];
+    const plan = await target.plan(manifests(objects), emptyInventory, call());
+    await target.validate(plan, call());
+    const error = (await target.apply(plan, call()).catch((e: unknown) => e)) as ApplyError;
+
+    expect(error).toBeInstanceOf(ApplyError);
+    expect(error.message.length).toBeLessThan(800);
+    expect(error.message).toContain('600 objects failed to apply');
+    expect(error.message).toContain('(600 objects: ');
+    expect(error.message).toContain('and 597 more');
+    expect(error.issues).toHaveLength(600);
+    expect(error.applied.map((e) => e.ref.kind)).toEqual(['Namespace']);
+  });
 });

@@ -364,4 +364,22 @@ describe('KubernetesTarget (real apiserver)', () => {
     expect(result.failed[0]?.message).toMatch(/Forbidden/);
     expect(await getObject(admin, `/api/v1/namespaces/${ns}/configmaps/a`)).toBeDefined();
   });
+
+  it('plans only the changed field when a list key field is server-defaulted (a port without protocol)', async () => {
+    const { target } = await kubeTarget();
+    const ns = uniqueName('ports');
+    const web = deployment(ns, 'web', 1);
+    const spec = web.spec as {
+      replicas: number;
+      template: { spec: { containers: Record<string, unknown>[] } };
+    };
+    const container = spec.template.spec.containers[0] as Record<string, unknown>;
+    container.ports = [{ containerPort: 80 }];
+    const first = await sync(target, [namespace(ns), web], emptyInventory);
+
+    const scaled = structuredClone(web);
+    (scaled.spec as { replicas: number }).replicas = 3;
+    const plan = await target.plan(manifests([namespace(ns), scaled]), first.inventory, { signal: signal() });
+    expect(plan.update.map((o) => o.changes)).toEqual([[{ path: '/spec/replicas', before: 1, after: 3 }]]);
+  });
 });

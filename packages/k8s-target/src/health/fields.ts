@@ -10,6 +10,8 @@ export interface LiveCondition {
   readonly reason: string;
   readonly message: string;
   readonly lastTransitionTime: string;
+  /** When the condition was last written (`lastUpdateTime`, Deployments and some others), or ''. */
+  readonly lastUpdateTime: string;
 }
 
 /** The value at a dotted path (`status.replicas`), or undefined when any step is missing. */
@@ -49,6 +51,7 @@ export function conditionsOf(object: unknown): LiveCondition[] {
       reason: typeof entry.reason === 'string' ? entry.reason : '',
       message: typeof entry.message === 'string' ? entry.message : '',
       lastTransitionTime: typeof entry.lastTransitionTime === 'string' ? entry.lastTransitionTime : '',
+      lastUpdateTime: typeof entry.lastUpdateTime === 'string' ? entry.lastUpdateTime : '',
     });
   }
   return conditions;
@@ -57,4 +60,23 @@ export function conditionsOf(object: unknown): LiveCondition[] {
 /** The first condition of a type, if any. */
 export function findCondition(object: unknown, type: string): LiveCondition | undefined {
   return conditionsOf(object).find((condition) => condition.type === type);
+}
+
+/**
+ * When the object's spec was last written, in epoch milliseconds: the newest `time` of its
+ * `managedFields` entries other than the `status` subresource's (those are the controller's own
+ * status writes). Undefined when the server keeps no managed fields.
+ */
+export function lastSpecWrite(object: unknown): number | undefined {
+  const entries = fieldAt(object, 'metadata.managedFields');
+  if (!Array.isArray(entries)) return undefined;
+  let newest: number | undefined;
+  for (const entry of entries) {
+    if (entry === null || typeof entry !== 'object') continue;
+    const { time, subresource } = entry as { time?: unknown; subresource?: unknown };
+    if (subresource === 'status' || typeof time !== 'string') continue;
+    const at = Date.parse(time);
+    if (!Number.isNaN(at) && (newest === undefined || at > newest)) newest = at;
+  }
+  return newest;
 }

@@ -1,5 +1,5 @@
 import type { KubeObject } from '@gitops-kit/core';
-import { conditionsOf, fieldAt, findCondition, intAt, stringAt } from './fields.js';
+import { conditionsOf, fieldAt, findCondition, intAt, lastSpecWrite, stringAt } from './fields.js';
 import type { HealthResult } from './types.js';
 
 /**
@@ -31,6 +31,14 @@ export function deploymentHealth(object: KubeObject): HealthResult {
   for (const condition of conditionsOf(object)) {
     if (condition.type === 'Progressing') {
       if (condition.reason === 'ProgressDeadlineExceeded') {
+        // A timeout from before the spec's last write is about the previous rollout (a rollback,
+        // or a fix of a bad image): the controller keeps that condition until the new rollout
+        // makes progress, so it says nothing yet about this one.
+        const written = lastSpecWrite(object);
+        const at = Date.parse(condition.lastUpdateTime);
+        if (written !== undefined && !Number.isNaN(at) && at <= written) {
+          return inProgress('Rolling out again after an earlier rollout exceeded its progress deadline');
+        }
         return failed(`Progress deadline exceeded${condition.message ? `: ${condition.message}` : ''}`);
       }
       if (condition.status === 'True' && condition.reason === 'NewReplicaSetAvailable') progressed = true;
