@@ -120,7 +120,7 @@ function seconds(ms: number): number {
 }
 
 async function kubectlFirstSync(work: string): Promise<number> {
-  const env = await startTestenv({ kube: true, s3: false, git: false, tools: false });
+  const env = await startTestenv({ kube: { bare: true }, s3: false, git: false, tools: false });
   try {
     const kube = env.kube as NonNullable<Testenv['kube']>;
     const dir = await mkdtemp(join(work, 'kubectl-'));
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     const kubectlMs = await kubectlFirstSync(work);
     console.log(`kubectl apply --server-side, first sync: ${seconds(kubectlMs)} s`);
 
-    const env = await startTestenv({ kube: true, s3: false, git: false, tools: false });
+    const env = await startTestenv({ kube: { bare: true }, s3: false, git: false, tools: false });
     try {
       const kube = env.kube as NonNullable<Testenv['kube']>;
       const dir = await mkdtemp(join(work, 'gitops-kit-'));
