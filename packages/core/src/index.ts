@@ -119,11 +119,12 @@ export {
   pruneCandidates,
   summarizePlan,
 } from './plan.js';
-export type {
-  EventBase,
-  ReconcilerEventName,
-  ReconcilerEvents,
-  ReconcilerListener,
+export {
+  type EventBase,
+  RECONCILER_EVENT_NAMES,
+  type ReconcilerEventName,
+  type ReconcilerEvents,
+  type ReconcilerListener,
 } from './reconciler/events.js';
 export { type Gate, Semaphore } from './reconciler/gate.js';
 export {

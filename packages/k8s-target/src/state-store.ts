@@ -102,15 +102,7 @@ export class ConfigMapStateStore implements StateStore {
         this.#versions.delete(key);
         return undefined;
       }
-      if (error instanceof KubeApiError) {
-        throw new GitOpsError(
-          'reconcile',
-          K8sErrorCodes.StateLoadFailed,
-          `Could not read ${this.describe(key)}: ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw error;
+      throw this.#readFailure(key, error);
     }
     const version = object.metadata?.resourceVersion;
     if (version === undefined) this.#versions.delete(key);
@@ -139,16 +131,19 @@ export class ConfigMapStateStore implements StateStore {
       return known !== undefined && meta.metadata?.resourceVersion === known;
     } catch (error) {
       if (isStatus(error, 404)) return known === undefined;
-      if (error instanceof KubeApiError) {
-        throw new GitOpsError(
-          'reconcile',
-          K8sErrorCodes.StateLoadFailed,
-          `Could not read ${this.describe(key)}: ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw error;
+      throw this.#readFailure(key, error);
     }
+  }
+
+  /** A failed read of the state object as a typed error naming it (other errors pass through). */
+  #readFailure(key: string, error: unknown): unknown {
+    if (!(error instanceof KubeApiError)) return error;
+    return new GitOpsError(
+      'reconcile',
+      K8sErrorCodes.StateLoadFailed,
+      `Could not read ${this.describe(key)}: ${error.message}`,
+      { cause: error },
+    );
   }
 
   /** Saves the state of `key` with one server-side apply, or nothing when it is already stored. */

@@ -10,9 +10,9 @@ import {
   findSecrets,
   type KubeObject,
   RawRenderer,
+  RECONCILER_EVENT_NAMES,
   type ReconcileResult,
   Reconciler,
-  type ReconcilerEventName,
 } from '@gitops-kit/core';
 import { MemorySource } from '@gitops-kit/core/testing';
 import { stateObjectName } from '@gitops-kit/k8s-target';
@@ -57,21 +57,8 @@ describe('no Secret value leaves the target (real apiserver)', () => {
       onListenerError: () => {},
     });
     const seen: unknown[] = [];
-    const names: ReconcilerEventName[] = [
-      'fetched',
-      'rendered',
-      'planned',
-      'drifted',
-      'applied',
-      'pruned',
-      'healthy',
-      'unhealthy',
-      'rolledBack',
-      'recovered',
-      'failed',
-      'status',
-    ];
-    for (const name of names) reconciler.on(name, (payload: unknown) => seen.push({ event: name, payload }));
+    for (const name of RECONCILER_EVENT_NAMES)
+      reconciler.on(name, (payload: unknown) => seen.push({ event: name, payload }));
     const results: ReconcileResult[] = [];
     const pass = async (): Promise<ReconcileResult> => {
       const result = await reconciler.reconcile();

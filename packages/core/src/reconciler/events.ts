@@ -121,6 +121,30 @@ export interface ReconcilerEvents {
 /** The name of a reconciler event. */
 export type ReconcilerEventName = keyof ReconcilerEvents;
 
+/**
+ * Every reconciler event name, in the order a pass emits them, for subscribers that listen to all
+ * (audit logs, metrics, tests). Typed so a new event cannot be left out.
+ */
+export const RECONCILER_EVENT_NAMES = [
+  'fetched',
+  'rendered',
+  'planned',
+  'drifted',
+  'applied',
+  'pruned',
+  'healthy',
+  'unhealthy',
+  'rolledBack',
+  'recovered',
+  'failed',
+  'status',
+] as const satisfies readonly ReconcilerEventName[];
+
+// Fails to compile when ReconcilerEvents gains an event the list above lacks.
+type MissingEventNames = Exclude<ReconcilerEventName, (typeof RECONCILER_EVENT_NAMES)[number]>;
+const everyEventListed: [MissingEventNames] extends [never] ? true : MissingEventNames = true;
+void everyEventListed;
+
 /** A listener of one event. It may be async; a rejected promise is reported like a throw. */
 export type ReconcilerListener<K extends ReconcilerEventName> = (payload: ReconcilerEvents[K]) => unknown;
 

@@ -9,6 +9,7 @@ import {
   type Manifest,
   MemoryStateStore,
   RawRenderer,
+  RECONCILER_EVENT_NAMES,
   Reconciler,
   type ReconcilerEventName,
   type ReconcilerEvents,
@@ -123,21 +124,7 @@ export function rig(
     ...overrides,
   });
   const events: [ReconcilerEventName, unknown][] = [];
-  const all: ReconcilerEventName[] = [
-    'fetched',
-    'rendered',
-    'planned',
-    'drifted',
-    'applied',
-    'pruned',
-    'healthy',
-    'unhealthy',
-    'rolledBack',
-    'recovered',
-    'failed',
-    'status',
-  ];
-  for (const name of all)
+  for (const name of RECONCILER_EVENT_NAMES)
     reconciler.on(name, (payload: ReconcilerEvents[typeof name]) => events.push([name, payload]));
   return {
     clock,
