@@ -12,13 +12,21 @@ import { type LifecyclePhase, lifecyclePhaseOrder } from './phases.js';
 
 /** The annotation keys this module reads. */
 export const LifecycleAnnotations = {
+  /** Argo CD: the phases a hook runs in (`PreSync`, `Sync`, `PostSync`, `SyncFail`, `PostDelete`, `Skip`). */
   argoHook: 'argocd.argoproj.io/hook',
+  /** Argo CD: the object's wave, an integer (default 0). */
   argoSyncWave: 'argocd.argoproj.io/sync-wave',
+  /** Argo CD: when a hook object is deleted. */
   argoHookDeletePolicy: 'argocd.argoproj.io/hook-delete-policy',
+  /** Argo CD: per-object sync options (`Prune=false`, `Replace=true`, …). */
   argoSyncOptions: 'argocd.argoproj.io/sync-options',
+  /** Helm: the hook events an object runs on (`pre-install`, `post-upgrade`, …). */
   helmHook: 'helm.sh/hook',
+  /** Helm: the order of hooks within an event (ascending). */
   helmHookWeight: 'helm.sh/hook-weight',
+  /** Helm: when a hook object is deleted. */
   helmHookDeletePolicy: 'helm.sh/hook-delete-policy',
+  /** Helm: `keep` leaves the object in place on uninstall and prune. */
   helmResourcePolicy: 'helm.sh/resource-policy',
 } as const;
 

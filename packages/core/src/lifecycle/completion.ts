@@ -11,7 +11,9 @@ export type HookCompletion = 'succeeded' | 'failed' | 'running';
 
 /** A hook's completion and a short reason for messages and events. */
 export interface HookCompletionReport {
+  /** Whether the hook succeeded, failed or still runs. */
   readonly completion: HookCompletion;
+  /** Why, for events and errors. */
   readonly message: string;
 }
 

@@ -23,8 +23,18 @@ import { type LifecycleOperation, type LifecyclePhase, lifecyclePhaseOrder } fro
 
 /** How an object gets its name: from the manifest, or from the API server at creation (`generateName`). */
 export type LifecycleName =
-  | { readonly assignedBy: 'manifest'; readonly name: string }
-  | { readonly assignedBy: 'server'; readonly generateName: string };
+  | {
+      /** The manifest names the object. */
+      readonly assignedBy: 'manifest';
+      /** Its `metadata.name`. */
+      readonly name: string;
+    }
+  | {
+      /** The server names it at creation (`metadata.generateName`, hooks only). */
+      readonly assignedBy: 'server';
+      /** The prefix the server adds a random suffix to. */
+      readonly generateName: string;
+    };
 
 /** The lifecycle of one object for one operation. */
 export interface LifecycleDescriptor {
@@ -48,9 +58,11 @@ export interface LifecycleDescriptor {
   readonly reason: string | undefined;
   /** Delete policies of a hook (`BeforeHookCreation` by default); empty for ordinary objects. */
   readonly deletePolicies: readonly HookDeletePolicy[];
+  /** The per-object `argocd.argoproj.io/sync-options` entries, defaults filled in. */
   readonly syncOptions: ObjectSyncOptions;
   /** `helm.sh/resource-policy: keep`: never deleted by prune or uninstall. */
   readonly keep: boolean;
+  /** Where the object's name comes from. */
   readonly name: LifecycleName;
 }
 
@@ -204,7 +216,9 @@ function inPassOrder(phases: readonly LifecyclePhase[]): LifecyclePhase[] {
 
 /** What {@link syncOperationFor} reads of the stored state. */
 export interface OperationState {
+  /** The stored inventory: empty on a first install. */
   readonly inventory: Inventory;
+  /** The revision last applied, when any was. */
   readonly lastAppliedRevision?: string | undefined;
 }
 

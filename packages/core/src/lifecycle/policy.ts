@@ -61,6 +61,7 @@ export type DeletionContext = 'prune' | 'uninstall';
 
 /** The decision for one owned object. */
 export interface Retention {
+  /** True when the object stays in place. */
   readonly keep: boolean;
   /** Why it is kept (the annotation that says so), when it is. */
   readonly reason?: string;
@@ -92,6 +93,7 @@ export function retention(
 
 /** One prune candidate with what its order depends on. */
 export interface PruneCandidate<E> {
+  /** The candidate itself (an inventory entry, a live object). */
   readonly entry: E;
   /** Its wave when it was applied (from the stored inventory or the live object); 0 when unknown. */
   readonly wave?: number | undefined;

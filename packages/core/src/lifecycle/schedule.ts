@@ -10,6 +10,7 @@ import { type LifecycleOperation, type LifecyclePhase, lifecyclePhaseOrder } fro
 
 /** Anything that carries a manifest: a `PlannedObject`, or `{ manifest }`. */
 export interface Schedulable {
+  /** The rendered object, with its origin for errors. */
   readonly manifest: Manifest;
 }
 
@@ -18,7 +19,9 @@ export interface Schedulable {
  * say; the step's `wave` is where it runs (they differ for a Namespace or CRD pulled earlier).
  */
 export interface ScheduledObject<T extends Schedulable> {
+  /** The object as given to the schedule. */
   readonly item: T;
+  /** What its annotations say. */
   readonly lifecycle: LifecycleDescriptor;
 }
 
@@ -31,27 +34,37 @@ export type StepGateKind = 'none' | 'healthy' | 'complete';
 
 /** The gate after a step: its kind and the objects it reads (empty for `none`). */
 export interface StepGate<T extends Schedulable> {
+  /** What the next step waits for. */
   readonly kind: StepGateKind;
+  /** The objects read until they are healthy (or complete, for hooks); empty for `none`. */
   readonly objects: readonly ScheduledObject<T>[];
 }
 
 /** One step: the objects of one wave of one phase, written together in kind order. */
 export interface LifecycleStep<T extends Schedulable> {
+  /** The phase the step belongs to. */
   readonly phase: LifecyclePhase;
+  /** Its wave inside the phase (lower runs first). */
   readonly wave: number;
+  /** What the step writes, in kind order. */
   readonly objects: readonly ScheduledObject<T>[];
+  /** What must be true before the next step starts. */
   readonly gate: StepGate<T>;
 }
 
 /** An object that does not run in this operation, and why (a `Skip`, a hook of another operation). */
 export interface NotRun<T extends Schedulable> {
+  /** The object as given to the schedule. */
   readonly item: T;
+  /** What its annotations say. */
   readonly lifecycle: LifecycleDescriptor;
+  /** Why it does not run now, for plans and logs. */
   readonly reason: string;
 }
 
 /** The order of one pass. */
 export interface LifecycleSchedule<T extends Schedulable> {
+  /** The operation the schedule is for (install, upgrade, rollback or uninstall). */
   readonly operation: LifecycleOperation;
   /** The steps, in the order they run. */
   readonly steps: readonly LifecycleStep<T>[];
@@ -65,6 +78,7 @@ export interface LifecycleSchedule<T extends Schedulable> {
   readonly onFailure: readonly LifecycleStep<T>[];
   /** Objects that belong to the prunable inventory's desired set: every non-hook, `Skip` ones included. */
   readonly owned: readonly T[];
+  /** Objects that do not run in this operation, with the reason. */
   readonly notRun: readonly NotRun<T>[];
 }
 
