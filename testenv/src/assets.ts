@@ -15,10 +15,14 @@ export interface PinnedVersions {
   kustomize: string;
   /** helm v3. */
   helm: string;
+  /** OpenTofu (the OpenTofu target example). */
+  opentofu: string;
+  /** hashicorp/terraform-provider-time, kept as an OpenTofu filesystem mirror. */
+  timeProvider: string;
 }
 
 /** The binaries testenv runs. */
-export type AssetName = 'kube-apiserver' | 'etcd' | 'kubectl' | 'minio' | 'kustomize' | 'helm';
+export type AssetName = 'kube-apiserver' | 'etcd' | 'kubectl' | 'minio' | 'kustomize' | 'helm' | 'tofu';
 
 const versionsFile = fileURLToPath(new URL('../versions.env', import.meta.url));
 
@@ -40,6 +44,8 @@ export function pinnedVersions(): PinnedVersions {
     minio: get('MINIO_VERSION'),
     kustomize: get('KUSTOMIZE_VERSION'),
     helm: get('HELM_VERSION'),
+    opentofu: get('OPENTOFU_VERSION'),
+    timeProvider: get('TIME_PROVIDER_VERSION'),
   };
 }
 
@@ -72,6 +78,8 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
       return join(bin, `kustomize-${versions.kustomize}`);
     case 'helm':
       return join(bin, `helm-${versions.helm}`);
+    case 'tofu':
+      return join(bin, `opentofu-${versions.opentofu}`);
   }
 }
 
@@ -112,4 +120,19 @@ export function findAsset(name: AssetName, versions: PinnedVersions = pinnedVers
       name === 'kubectl' ? ', PATH' : ''
     }); run \`pnpm provision\` to build it`,
   );
+}
+
+/**
+ * The OpenTofu filesystem mirror provision.sh lays out (`<mirror>/registry.opentofu.org/hashicorp/
+ * time/<version>/<os>_<arch>/...`), for `provider_installation { filesystem_mirror { path } }`.
+ * Throws an error that says how to provision it.
+ */
+export function findProviderMirror(versions: PinnedVersions = pinnedVersions()): string {
+  const mirror = join(cacheDir(), 'bin', `terraform-provider-time-${versions.timeProvider}`, 'mirror');
+  try {
+    accessSync(join(mirror, '..', '.complete'), constants.R_OK);
+  } catch {
+    throw new Error(`testenv: no provider mirror at ${mirror}; run \`pnpm provision\` to build it`);
+  }
+  return mirror;
 }
