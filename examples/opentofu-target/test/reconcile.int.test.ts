@@ -1,0 +1,107 @@
+import { Reconciler } from '@gitops-kit/core';
+import { GitSource } from '@gitops-kit/git-source';
+import { testenv } from '@gitops-kit/testenv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TofuRenderer } from '../src/index.js';
+import { GitWork } from './support/git-work.js';
+import {
+  addressesIn,
+  folder,
+  moduleCode,
+  readState,
+  removeFolders,
+  render,
+  stateBucket,
+  tofuTarget,
+} from './support/tofu-env.js';
+
+afterAll(removeFolders);
+
+/** The `input` a terraform_data resource holds in the stored state. */
+function inputOf(state: Record<string, unknown> | undefined, name: string): unknown {
+  const resources = (state?.resources ?? []) as {
+    type: string;
+    name: string;
+    instances: { attributes: { input?: { value?: unknown } } }[];
+  }[];
+  return resources.find((r) => r.type === 'terraform_data' && r.name === name)?.instances[0]?.attributes.input
+    ?.value;
+}
+
+describe('GitOps for infrastructure: a Git repository of OpenTofu code reconciled into an S3-backed state', () => {
+  it('applies, reverts a drift, rolls back a change whose check fails, and prunes a removed resource', async () => {
+    const git = await testenv.git();
+    const { url } = await git.createRepo(`tofu-infra-${process.pid}`);
+    const work = await GitWork.create(url, git.username, git.password);
+    const first = await work.commit(moduleCode(), 'infra: web, db and a creation time');
+
+    const state = await stateBucket();
+    const key = 'infra/prod.tfstate';
+    const target = await tofuTarget(state, key);
+    const reconciler = new Reconciler({
+      name: 'infra',
+      source: new GitSource({ url, cacheDir: await folder('git-cache'), auth: { bearerToken: git.token } }),
+      renderer: new TofuRenderer(),
+      target,
+      prune: true,
+      rollback: true,
+      healthTimeout: 30_000,
+      healthPollInterval: 200,
+    });
+    const drifted: string[] = [];
+    reconciler.on('drifted', (e) => drifted.push(...e.objects.map((o) => `${o.kind}.${o.name}`)));
+
+    const applied = await reconciler.reconcile();
+    expect(applied.outcome).toBe('succeeded');
+    expect(reconciler.status.lastAppliedRevision).toBe(`main@sha1:${first}`);
+    expect(addressesIn(await readState(state, key)).sort()).toEqual([
+      'terraform_data.db',
+      'terraform_data.web',
+      'time_static.created',
+    ]);
+
+    // Drift: someone applies a local edit from their laptop, against the same state.
+    const laptop = await tofuTarget(state, key);
+    const signal = AbortSignal.timeout(60_000);
+    const handmade = await laptop.plan(
+      await render(moduleCode({ color: 'red' })),
+      { entries: [] },
+      { signal },
+    );
+    await laptop.apply(handmade, { signal });
+    expect(inputOf(await readState(state, key), 'web')).toEqual({ color: 'red' });
+    const reverted = await reconciler.reconcile();
+    expect(reverted.outcome).toBe('succeeded');
+    expect(drifted).toEqual(['terraform_data.web']);
+    expect(inputOf(await readState(state, key), 'web')).toEqual({ color: 'blue' });
+
+    // A bad change: it applies, but its check block fails; the last healthy revision comes back.
+    const bad = await work.commit(moduleCode({ size: 'huge' }), 'db: go huge');
+    const rolledBack = await reconciler.reconcile();
+    expect(rolledBack.outcome).toBe('rolledBack');
+    expect(rolledBack.revision).toBe(`main@sha1:${bad}`);
+    expect(rolledBack.message).toContain('the db size huge is not supported');
+    expect(inputOf(await readState(state, key), 'db')).toEqual({ size: 'small' });
+    expect(reconciler.status.lastAppliedRevision).toBe(`main@sha1:${first}`);
+
+    // Prune: a resource removed from the code is destroyed, and only that one.
+    const code = moduleCode();
+    const main = (code['main.tf'] ?? '').replace(/resource "time_static"[\s\S]*?\n}\n/, '');
+    const trimmed = await work.commit(
+      { 'main.tf': main, 'checks.tf': code['checks.tf'] ?? '' },
+      'drop the creation time',
+    );
+    const pruned = await reconciler.reconcile();
+    expect(pruned.outcome).toBe('succeeded');
+    expect(reconciler.status.lastAppliedRevision).toBe(`main@sha1:${trimmed}`);
+    expect(addressesIn(await readState(state, key)).sort()).toEqual([
+      'terraform_data.db',
+      'terraform_data.web',
+    ]);
+    expect(reconciler.status.inventory.entries.map(({ ref }) => `${ref.kind}.${ref.name}`).sort()).toEqual([
+      'Module.root',
+      'terraform_data.db',
+      'terraform_data.web',
+    ]);
+  });
+});
