@@ -40,7 +40,7 @@ export interface DescribeConformanceOptions extends RunConformanceOptions {
 
 /**
  * Declares one test per check of `kit`, each against a fresh fixture from `setup`: a failed check
- * fails its test with the {@link ConformanceError} that names it; a check that does not apply is
+ * fails its test with the `ConformanceError` that names it; a check that does not apply is
  * skipped with its reason.
  *
  * ```ts
