@@ -1,4 +1,4 @@
-import { diffValues, type FieldChange, MASKED_VALUE } from '@gitops-kit/core';
+import { diffValues, type FieldChange, MASKED_CHANGED_VALUE, MASKED_VALUE } from '@gitops-kit/core';
 
 /**
  * The parts of OpenTofu's JSON output (`tofu show -json`) the target reads, and how a resource
@@ -72,16 +72,24 @@ export function actionOf(actions: readonly string[]): TofuAction {
   return 'no-op';
 }
 
-/** Replaces sensitive leaves (as marked by tofu's `*_sensitive` structure) with the mask. */
-function mask(value: unknown, sensitive: unknown): unknown {
-  if (sensitive === true) return MASKED_VALUE;
-  if (!sensitive || typeof sensitive !== 'object' || value === null || typeof value !== 'object')
-    return value;
-  if (Array.isArray(value)) return value.map((v, i) => mask(v, (sensitive as unknown[])[i]));
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value))
-    out[key] = mask(v, (sensitive as Record<string, unknown>)[key]);
-  return out;
+/** Whether the path (pointer segments) is at or under a leaf tofu marks sensitive. */
+function sensitiveAt(marks: unknown, segments: readonly string[]): boolean {
+  let node = marks;
+  for (const segment of segments) {
+    if (node === true) return true;
+    if (!node || typeof node !== 'object') return false;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return (
+    node === true || (node !== null && typeof node === 'object' && JSON.stringify(node).includes('true'))
+  );
+}
+
+function segmentsOf(pointer: string): string[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
 /** Marks values known only after apply. */
@@ -98,11 +106,19 @@ function unknowns(value: unknown, unknown: unknown): unknown {
   return out;
 }
 
-/** The field changes of one resource change, secrets masked, unknowns marked, replace paths named. */
+/** The field changes of one resource change: unknowns marked, sensitive values masked (a changed one reads `*** (changed)`), replace paths named. */
 export function fieldChanges(change: TofuResourceChange['change']): FieldChange[] {
-  const before = mask(change.before ?? undefined, change.before_sensitive);
-  const after = mask(unknowns(change.after ?? undefined, change.after_unknown), change.after_sensitive);
-  const changes = diffValues(before ?? undefined, after ?? undefined);
+  const after = unknowns(change.after ?? undefined, change.after_unknown);
+  const changes = diffValues(change.before ?? undefined, after ?? undefined).map((c): FieldChange => {
+    const segments = segmentsOf(c.path);
+    if (!sensitiveAt(change.before_sensitive, segments) && !sensitiveAt(change.after_sensitive, segments))
+      return c;
+    return {
+      path: c.path,
+      ...(c.before === undefined ? {} : { before: MASKED_VALUE }),
+      ...(c.after === undefined ? {} : { after: MASKED_CHANGED_VALUE }),
+    };
+  });
   const forcing = (change.replace_paths ?? []).map((p) => `/${p.join('/')}`);
   return forcing.length === 0
     ? changes

@@ -113,6 +113,7 @@ export class TofuTarget implements Target {
   readonly #runner: TofuRunnerOptions;
   readonly #plans = new WeakMap<Plan, PlanRecord>();
   #prepared: Promise<void> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
   #initialized: string | undefined;
 
   /** @param options binary, work folder, backend and provider mirror. */
@@ -133,7 +134,12 @@ export class TofuTarget implements Target {
   }
 
   /** Plans the set: creates, updates and replaces per resource address, with field changes. Writes nothing to the state. */
-  async plan(manifests: readonly Manifest[], inventory: Inventory, { signal }: PlanOptions): Promise<Plan> {
+  async plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
+    options.signal.throwIfAborted();
+    return this.#exclusive(() => this.#plan(manifests, inventory, options));
+  }
+
+  async #plan(manifests: readonly Manifest[], inventory: Inventory, { signal }: PlanOptions): Promise<Plan> {
     signal.throwIfAborted();
     const ordered = [...manifests].sort((a, b) => Number(isModule(b.object)) - Number(isModule(a.object)));
     await this.#writeAndInit(ordered, signal);
@@ -191,7 +197,12 @@ export class TofuTarget implements Target {
   }
 
   /** Applies exactly the reviewed plan file. */
-  async apply(plan: Plan, { signal }: TargetCallOptions): Promise<ApplyResult> {
+  async apply(plan: Plan, options: TargetCallOptions): Promise<ApplyResult> {
+    options.signal.throwIfAborted();
+    return this.#exclusive(() => this.#apply(plan, options));
+  }
+
+  async #apply(plan: Plan, { signal }: TargetCallOptions): Promise<ApplyResult> {
     signal.throwIfAborted();
     const record = this.#plans.get(plan);
     if (!record)
@@ -219,7 +230,12 @@ export class TofuTarget implements Target {
   }
 
   /** Destroys the entries' resources that are in the state; anything else is skipped (not ours). */
-  async prune(entries: readonly InventoryEntry[], { signal }: TargetCallOptions): Promise<PruneResult> {
+  async prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult> {
+    options.signal.throwIfAborted();
+    return this.#exclusive(() => this.#prune(entries, options));
+  }
+
+  async #prune(entries: readonly InventoryEntry[], { signal }: TargetCallOptions): Promise<PruneResult> {
     signal.throwIfAborted();
     const result: {
       deleted: ObjectRef[];
@@ -271,7 +287,12 @@ export class TofuTarget implements Target {
   }
 
   /** Resources in the state are Current, others NotFound; the Module is as healthy as its check blocks. */
-  async health(refs: readonly ObjectRef[], { signal }: TargetCallOptions): Promise<HealthReport> {
+  async health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport> {
+    options.signal.throwIfAborted();
+    return this.#exclusive(() => this.#health(refs, options));
+  }
+
+  async #health(refs: readonly ObjectRef[], { signal }: TargetCallOptions): Promise<HealthReport> {
     signal.throwIfAborted();
     if (refs.length === 0) return summarizeHealth([]);
     const state = await this.#state(signal);
@@ -293,7 +314,12 @@ export class TofuTarget implements Target {
   }
 
   /** The resources of the state (and the Module when there is a state): what a lost inventory is rebuilt from. */
-  async listOwned({ signal }: TargetCallOptions): Promise<readonly ObjectRef[]> {
+  async listOwned(options: TargetCallOptions): Promise<readonly ObjectRef[]> {
+    options.signal.throwIfAborted();
+    return this.#exclusive(() => this.#listOwned(options));
+  }
+
+  async #listOwned({ signal }: TargetCallOptions): Promise<readonly ObjectRef[]> {
     signal.throwIfAborted();
     const state = await this.#stateIfInitialized(signal);
     if (!state || !hasState(state)) return [];
@@ -308,7 +334,12 @@ export class TofuTarget implements Target {
   }
 
   /** A refresh-only plan of the module last planned: what changed outside OpenTofu. Writes nothing. */
-  async detectDrift({ signal }: TargetCallOptions): Promise<readonly TofuDrift[]> {
+  async detectDrift(options: TargetCallOptions): Promise<readonly TofuDrift[]> {
+    options.signal.throwIfAborted();
+    return this.#exclusive(() => this.#detectDrift(options));
+  }
+
+  async #detectDrift({ signal }: TargetCallOptions): Promise<readonly TofuDrift[]> {
     signal.throwIfAborted();
     const json = await this.#refreshOnly(signal);
     return (json.resource_drift ?? []).map((d) => ({
@@ -380,6 +411,13 @@ export class TofuTarget implements Target {
     if (actions.some((a) => a !== 'no-op'))
       return { ...base, action: 'update', drifted: sameAsApplied, changes: fields };
     return { ...base, action: 'unchanged', drifted: false, changes: [] };
+  }
+
+  /** One tofu operation at a time: they share the module folder and its `.terraform`. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   async #expectNoChanges(record: PlanRecord, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { emptyInventory } from '../plan.js';
-import { formatRef, type ObjectRef, refKey } from '../refs.js';
+import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
 import type { ApplyResult, Inventory, Manifest, Plan, Target } from '../types.js';
 import {
   abortedSignal,
@@ -46,6 +46,15 @@ export interface TargetFixture {
 const signal = (): AbortSignal => AbortSignal.timeout(120_000);
 
 type Check = ConformanceCheck<TargetFixture>;
+
+/** Group, kind, namespace (when given) and name: how a manifest and a planned object are matched. */
+function identityOf(object: {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string | undefined };
+}): string {
+  return refKey(refOf(object));
+}
 
 function keys(refs: readonly ObjectRef[]): string[] {
   return refs.map(refKey);
@@ -188,9 +197,31 @@ const unchangedReportedUnchanged: Check = {
     );
     if (!fixture.changed) return undefined;
     const changed = await fixture.target.plan(fixture.changed, inventory, { signal: signal() });
-    const before = new Map(fixture.manifests.map((m) => [JSON.stringify(m.object), true]));
+    // An object is edited when its manifest in `changed` differs from the one in `manifests`
+    // (matched by identity, since a target may normalize what it keeps in the plan).
+    const original = new Map(fixture.manifests.map((m) => [identityOf(m.object), JSON.stringify(m.object)]));
+    const edits = new Set(
+      fixture.changed
+        .filter((m) => original.get(identityOf(m.object)) !== JSON.stringify(m.object))
+        .map((m) => identityOf(m.object)),
+    );
+    expectThat(
+      this,
+      edits.size > 0 && edits.size < fixture.changed.length,
+      "the fixture's `changed` set must edit some objects and keep others",
+    );
     for (const object of changed.objects) {
-      const edited = !before.has(JSON.stringify(object.manifest.object));
+      const edited =
+        edits.has(
+          identityOf({ apiVersion: object.ref.apiVersion, kind: object.ref.kind, metadata: object.ref }),
+        ) ||
+        edits.has(
+          identityOf({
+            apiVersion: object.ref.apiVersion,
+            kind: object.ref.kind,
+            metadata: { name: object.ref.name },
+          }),
+        );
       if (edited) {
         expectThat(
           this,
