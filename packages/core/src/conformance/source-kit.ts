@@ -156,8 +156,44 @@ const errorsAreTyped: Check = {
   },
 };
 
+const releaseKeepsCurrent: Check = {
+  name: 'source/release-keeps-the-current-artifact',
+  description:
+    'release (when present) of a replaced artifact leaves the current one whole, and the next fetch still gives it',
+  stage: 'source',
+  async run({ source, change }) {
+    if (!source.release) return { skipped: true, reason: 'the source has no release' };
+    if (!change) return { skipped: true, reason: 'the fixture cannot change the content' };
+    const old = await fetchOnce(source);
+    await change();
+    const current = await fetchOnce(source, old);
+    const before = await fingerprintTree(current.dir);
+    await source.release(old);
+    expectThat(
+      this,
+      (await fingerprintTree(current.dir)) === before,
+      'releasing the old artifact changed the current one',
+    );
+    const again = await fetchOnce(source, current);
+    expectThat(this, again.digest === current.digest, 'after a release the next fetch gave another digest');
+    expectThat(
+      this,
+      (await fingerprintTree(again.dir)) === before,
+      'after a release the next fetch gave other files',
+    );
+    return undefined;
+  },
+};
+
 /** The Source conformance kit. */
 export const sourceConformance: ConformanceKit<SourceFixture> = {
   name: 'source',
-  checks: [fetchGivesArtifact, sameContentSameDigest, artifactIsImmutable, abortHonoured, errorsAreTyped],
+  checks: [
+    fetchGivesArtifact,
+    sameContentSameDigest,
+    artifactIsImmutable,
+    abortHonoured,
+    errorsAreTyped,
+    releaseKeepsCurrent,
+  ],
 };
