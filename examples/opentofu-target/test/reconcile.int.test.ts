@@ -1,4 +1,5 @@
 import { Reconciler } from '@gitops-kit/core';
+import { MemorySource } from '@gitops-kit/core/testing';
 import { GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,5 +104,37 @@ describe('GitOps for infrastructure: a Git repository of OpenTofu code reconcile
       'terraform_data.db',
       'terraform_data.web',
     ]);
+  });
+
+  it('finds drift made outside OpenTofu with a refresh-only plan, and the next pass reverts it', async () => {
+    // A time_rotating resource whose rotation time passes is gone at the next refresh: a change
+    // of the real world that no one made through the code.
+    const rotateAt = new Date(Date.now() + 4_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const source = new MemorySource({
+      files: {
+        'main.tf': `terraform {\n  required_providers {\n    time = { source = "hashicorp/time", version = "0.14.2" }\n  }\n}\n\nresource "time_rotating" "key" {\n  rotation_rfc3339 = "${rotateAt}"\n}\n`,
+      },
+    });
+    const state = await stateBucket();
+    const target = await tofuTarget(state, 'rotating.tfstate');
+    const reconciler = new Reconciler({ name: 'keys', source, renderer: new TofuRenderer(), target });
+    const drifted: string[] = [];
+    reconciler.on('drifted', (e) => drifted.push(...e.objects.map((o) => `${o.kind}.${o.name}`)));
+    try {
+      expect((await reconciler.reconcile()).outcome).toBe('succeeded');
+      const signal = AbortSignal.timeout(60_000);
+      expect(await target.detectDrift({ signal })).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, Date.parse(rotateAt) - Date.now() + 1_500));
+      const before = await readState(state, 'rotating.tfstate');
+      const drift = await target.detectDrift({ signal });
+      expect(drift.map((d) => [d.address, d.action])).toEqual([['time_rotating.key', 'delete']]);
+      // The refresh-only plan wrote nothing.
+      expect(await readState(state, 'rotating.tfstate')).toEqual(before);
+      expect((await reconciler.reconcile()).outcome).toBe('succeeded');
+      expect(drifted).toEqual(['time_rotating.key']);
+      expect(addressesIn(await readState(state, 'rotating.tfstate'))).toEqual(['time_rotating.key']);
+    } finally {
+      await source.cleanup();
+    }
   });
 });
