@@ -1,4 +1,5 @@
-import { Reconciler } from '@gitops-kit/core';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { Reconciler, ValidationError } from '@gitops-kit/core';
 import { MemorySource } from '@gitops-kit/core/testing';
 import { GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
@@ -136,5 +137,31 @@ describe('GitOps for infrastructure: a Git repository of OpenTofu code reconcile
     } finally {
       await source.cleanup();
     }
+  });
+
+  it('keeps its state locked in S3: while someone else holds the lock, plan is refused and nothing is written', async () => {
+    const state = await stateBucket();
+    const key = 'locked.tfstate';
+    const target = await tofuTarget(state, key);
+    const lock = {
+      ID: '00000000-0000-0000-0000-000000000001',
+      Operation: 'OperationTypeApply',
+      Info: '',
+      Who: 'someone@laptop',
+      Version: '1.12.6',
+      Created: new Date().toISOString(),
+      Path: `${state.bucket}/${key}`,
+    };
+    await state.client.send(
+      new PutObjectCommand({ Bucket: state.bucket, Key: `${key}.tflock`, Body: JSON.stringify(lock) }),
+    );
+    const signal = AbortSignal.timeout(60_000);
+    const error = await target
+      .plan(await render(moduleCode()), { entries: [] }, { signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/acquiring the state lock/i);
+    expect((error as Error).message).not.toContain(state.s3.secretAccessKey);
+    expect(await readState(state, key)).toBeUndefined();
   });
 });
