@@ -11,6 +11,7 @@ import {
   type HealthReport,
   type Inventory,
   type InventoryEntry,
+  MASKED_VALUE,
   type Manifest,
   type ObjectHealth,
   type ObjectRef,
@@ -79,6 +80,8 @@ export interface TofuTargetOptions {
   readonly backend: TofuS3Backend;
   /** A filesystem mirror of providers (`provider_installation { filesystem_mirror }`); none are downloaded. */
   readonly providerMirror?: string | undefined;
+  /** An output whose value `false` makes the Module unhealthy, besides its check blocks (default `healthy`). */
+  readonly healthOutput?: string | undefined;
 }
 
 /** What one resource address will do, in OpenTofu's terms (a replace is an `update` in the Plan). */
@@ -304,7 +307,7 @@ export class TofuTarget implements Target {
       if (isModule(ref)) {
         if (ref.name !== MODULE_NAME || !hasState(state))
           return { ref, status: 'NotFound', message: 'no state' };
-        return checkHealth(ref, checks ?? []);
+        return moduleHealth(ref, state, checks ?? [], this.#options.healthOutput ?? 'healthy');
       }
       return inState.has(addressOf(ref))
         ? { ref, status: 'Current', message: 'in the state' }
@@ -545,6 +548,28 @@ function prefixed(prefix: string, change: TofuResourceChange['change']): ReturnT
   return fields.length > 0
     ? fields.map((f) => ({ ...f, path: `${prefix}${f.path}` }))
     : diffValues(undefined, undefined);
+}
+
+/**
+ * The Module's health: a failing check block fails it, an output named `healthOutput` that is
+ * `false` fails it, unknown checks keep it in progress; the message lists the outputs (sensitive
+ * ones masked), so status shows what the infrastructure reports about itself.
+ */
+function moduleHealth(
+  ref: ObjectRef,
+  state: TofuStateJson,
+  checks: readonly TofuCheck[],
+  healthOutput: string,
+): ObjectHealth {
+  const outputs = Object.entries(state.values?.outputs ?? {});
+  const shown = outputs.map(([name, o]) => `${name}=${o.sensitive ? MASKED_VALUE : JSON.stringify(o.value)}`);
+  const suffix = shown.length > 0 ? `; outputs: ${shown.join(', ')}` : '';
+  const health = checkHealth(ref, checks);
+  const flag = state.values?.outputs?.[healthOutput];
+  if (health.status === 'Current' && flag && !flag.sensitive && flag.value === false) {
+    return { ref, status: 'Failed', message: `output ${healthOutput} is false${suffix}` };
+  }
+  return { ...health, message: `${health.message}${suffix}` };
 }
 
 function checkHealth(ref: ObjectRef, checks: readonly TofuCheck[]): ObjectHealth {

@@ -4,7 +4,7 @@ import { MemorySource } from '@gitops-kit/core/testing';
 import { GitSource } from '@gitops-kit/git-source';
 import { testenv } from '@gitops-kit/testenv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TofuRenderer } from '../src/index.js';
+import { MODULE_KIND, MODULE_NAME, TOFU_API_VERSION, TofuRenderer } from '../src/index.js';
 import { GitWork } from './support/git-work.js';
 import {
   addressesIn,
@@ -61,6 +61,12 @@ describe('GitOps for infrastructure: a Git repository of OpenTofu code reconcile
       'terraform_data.web',
       'time_static.created',
     ]);
+    const moduleRef = { apiVersion: TOFU_API_VERSION, kind: MODULE_KIND, name: MODULE_NAME };
+    const health = await target.health([moduleRef], { signal: AbortSignal.timeout(60_000) });
+    expect(health.objects[0]).toMatchObject({
+      status: 'Current',
+      message: '1 check(s) pass; outputs: db_size="small"',
+    });
 
     // Drift: someone applies a local edit from their laptop, against the same state.
     const laptop = await tofuTarget(state, key);
@@ -163,5 +169,24 @@ describe('GitOps for infrastructure: a Git repository of OpenTofu code reconcile
     expect((error as Error).message).toMatch(/acquiring the state lock/i);
     expect((error as Error).message).not.toContain(state.s3.secretAccessKey);
     expect(await readState(state, key)).toBeUndefined();
+  });
+
+  it('reads health from outputs too: an output `healthy` that is false fails the Module', async () => {
+    const state = await stateBucket();
+    const target = await tofuTarget(state, 'flag.tfstate');
+    const signal = AbortSignal.timeout(60_000);
+    const code =
+      'resource "terraform_data" "probe" {\n  input = "down"\n}\n\noutput "healthy" {\n  value = terraform_data.probe.output == "up"\n}\n';
+    const plan = await target.plan(await render({ 'main.tf': code }), { entries: [] }, { signal });
+    await target.apply(plan, { signal });
+    const report = await target.health(
+      plan.objects.map((o) => o.ref),
+      { signal },
+    );
+    expect(report.status).toBe('Failed');
+    expect(report.objects.map((o) => [o.ref.kind, o.status, o.message])).toEqual([
+      [MODULE_KIND, 'Failed', 'output healthy is false; outputs: healthy=false'],
+      ['terraform_data', 'Current', 'in the state'],
+    ]);
   });
 });
