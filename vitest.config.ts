@@ -6,6 +6,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 // Tests import the packages' sources, so `pnpm test:unit` needs no build step.
 const alias = [
   { find: /^@gitops-kit\/core\/internal$/, replacement: here('./packages/core/src/internal.ts') },
+  { find: /^@gitops-kit\/core\/conformance$/, replacement: here('./packages/core/src/conformance/index.ts') },
   { find: /^@gitops-kit\/core\/testing$/, replacement: here('./packages/core/src/testing/index.ts') },
   { find: /^@gitops-kit\/core$/, replacement: here('./packages/core/src/index.ts') },
   { find: /^@gitops-kit\/git-source$/, replacement: here('./packages/git-source/src/index.ts') },

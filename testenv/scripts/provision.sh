@@ -260,5 +260,34 @@ minio_ldflags() {
 setup_minio() { go get "github.com/minio/minio@$MINIO_VERSION"; }
 build_step minio "$MINIO_VERSION" setup_minio "$(minio_ldflags)" "minio=github.com/minio/minio"
 
+# --- OpenTofu: its go.mod replaces hashicorp/hcl/v2, which a scratch module's `go get`
+# would drop, so it is built as its own main module: the release is copied out of the
+# module cache into the scratch folder and built there with -mod=mod. -----------------
+setup_opentofu() {
+  local dir
+  dir="$(go mod download -json "github.com/opentofu/opentofu@$OPENTOFU_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')"
+  [[ -d "$dir" ]] || { echo "no source folder for github.com/opentofu/opentofu@$OPENTOFU_VERSION"; return 1; }
+  cp -R "$dir/." .
+  chmod -R u+w .
+  export GOFLAGS="$GOFLAGS -mod=mod"
+}
+build_step opentofu "$OPENTOFU_VERSION" setup_opentofu \
+  "-X github.com/opentofu/opentofu/version.dev=no" \
+  "tofu=./cmd/tofu"
+
+# --- terraform-provider-time, laid out as an OpenTofu filesystem mirror, because
+# providers cannot be downloaded from a registry here: a CLI config with
+# `provider_installation { filesystem_mirror { path = "<folder>/mirror" } }` installs it
+# offline. ---------------------------------------------------------------------------
+time_provider_platform="$(go env GOOS)_$(go env GOARCH)"
+time_provider_rel="mirror/registry.opentofu.org/hashicorp/time/${TIME_PROVIDER_VERSION#v}/$time_provider_platform"
+setup_time_provider() {
+  go get "github.com/hashicorp/terraform-provider-time@$TIME_PROVIDER_VERSION"
+  # `dest` is build_step's staging folder: the binary goes into the mirror's layout.
+  mkdir -p "$dest.tmp/$time_provider_rel"
+}
+build_step terraform-provider-time "$TIME_PROVIDER_VERSION" setup_time_provider "" \
+  "$time_provider_rel/terraform-provider-time_$TIME_PROVIDER_VERSION=github.com/hashicorp/terraform-provider-time"
+
 log "summary (total $((SECONDS - total_start))s):"
 for line in "${summary[@]}"; do log "  $line"; done

@@ -19,6 +19,10 @@ export interface PinnedVersions {
   helmBuild: string;
   /** kwok, the simulated kubelets of the living cluster. */
   kwok: string;
+  /** OpenTofu (the OpenTofu target example). */
+  opentofu: string;
+  /** hashicorp/terraform-provider-time, kept as an OpenTofu filesystem mirror. */
+  timeProvider: string;
 }
 
 /** The binaries testenv runs. */
@@ -31,7 +35,8 @@ export type AssetName =
   | 'kubectl'
   | 'minio'
   | 'kustomize'
-  | 'helm';
+  | 'helm'
+  | 'tofu';
 
 /** Binaries envtest-style `KUBEBUILDER_ASSETS` folders may hold (the control plane). */
 const KUBE_ASSETS: readonly AssetName[] = [
@@ -65,6 +70,8 @@ export function pinnedVersions(): PinnedVersions {
     helm: get('HELM_VERSION'),
     helmBuild: get('HELM_BUILD'),
     kwok: get('KWOK_VERSION'),
+    opentofu: get('OPENTOFU_VERSION'),
+    timeProvider: get('TIME_PROVIDER_VERSION'),
   };
 }
 
@@ -102,6 +109,8 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
       return join(bin, `kustomize-${versions.kustomize}`);
     case 'helm':
       return join(bin, `helm-${versions.helm}-${versions.helmBuild}`);
+    case 'tofu':
+      return join(bin, `opentofu-${versions.opentofu}`);
   }
 }
 
@@ -142,4 +151,19 @@ export function findAsset(name: AssetName, versions: PinnedVersions = pinnedVers
       name === 'kubectl' ? ', PATH' : ''
     }); run \`pnpm provision\` to build it`,
   );
+}
+
+/**
+ * The OpenTofu filesystem mirror provision.sh lays out (`<mirror>/registry.opentofu.org/hashicorp/
+ * time/<version>/<os>_<arch>/...`), for `provider_installation { filesystem_mirror { path } }`.
+ * Throws an error that says how to provision it.
+ */
+export function findProviderMirror(versions: PinnedVersions = pinnedVersions()): string {
+  const mirror = join(cacheDir(), 'bin', `terraform-provider-time-${versions.timeProvider}`, 'mirror');
+  try {
+    accessSync(join(mirror, '..', '.complete'), constants.R_OK);
+  } catch {
+    throw new Error(`testenv: no provider mirror at ${mirror}; run \`pnpm provision\` to build it`);
+  }
+  return mirror;
 }

@@ -20,7 +20,7 @@ import { type ControlInfo, PROVIDED_KEY } from './provided.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
 export type { AssetName, PinnedVersions } from './assets.js';
-export { cacheDir, findAsset, pinnedVersions } from './assets.js';
+export { cacheDir, findAsset, findProviderMirror, pinnedVersions } from './assets.js';
 export type { GitEnv, KubeEnv, S3Env, StartOptions, Testenv, TestenvInfo, ToolsEnv } from './env.js';
 export { fromInfo, gitEnv, kubeEnv, s3Env, startTestenv } from './env.js';
 export type { CreateRepoOptions, GitInfo, TestRepo } from './git.js';

@@ -171,7 +171,7 @@ describe('packed packages', () => {
       expect(JSON.stringify(manifest)).not.toContain('workspace:');
       if (name !== 'core') expect(manifest.dependencies?.['@gitops-kit/core']).toBe(core.version);
     }
-    expect(Object.keys(core.exports ?? {}).sort()).toEqual(['.', './internal', './testing']);
+    expect(Object.keys(core.exports ?? {}).sort()).toEqual(['.', './conformance', './internal', './testing']);
   });
 });
 

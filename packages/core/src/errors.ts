@@ -282,6 +282,8 @@ export const ErrorCodes = {
   WebhookNoProvider: 'WEBHOOK_NO_PROVIDER',
   /** A kustomization names a remote resource, base, component, file or chart whose host is not allowed. */
   RenderRemoteResource: 'RENDER_REMOTE_RESOURCE',
+  /** A conformance check (`@gitops-kit/core/conformance`) found a broken contract; the error names the check. */
+  ConformanceCheckFailed: 'CONFORMANCE_CHECK_FAILED',
 } as const;
 
 /**
@@ -315,4 +317,19 @@ export function toGitOpsError(error: unknown, stage: Stage, code: string): GitOp
   if (error instanceof GitOpsError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new GitOpsError(stage, code, message, { cause: error });
+}
+
+/**
+ * A Source, Renderer or Target broke a contract the Reconciler relies on, as found by a check of
+ * `@gitops-kit/core/conformance`. `check` is the check's stable name (`target/apply-is-idempotent`);
+ * the stage is the one the check exercises.
+ */
+export class ConformanceError extends GitOpsError {
+  /** The check that failed, `<kit>/<check>`. */
+  readonly check: string;
+
+  constructor(stage: Stage, check: string, message: string, options?: GitOpsErrorOptions) {
+    super(stage, ErrorCodes.ConformanceCheckFailed, `${check}: ${message}`, options);
+    this.check = check;
+  }
 }

@@ -29,6 +29,7 @@ export {
   ApplyError,
   ClockNotAdvancedError,
   ConflictError,
+  ConformanceError,
   ErrorCodes,
   type ErrorLocation,
   formatLocation,

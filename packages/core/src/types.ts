@@ -103,6 +103,14 @@ export interface Source {
   fetch(options: FetchOptions): Promise<Artifact>;
   /** Whether a change notification concerns this source (used by webhook receivers). */
   matches?(change: SourceChange): boolean;
+  /**
+   * Optional: the reconciler will not read `artifact` again, because a fetch gave another one
+   * (another folder) in its place. A source that keeps artifacts on disk may delete it now (for
+   * example `ArtifactStore.remove`). Called once per replaced artifact, never for the current one,
+   * without waiting for it; what it throws is ignored. A source shared by several reconcilers is
+   * told by each of them: delete only what none of them still holds.
+   */
+  release?(artifact: Artifact): Promise<void>;
 }
 
 /** Options for {@link Renderer.render}. */

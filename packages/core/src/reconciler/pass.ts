@@ -205,7 +205,9 @@ export class Pass {
       source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
     );
     this.artifact = artifact;
+    const replaced = this.#memory.lastArtifact;
     this.#memory.lastArtifact = artifact;
+    if (replaced && replaced.dir !== artifact.dir) this.#release(replaced);
     this.#host.update(revisionFetched(artifact.revision));
     this.#host.emit('fetched', {
       reconciler: this.#options.name,
@@ -215,6 +217,18 @@ export class Pass {
       artifact,
     });
     return artifact;
+  }
+
+  /**
+   * Tells the source an artifact is no longer read (renders keep manifests, not folders, so a
+   * rollback needs only the healthy set in memory). Not awaited: a slow delete never holds a pass.
+   */
+  #release(artifact: Artifact): void {
+    const { source } = this.#options;
+    if (!source.release) return;
+    Promise.resolve()
+      .then(() => source.release?.(artifact))
+      .catch(() => undefined);
   }
 
   /** Renders, or reuses the previous render when artifact and renderer configuration are the same. */

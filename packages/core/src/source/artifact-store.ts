@@ -78,8 +78,12 @@ export interface ArtifactFileInput {
 
 /** Options for {@link ArtifactStore.write}. */
 export interface WriteArtifactOptions<D = unknown> {
-  /** The revision to record; default the content digest. */
-  readonly revision?: string | undefined;
+  /**
+   * The revision to record; default the content digest. A function gets the content digest, for
+   * revisions that name it (`v7@sha256:<hex>`). An artifact of the same name and digest already in
+   * the store keeps the revision it was published with.
+   */
+  readonly revision?: string | ((digest: string) => string) | undefined;
   /** Folder name; default the digest's hex. */
   readonly name?: string | undefined;
   /** The artifact to reuse unchanged files from; default the newest one in the store. */
@@ -414,7 +418,8 @@ export class ArtifactStore<D = unknown> {
       }
       return await this.publish(staging, {
         name,
-        revision: options.revision ?? digest,
+        revision:
+          typeof options.revision === 'function' ? options.revision(digest) : (options.revision ?? digest),
         digest,
         files: stored,
         ...(options.data === undefined ? {} : { data: options.data }),

@@ -469,6 +469,13 @@ export class FakeCluster implements Target {
     const key = this.#key(ref);
     const existing = this.#store.get(key);
     const merged = applyMerge(existing?.object, existing?.applied, desired) as KubeObject;
+    if (existing && jsonEqual(merged, existing.object)) {
+      // A server-side apply that changes nothing leaves the object and its resourceVersion as
+      // they are (so applying the same plan twice changes nothing): the request still counts.
+      this.#store.set(key, { ...existing, applied: structuredClone(desired) });
+      this.#operations.push({ op: 'apply', ref });
+      return;
+    }
     this.#store.set(key, {
       object: this.#stamp(merged, existing?.object),
       applied: structuredClone(desired),
