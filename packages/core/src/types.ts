@@ -279,6 +279,13 @@ export interface Target {
    * answer leave it out; the reconciler then trusts the store alone.
    */
   listOwned?(options: TargetCallOptions): Promise<readonly ObjectRef[]>;
+  /**
+   * The identity the target's ownership mark carries (default: `name`). The reconciler recovers a
+   * lost inventory through {@link listOwned} only when this equals its own name: a mark shared by
+   * several reconcilers (one target name used by two of them, or a fixed owner) cannot tell whose
+   * objects are whose, and adopting a neighbour's objects would prune them.
+   */
+  readonly owner?: string;
 }
 
 /** The outcome of one reconcile, as stored in history. */

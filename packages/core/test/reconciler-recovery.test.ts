@@ -98,7 +98,7 @@ describe('Reconciler: a crash during the apply leaves nothing untracked', () => 
 describe('Reconciler: a lost state is recovered from the objects we own, never taken for a first run', () => {
   /** Applies a, b, c; then `lose` damages the store; then a restarted process applies a commit with `a` only. */
   async function shrinkAfter(lose: (store: MemoryStateStore) => void) {
-    const cluster = new FakeCluster();
+    const cluster = new FakeCluster({ owner: 'app' });
     const store = new MemoryStateStore();
     const first = rig(three, {}, { cluster, store });
     await first.reconciler.reconcile();
@@ -203,7 +203,7 @@ describe('Reconciler: a lost state is recovered from the objects we own, never t
   });
 
   it("reconcilers of different names sharing one target never adopt each other's objects", async () => {
-    const cluster = new FakeCluster();
+    const cluster = new FakeCluster({ owner: 'two' });
     const store = new MemoryStateStore();
     const a = rig({ 'a.yaml': configMap('a') }, { name: 'one' }, { cluster, store });
     await a.reconciler.reconcile();
@@ -217,5 +217,48 @@ describe('Reconciler: a lost state is recovered from the objects we own, never t
     expect(names(cluster)).toEqual(['a', 'b']);
     expect(store.get('two')?.inventory.entries.map((e) => e.ref.name)).toEqual(['b']);
     expect(again.names()).not.toContain('recovered');
+  });
+
+  it("a reconciler whose name is not the target's ownership mark never adopts objects carrying that mark", async () => {
+    // Two reconcilers over one cluster through two target instances with the same mark, as two
+    // processes or a factory building one target per reconciler would have.
+    const cluster = new FakeCluster({ owner: 'platform' });
+    const store = new MemoryStateStore();
+    const apps = rig({ 'a.yaml': configMap('a1') }, { name: 'apps' }, { cluster, store });
+    await apps.reconciler.reconcile();
+    const sameMark: Target = { ...withoutListOwned(cluster), listOwned: (o) => cluster.listOwned(o) };
+    const infra = rig({ 'i.yaml': configMap('i1') }, { name: 'infra', target: sameMark }, { cluster, store });
+    const result = await infra.reconciler.reconcile();
+
+    expect(result.outcome).toBe('succeeded');
+    expect(result.pruned).toBe(0);
+    expect(names(cluster)).toEqual(['a1', 'i1']);
+    expect(infra.names()).not.toContain('recovered');
+  });
+
+  it('a state that cannot be read (a timeout, a 503) fails the pass and overwrites nothing', async () => {
+    const cluster = new FakeCluster({ owner: 'app' });
+    const store = new MemoryStateStore();
+    const first = rig(three, {}, { cluster, store });
+    await first.reconciler.reconcile();
+    const before = store.get('app');
+    const flaky: StateStore = {
+      load: async () => {
+        throw new Error('GET configmaps/gitops-kit-app: no answer within 60000 ms');
+      },
+      save: (key, state, options) => store.save(key, state, options),
+    };
+    first.source.removeFile('b.yaml').commit();
+    const restarted = rig(
+      undefined,
+      { stateStore: flaky },
+      { cluster, store, source: first.source, clock: first.clock },
+    );
+    const result = await restarted.reconciler.reconcile();
+
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.code).toBe('RECONCILE_STATE_LOAD_FAILED');
+    expect(store.get('app')).toEqual(before);
+    expect(names(cluster)).toEqual(['a', 'b', 'c']);
   });
 });

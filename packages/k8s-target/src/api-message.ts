@@ -8,8 +8,13 @@
 /** The longest apiserver message kept, after the literals are cut. */
 export const MAX_API_MESSAGE = 1000;
 
-/** `Invalid value: ` followed by a Go composite literal's type and its opening brace. */
-const LITERAL = /(Invalid value: )((?:\[\])*(?:map\[[^\]\s]*\])?\*?[A-Za-z_][\w.]*)\{/g;
+/**
+ * A Go composite literal's type and its opening brace, wherever it stands: a package-qualified type
+ * (`core.PodSpec{`, `*v1.ObjectMeta{`), a slice of anything (`[]core.Container{`, `[]uint8{`) or a
+ * map (`map[string][]uint8{`). Plain words before a brace are not types and are left alone.
+ */
+const LITERAL =
+  /()((?:\[\])+\*?[A-Za-z_][\w.]*|map\[[^\]\s]*\](?:\[\])*\*?[A-Za-z_][\w.]*|\*?[A-Za-z_]\w*\.[A-Z]\w*)\{/g;
 
 /** The index just past the brace that closes the one at `open`, skipping quoted strings; -1 when unbalanced. */
 function closingBrace(text: string, open: number): number {
@@ -28,8 +33,13 @@ function closingBrace(text: string, open: number): number {
   return -1;
 }
 
-/** `message` with every quoted Go composite literal cut to its type, and at most `max` characters. */
-export function shortenApiMessage(message: string, max = MAX_API_MESSAGE): string {
+/**
+ * `message` with every quoted Go composite literal cut to its type, only its first line kept (a
+ * refused Pod update appends a whole struct diff on the lines after), and at most `max` characters.
+ */
+export function shortenApiMessage(text: string, max = MAX_API_MESSAGE): string {
+  const newline = text.indexOf('\n');
+  const message = newline < 0 ? text : `${text.slice(0, newline).trimEnd()} (details cut)`;
   let out = '';
   let from = 0;
   LITERAL.lastIndex = 0;

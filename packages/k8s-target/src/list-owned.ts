@@ -1,4 +1,4 @@
-import { type ObjectRef, OWNER_LABEL } from '@gitops-kit/core';
+import { type KubeObject, type ObjectRef, OWNER_ANNOTATION, OWNER_LABEL } from '@gitops-kit/core';
 import type { TargetContext } from './context.js';
 import type { ResourceInfo } from './discovery.js';
 import { isStatus } from './errors.js';
@@ -12,6 +12,8 @@ import { list } from './read-live.js';
  */
 const SKIPPED = new Set([
   '/events',
+  '/endpoints',
+  'discovery.k8s.io/endpointslices',
   'events.k8s.io/events',
   'authentication.k8s.io/tokenreviews',
   'authorization.k8s.io/subjectaccessreviews',
@@ -40,6 +42,20 @@ export async function listOwned(context: TargetContext, signal: AbortSignal): Pr
   return found.flat();
 }
 
+/**
+ * Whether a listed object is one we applied: our label and our annotation both (we write both on
+ * every apply; controllers that copy a Service's or a custom resource's labels onto what they
+ * generate, such as Endpoints, EndpointSlices or an operator's StatefulSet, copy no annotation), and
+ * no controller owner (a controller made it, even when it copied everything).
+ */
+function recoverable(item: KubeObject, owner: string): boolean {
+  if (!isOwnedBy(item, owner) || item.metadata.annotations?.[OWNER_ANNOTATION] !== owner) return false;
+  const references = item.metadata.ownerReferences;
+  return !(
+    Array.isArray(references) && references.some((r) => (r as { controller?: unknown }).controller === true)
+  );
+}
+
 async function listResource(
   context: TargetContext,
   info: ResourceInfo,
@@ -60,7 +76,7 @@ async function listResource(
       throw error;
     }
     for (const item of items) {
-      if (!isOwnedBy(item, context.name)) continue;
+      if (!recoverable(item, context.name)) continue;
       refs.push({
         apiVersion: item.apiVersion,
         kind: item.kind,

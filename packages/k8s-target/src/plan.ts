@@ -39,7 +39,9 @@ export async function planSet(
       return {
         ...base,
         action: 'create',
-        drifted: previous !== undefined,
+        // Gone although we applied it; an empty digest is an intent the apply never confirmed
+        // (a crash or a failed write), not something deleted by hand.
+        drifted: previous !== undefined && previous !== '',
         changes: creationChanges(item.body),
       };
     }

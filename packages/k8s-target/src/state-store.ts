@@ -64,6 +64,8 @@ export class ConfigMapStateStore implements StateStore {
   readonly #known = new Map<string, string>();
   /** The resourceVersion of each key's object as last loaded or saved, for {@link unchanged}. */
   readonly #versions = new Map<string, string>();
+  /** JSON of a save whose answer never came: it may have landed (see {@link unchanged}). */
+  readonly #unconfirmed = new Map<string, string>();
 
   constructor(client: KubeClient, options: ConfigMapStateStoreOptions) {
     this.#client = client;
@@ -128,11 +130,41 @@ export class ConfigMapStateStore implements StateStore {
         accept: METADATA_ONLY,
         signal: options.signal,
       });
-      return known !== undefined && meta.metadata?.resourceVersion === known;
+      const version = meta.metadata?.resourceVersion;
+      if (known !== undefined && version === known) return true;
+      // Another version: someone else wrote it — or our own save landed although its answer was
+      // lost. Read it once: the same content as we last saved is ours, not a replacement.
+      return await this.#sameAsKnown(key, options);
     } catch (error) {
       if (isStatus(error, 404)) return known === undefined;
       throw this.#readFailure(key, error);
     }
+  }
+
+  /**
+   * Whether the stored object holds the JSON this store last saved or loaded, or that of a save
+   * whose answer was lost; then that is what is known to be stored, at the version read.
+   */
+  async #sameAsKnown(key: string, options: StateStoreOptions): Promise<boolean> {
+    const ours = [this.#known.get(key), this.#unconfirmed.get(key)].filter((t) => t !== undefined);
+    if (ours.length === 0) return false;
+    const object = await this.#client.request<StateObject>({
+      method: 'GET',
+      path: this.#path(key),
+      signal: options.signal,
+    });
+    let decoded: { text: string } | undefined;
+    try {
+      decoded = this.#decode(object, key);
+    } catch {
+      return false; // not gzip: certainly not what we wrote
+    }
+    if (decoded === undefined || !ours.includes(decoded.text)) return false;
+    this.#known.set(key, decoded.text);
+    this.#unconfirmed.delete(key);
+    const version = object.metadata?.resourceVersion;
+    if (version !== undefined) this.#versions.set(key, version);
+    return true;
   }
 
   /** A failed read of the state object as a typed error naming it (other errors pass through). */
@@ -174,6 +206,7 @@ export class ConfigMapStateStore implements StateStore {
         signal: options.signal,
       });
     } catch (error) {
+      this.#unconfirmed.set(key, text);
       if (error instanceof KubeApiError) {
         throw new GitOpsError(
           'reconcile',
@@ -185,6 +218,7 @@ export class ConfigMapStateStore implements StateStore {
       throw error;
     }
     this.#known.set(key, text);
+    this.#unconfirmed.delete(key);
     const version = saved?.metadata?.resourceVersion;
     if (version === undefined) this.#versions.delete(key);
     else this.#versions.set(key, version);

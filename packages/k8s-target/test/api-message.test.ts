@@ -43,3 +43,28 @@ describe('apiserver messages that quote a Go struct', () => {
     expect(error.causes[0]?.message).toBe('Invalid value: core.PodTemplateSpec{…}: field is immutable');
   });
 });
+
+describe('literals anywhere, and multi-line diffs', () => {
+  it('cuts a map of byte slices and a literal that does not follow "Invalid value:"', () => {
+    const text =
+      'Secret "db" is invalid: data: Invalid value: map[string][]uint8{"password":[]uint8{0x68, 0x75}}: bad; old: core.SecretSpec{Data:"hunter2"}';
+    const short = shortenApiMessage(text);
+    expect(short).toBe(
+      'Secret "db" is invalid: data: Invalid value: map[string][]uint8{…}: bad; old: core.SecretSpec{…}',
+    );
+  });
+
+  it('keeps only the first line of a refused Pod update (the struct diff follows on the next lines)', () => {
+    const text =
+      'Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`\n  core.PodSpec{\n-  Env: []core.EnvVar{{Name: "PASSWORD", Value: "hunter2-s3cret"}},\n+  Env: nil,\n  }';
+    const short = shortenApiMessage(text);
+    expect(short).not.toContain('hunter2');
+    expect(short).toBe(
+      'Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image` (details cut)',
+    );
+  });
+
+  it('leaves JSON-looking text and plain words with braces alone', () => {
+    expect(shortenApiMessage('expected {"a":1} in body')).toBe('expected {"a":1} in body');
+  });
+});

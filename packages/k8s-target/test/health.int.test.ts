@@ -98,7 +98,9 @@ describe('health on the living cluster (real controllers, scheduler and kwok nod
   it('a Deployment: InProgress while it rolls out, Current once its Pods are Ready, Failed past its progress deadline', async () => {
     const { target, admin } = await kubeTarget();
     const ns = uniqueName('health-deploy');
-    const web = withSpec(deployment(ns, 'web', 2), { progressDeadlineSeconds: 3 });
+    // The good rollout gets the default deadline (on two busy cores 3 s may not be enough); the
+    // bad image below gets 3 s.
+    const web = deployment(ns, 'web', 2);
     const settings = configMap(ns, 'c', { a: '1' });
     const first = await sync(target, [namespace(ns), web, settings], emptyInventory);
     const missing = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'absent' };
@@ -112,7 +114,8 @@ describe('health on the living cluster (real controllers, scheduler and kwok nod
 
     // A new image that cannot be pulled: the new ReplicaSet's Pod never gets Ready, and the
     // deployment controller gives up after progressDeadlineSeconds.
-    await sync(target, [namespace(ns), setImage(web, 'nginx:does-not-exist'), settings], first.inventory);
+    const bad = withSpec(setImage(web, 'nginx:does-not-exist'), { progressDeadlineSeconds: 3 });
+    await sync(target, [namespace(ns), bad, settings], first.inventory);
     const failed = await healthUntil(target, [refOf(web)], 'Failed');
     expect(failed.seen[0]).toBe('InProgress');
     expect(failed.report.objects[0]?.message).toMatch(/ProgressDeadlineExceeded|progress deadline/i);

@@ -732,12 +732,13 @@ describe('a progress deadline exceeded before the last spec write (a rollback, a
       },
     ],
   });
-  const withSpecWrite = (object: KubeObject, time: string): KubeObject => ({
+  const spec = { 'f:spec': { 'f:template': {} } };
+  const withWrites = (object: KubeObject, entries: Record<string, unknown>[]): KubeObject => ({
     ...object,
     metadata: {
       ...object.metadata,
       managedFields: [
-        { manager: 'gitops-kit', operation: 'Apply', time },
+        ...entries,
         {
           manager: 'kube-controller-manager',
           operation: 'Update',
@@ -747,14 +748,49 @@ describe('a progress deadline exceeded before the last spec write (a rollback, a
       ],
     },
   });
+  const withSpecWrite = (object: KubeObject, time: string): KubeObject =>
+    withWrites(object, [{ manager: 'gitops-kit', operation: 'Apply', time, fieldsV1: spec }]);
+  const at = (iso: string) => ({ now: Date.parse(iso) });
 
   it('is about the previous rollout: InProgress until the controller reports on the new one', () => {
     const object = withSpecWrite(deployment(timedOut('2026-12-01T10:00:00Z')), '2026-12-01T10:00:05Z');
-    expect(assessHealth(object)).toMatchObject({ status: 'InProgress', message: /earlier rollout exceeded/ });
+    expect(assessHealth(object, at('2026-12-01T10:00:30Z'))).toMatchObject({
+      status: 'InProgress',
+      message: /earlier rollout exceeded/,
+    });
   });
 
   it('after the last spec write it is this rollout failing', () => {
     const object = withSpecWrite(deployment(timedOut('2026-12-01T10:00:09Z')), '2026-12-01T10:00:05Z');
-    expect(assessHealth(object)).toMatchObject({ status: 'Failed', message: /Progress deadline exceeded/ });
+    expect(assessHealth(object, at('2026-12-01T10:00:30Z'))).toMatchObject({ status: 'Failed' });
+  });
+
+  it('a label or a scale written later does not hide a real failure', () => {
+    const failed = deployment(timedOut('2026-12-01T10:00:00Z'));
+    const label = withWrites(failed, [
+      {
+        manager: 'kubectl-label',
+        operation: 'Update',
+        time: '2026-12-01T10:00:05Z',
+        fieldsV1: { 'f:metadata': {} },
+      },
+    ]);
+    const scale = withWrites(failed, [
+      {
+        manager: 'hpa',
+        operation: 'Update',
+        subresource: 'scale',
+        time: '2026-12-01T10:00:05Z',
+        fieldsV1: spec,
+      },
+    ]);
+    expect(assessHealth(label, at('2026-12-01T10:00:30Z')).status).toBe('Failed');
+    expect(assessHealth(scale, at('2026-12-01T10:00:30Z')).status).toBe('Failed');
+  });
+
+  it('the grace ends one progress deadline after the write: the new rollout failed too', () => {
+    const object = withSpecWrite(deployment(timedOut('2026-12-01T10:00:00Z')), '2026-12-01T10:00:05Z');
+    // progressDeadlineSeconds is 600 in these fixtures.
+    expect(assessHealth(object, at('2026-12-01T10:10:06Z')).status).toBe('Failed');
   });
 });

@@ -139,9 +139,12 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
     const ns = uniqueName('rollback');
     const name = uniqueName('rollback');
     const target = await newTarget(name);
+    // Only the bad image gets a 3 s progress deadline: the good revision, and the rollback to it,
+    // keep the default so two busy cores never fail them.
     const web = (image: string): KubeObject => {
       const object = deployment(ns, 'web', 2, image);
-      (object.spec as Record<string, unknown>).progressDeadlineSeconds = 3;
+      if (image.endsWith(':does-not-exist'))
+        (object.spec as Record<string, unknown>).progressDeadlineSeconds = 3;
       return object;
     };
     const src = source({

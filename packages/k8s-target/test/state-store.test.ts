@@ -1,6 +1,10 @@
 import { stateObjectName } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
+import { KubeClient } from '../src/kube-client.js';
 import { mapSettled } from '../src/pool.js';
+import { ConfigMapStateStore } from '../src/state-store.js';
+import { FaultPlan, faultyTransport } from './support/faults.js';
+import { ScriptedApiServer } from './support/scripted-apiserver.js';
 
 describe('stateObjectName', () => {
   it('keeps a valid key and makes others valid and distinct', () => {
@@ -37,5 +41,43 @@ describe('mapSettled', () => {
       60,
       70,
     ]);
+  });
+});
+
+describe('ConfigMapStateStore.unchanged', () => {
+  it('a save whose answer was lost is still ours: no false "replaced" on the next pass', async () => {
+    const server = new ScriptedApiServer();
+    const state = {
+      inventory: { entries: [{ ref: { apiVersion: 'v1', kind: 'ConfigMap', name: 'a' }, digest: 'd1' }] },
+    };
+    const plain = new ConfigMapStateStore(server.client, { namespace: 'ns' });
+    await plain.save('app', state);
+    expect(await plain.unchanged('app')).toBe(true);
+    expect(server.writes().length).toBe(1);
+
+    // The second save lands but its answer is lost.
+    const plan = new FaultPlan(1);
+    const store = new ConfigMapStateStore(new KubeClient(faultyTransport(server.transport, plan)), {
+      namespace: 'ns',
+    });
+    await store.load('app');
+    const next = {
+      inventory: {
+        entries: [
+          ...state.inventory.entries,
+          { ref: { apiVersion: 'v1', kind: 'ConfigMap', name: 'b' }, digest: 'd2' },
+        ],
+      },
+    };
+    await expect(store.save('app', next)).rejects.toThrow();
+    plan.heal();
+    // A new version, but holding what this store tried to save: its own, not a replacement.
+    expect(await store.unchanged('app')).toBe(true);
+    const writes = server.writes().length;
+    await store.save('app', next); // already stored: nothing sent
+    expect(server.writes().length).toBe(writes);
+    // Another writer's content is a replacement.
+    await new ConfigMapStateStore(server.client, { namespace: 'ns' }).save('app', state);
+    expect(await store.unchanged('app')).toBe(false);
   });
 });

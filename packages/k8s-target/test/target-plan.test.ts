@@ -93,6 +93,16 @@ describe('KubernetesTarget plan', () => {
     expect(plan.objects[0]).toMatchObject({ action: 'create', drifted: true });
   });
 
+  it('plans an intended object the apply never confirmed (empty digest, not live) as a plain create', async () => {
+    const { target } = scriptedTarget();
+    const intent = {
+      entries: [{ ref: { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'shop', name: 'cfg' }, digest: '' }],
+    };
+    const plan = await target.plan(manifests([configMap('shop', 'cfg')]), intent, call());
+    expect(plan.objects[0]).toMatchObject({ action: 'create', drifted: false });
+    expect(plan.drifted).toEqual([]);
+  });
+
   it('sends bodies with the ownership marks, the default namespace, and no namespace on cluster-scoped kinds', async () => {
     const { server, target } = scriptedTarget({ name: 'tenants/shop prod', targetNamespace: 'team' });
     await sync(target, [

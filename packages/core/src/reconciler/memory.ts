@@ -1,3 +1,4 @@
+import { ErrorCodes, GitOpsError } from '../errors.js';
 import { emptyInventory } from '../plan.js';
 import { type ObjectRef, refKey } from '../refs.js';
 import { checkStoredState } from '../state/decode.js';
@@ -118,10 +119,13 @@ async function readState(
   try {
     state = checkStoredState(await stateStore.load(name, { signal }), `state store entry "${name}"`);
   } catch (error) {
-    // Without a way to list what we own, an unreadable state must stop the pass: guessing could
-    // orphan or prune.
-    if (!canListOwned(options) || signal.aborted) throw error;
-    unreadable = error instanceof Error ? error.message : String(error);
+    // Only a state that was read and is not a gitops-kit state is recovered; a failed read (a
+    // timeout, a 503, a 403) fails the pass and is tried again, so the stored history and the last
+    // healthy revision are never overwritten because of a passing fault. Without a way to list what
+    // we own, even an invalid state stops the pass: guessing could orphan or prune.
+    const invalid = error instanceof GitOpsError && error.code === ErrorCodes.StateInvalid;
+    if (!invalid || !canListOwned(options) || signal.aborted) throw error;
+    unreadable = error.message;
   }
   const reason: RecoveryReason | undefined =
     unreadable !== undefined
@@ -164,9 +168,16 @@ async function readState(
   return { reason, message: recoveryMessage(reason, name, unreadable, found, added.length), found, added };
 }
 
-/** Whether the target can list what this reconciler owns (see {@link ownsTargetAlone}). */
+/**
+ * Whether the target can list what this reconciler owns: it has `listOwned`, its ownership mark
+ * carries this reconciler's name (`Target.owner`, default its name), and no reconciler of another
+ * name uses the same instance (see {@link ownsTargetAlone}).
+ */
 function canListOwned(options: ResolvedOptions): boolean {
-  return options.target.listOwned !== undefined && ownsTargetAlone(options.target, options.name);
+  const { target, name } = options;
+  return (
+    target.listOwned !== undefined && (target.owner ?? target.name) === name && ownsTargetAlone(target, name)
+  );
 }
 
 /** `base` with the entries of `extra` it lacks appended (base wins for shared references). */

@@ -63,9 +63,9 @@ export function findCondition(object: unknown, type: string): LiveCondition | un
 }
 
 /**
- * When the object's spec was last written, in epoch milliseconds: the newest `time` of its
- * `managedFields` entries other than the `status` subresource's (those are the controller's own
- * status writes). Undefined when the server keeps no managed fields.
+ * When the object's spec was last written, in epoch milliseconds: the newest `time` of the
+ * `managedFields` entries of the main resource that own fields under `spec` (not the `status` or
+ * `scale` subresources, not metadata-only writes such as a label). Undefined when none says.
  */
 export function lastSpecWrite(object: unknown): number | undefined {
   const entries = fieldAt(object, 'metadata.managedFields');
@@ -73,8 +73,13 @@ export function lastSpecWrite(object: unknown): number | undefined {
   let newest: number | undefined;
   for (const entry of entries) {
     if (entry === null || typeof entry !== 'object') continue;
-    const { time, subresource } = entry as { time?: unknown; subresource?: unknown };
-    if (subresource === 'status' || typeof time !== 'string') continue;
+    const { time, subresource, fieldsV1 } = entry as {
+      time?: unknown;
+      subresource?: unknown;
+      fieldsV1?: unknown;
+    };
+    if (subresource !== undefined || typeof time !== 'string') continue;
+    if (fieldsV1 === null || typeof fieldsV1 !== 'object' || !('f:spec' in fieldsV1)) continue;
     const at = Date.parse(time);
     if (!Number.isNaN(at) && (newest === undefined || at > newest)) newest = at;
   }

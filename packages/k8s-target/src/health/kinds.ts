@@ -23,8 +23,14 @@ const current = (message: string): HealthResult => ({ status: 'Current', message
 const inProgress = (message: string): HealthResult => ({ status: 'InProgress', message });
 const failed = (message: string): HealthResult => ({ status: 'Failed', message });
 
-/** Deployment: failed past its progress deadline; in progress until every replica is updated and available. */
-export function deploymentHealth(object: KubeObject): HealthResult {
+/**
+ * Deployment: failed past its progress deadline; in progress until every replica is updated and
+ * available. `context.now` bounds the grace given to a deadline left from an earlier rollout.
+ */
+export function deploymentHealth(
+  object: KubeObject,
+  context: KindRuleContext = { now: Date.now() },
+): HealthResult {
   // Without a progress deadline the controller never writes a "complete" Progressing reason.
   let progressed = fieldAt(object, 'spec.progressDeadlineSeconds') === undefined;
   let available = false;
@@ -33,10 +39,17 @@ export function deploymentHealth(object: KubeObject): HealthResult {
       if (condition.reason === 'ProgressDeadlineExceeded') {
         // A timeout from before the spec's last write is about the previous rollout (a rollback,
         // or a fix of a bad image): the controller keeps that condition until the new rollout
-        // makes progress, so it says nothing yet about this one.
+        // makes progress, so it says nothing yet about this one — for one progress deadline after
+        // the write, after which the new rollout has had its own chance and failed it as well.
         const written = lastSpecWrite(object);
         const at = Date.parse(condition.lastUpdateTime);
-        if (written !== undefined && !Number.isNaN(at) && at <= written) {
+        const deadlineMs = intAt(object, 'spec.progressDeadlineSeconds', 600) * 1000;
+        if (
+          written !== undefined &&
+          !Number.isNaN(at) &&
+          at <= written &&
+          context.now < written + deadlineMs
+        ) {
           return inProgress('Rolling out again after an earlier rollout exceeded its progress deadline');
         }
         return failed(`Progress deadline exceeded${condition.message ? `: ${condition.message}` : ''}`);

@@ -105,6 +105,11 @@ export class ScriptedApiServer {
     this.client = new KubeClient(this.#transport);
   }
 
+  /** The transport behind {@link client}, for tests that wrap it (fault injection). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
   /** Stores an object as the server would hold it (uid and resourceVersion filled in). */
   seed(path: string, object: KubeObject): KubeObject {
     const { collection, namespace } = parsePath(path);
