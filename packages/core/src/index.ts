@@ -31,6 +31,8 @@ export {
   ConflictError,
   ErrorCodes,
   type ErrorLocation,
+  FleetError,
+  FleetErrorCodes,
   formatLocation,
   GitOpsError,
   type GitOpsErrorOptions,
@@ -45,6 +47,59 @@ export {
   type ValidationIssue,
   WebhookConfigError,
 } from './errors.js';
+export {
+  type ClusterDefinition,
+  type ClusterGenerator,
+  type ClusterValues,
+  defineCluster,
+  type FleetCluster,
+  type LabelSelector,
+  matchesSelector,
+  selectorQuery,
+} from './fleet/cluster.js';
+export {
+  Fleet,
+  type FleetMember,
+  type FleetOptions,
+  type MemberContext,
+  type MemberFactory,
+  observationOf,
+  type SyncResult,
+} from './fleet/fleet.js';
+export {
+  type ClusterBehind,
+  type ClusterFacts,
+  type ClusterHealth,
+  clustersNotAt,
+  describeCluster,
+  type FleetClusterStatus,
+  type FleetStatus,
+} from './fleet/fleet-status.js';
+export {
+  assertUnique,
+  type FolderFs,
+  type GeneratorSelectorOptions,
+  type KubeconfigConnection,
+  type KubeconfigFolderOptions,
+  kubeconfigFolderGenerator,
+  listGenerator,
+} from './fleet/generators.js';
+export { RevisionBroker, type RevisionBrokerOptions, type RevisionPolicy } from './fleet/revision-broker.js';
+export {
+  type ClusterObservation,
+  checkStrategy,
+  planWaves,
+  type RolloutCluster,
+  RolloutEngine,
+  type RolloutPhase,
+  type RolloutStatus,
+  type RolloutStrategy,
+  type StepResult,
+  type WavePhase,
+  type WaveSpec,
+  type WaveStatus,
+} from './fleet/rollout-engine.js';
+export { assignShards, countMoved, type ShardOptions } from './fleet/shard-ring.js';
 export { summarizeHealth } from './health.js';
 export {
   APPLY_TIERS,
