@@ -115,7 +115,7 @@ describe('Fleet generators and members', () => {
       'every cluster applied',
     );
     for (const name of ['a', 'b', 'c']) {
-      const live = r.clusters.get(name)?.get(cmRef('app')) as { data: Record<string, string> };
+      const live = r.clusters.get(name)?.get(cmRef('app')) as unknown as { data: Record<string, string> };
       expect(live.data).toEqual({ key: 'v1', cluster: name });
     }
     expect(r.fleet.broker.upstreamFetches).toBe(1);
@@ -227,7 +227,7 @@ describe('Fleet generators and members', () => {
     });
     const missing = kubeconfigFolderGenerator({
       dir: '/nowhere',
-      fs: { ...fs, readdir: () => fs.readFile('/x') },
+      fs: { ...fs, readdir: async () => [await fs.readFile('/x')] },
     });
     await expect(missing.list(new AbortController().signal)).rejects.toMatchObject({
       code: 'FLEET_GENERATOR_FAILED',

@@ -49,6 +49,11 @@ export interface ClusterGenerator<C = unknown> {
   readonly description: string;
   /** The clusters now. Throws a {@link FleetError} `FLEET_GENERATOR_FAILED` when it cannot tell. */
   list(signal: AbortSignal): Promise<readonly FleetCluster<C>[]>;
+  /**
+   * Optional: calls `onChange` when the clusters may have changed (a watch or a poll), until the
+   * returned function is called. The fleet syncs at once instead of at its next interval.
+   */
+  watch?(onChange: () => void): () => void;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;

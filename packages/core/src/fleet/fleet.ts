@@ -118,6 +118,7 @@ export class Fleet<C = unknown> {
   #cancelSync: (() => void) | undefined;
   #cancelWake: (() => void) | undefined;
   #started = false;
+  readonly #unwatch: (() => void)[] = [];
 
   /** Checks the options; nothing runs until {@link sync} or {@link start}. */
   constructor(options: FleetOptions<C>) {
@@ -159,6 +160,11 @@ export class Fleet<C = unknown> {
   /** Names of the clusters this process runs. */
   clusters(): string[] {
     return [...this.#entries.keys()];
+  }
+
+  /** Names of every cluster the generators listed last, owned here or not (the keys to shard). */
+  knownClusters(): string[] {
+    return [...this.#known.keys()].sort();
   }
 
   /** The reconciler of a cluster this process runs. */
@@ -235,12 +241,19 @@ export class Fleet<C = unknown> {
     this.#started = true;
     const result = await this.sync(signal);
     this.#scheduleSync();
+    for (const generator of this.#options.generators) {
+      const unwatch = generator.watch?.(() => {
+        if (this.#started) this.sync().catch((error: unknown) => this.#options.onError?.(error));
+      });
+      if (unwatch) this.#unwatch.push(unwatch);
+    }
     return result;
   }
 
   /** Stops periodic syncs and rollout timers (the reconcilers stay in the manager). */
   stop(): void {
     this.#started = false;
+    for (const unwatch of this.#unwatch.splice(0)) unwatch();
     this.#cancelSync?.();
     this.#cancelSync = undefined;
     this.#cancelWake?.();
