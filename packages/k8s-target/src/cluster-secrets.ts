@@ -280,6 +280,8 @@ export interface ClusterSecretGeneratorOptions extends ParseClusterSecretOptions
   readonly namespace?: string;
   /** More labels to select Secrets by, ANDed with the cluster type label. */
   readonly selector?: LabelSelector;
+  /** How often {@link ClusterSecretGenerator.watch} polls by default, in milliseconds (default 10 s). */
+  readonly pollIntervalMs?: number;
   /** Told about each Secret that cannot be used (it is left out of the fleet). */
   readonly onInvalid?: (secret: string, error: FleetError) => void;
 }
@@ -359,7 +361,8 @@ export class ClusterSecretGenerator implements ClusterGenerator<ClusterSecretCon
       } catch (error) {
         if (!stopped) options.onError?.(error);
       }
-      if (!stopped) timer = setTimeout(() => void tick(), options.intervalMs ?? 10_000);
+      if (!stopped)
+        timer = setTimeout(() => void tick(), options.intervalMs ?? this.#options.pollIntervalMs ?? 10_000);
     };
     void tick();
     return () => {
