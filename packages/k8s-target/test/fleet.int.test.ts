@@ -181,7 +181,7 @@ describe('a fleet over five real apiservers', () => {
       const before = new Map<string, string>();
       for (const n of ['c4', 'c5']) {
         const cm = await get(n, '/api/v1/namespaces/default/configmaps/rollout-app');
-        before.set(n, (cm?.metadata as { resourceVersion: string }).resourceVersion);
+        before.set(n, (cm?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? '');
       }
 
       source.setFiles({ 'app.yaml': configMap('rollout-app', 'v2'), 'deploy.yaml': deployment });
@@ -207,7 +207,9 @@ describe('a fleet over five real apiservers', () => {
       expect(fleet.status().rollout?.waves[2]?.phase).toBe('Pending');
       for (const n of ['c4', 'c5']) {
         const cm = await get(n, '/api/v1/namespaces/default/configmaps/rollout-app');
-        expect((cm?.metadata as { resourceVersion: string }).resourceVersion).toBe(before.get(n));
+        expect((cm?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? '').toBe(
+          before.get(n),
+        );
         expect(await get(n, '/apis/apps/v1/namespaces/default/deployments/app')).toBeUndefined();
       }
       const behind = Object.fromEntries(fleet.notAt(r2).map((b) => [b.cluster, b.reason]));
