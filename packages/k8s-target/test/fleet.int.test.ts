@@ -182,6 +182,7 @@ describe('a fleet over five real apiservers', () => {
       for (const n of ['c4', 'c5']) {
         const cm = await get(n, '/api/v1/namespaces/default/configmaps/rollout-app');
         before.set(n, (cm?.metadata as { resourceVersion?: string } | undefined)?.resourceVersion ?? '');
+        expect(before.get(n)).not.toBe('');
       }
 
       source.setFiles({ 'app.yaml': configMap('rollout-app', 'v2'), 'deploy.yaml': deployment });
