@@ -102,8 +102,7 @@ describe('Fleet generators and members', () => {
   it('adds one reconciler per cluster, shares one fetch and one render, and substitutes per-cluster values', async () => {
     const r = fleetRig(['a', 'b', 'c'], {
       files: {
-        'app.yaml':
-          'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  key: v1\n  cluster: ${CLUSTER_NAME}\n',
+        'app.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: default\ndata:\n  key: v1\n  cluster: \${CLUSTER_NAME}\n`,
       },
     });
     const sync = await r.fleet.start();
