@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ClusterSecretGenerator,
   type ClusterSecretObject,
   normalizeClusterName,
   parseClusterSecret,
 } from '../src/cluster-secrets.js';
+import { KubeClient } from '../src/kube-client.js';
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 const TOKEN = 'eyJhbGciOi-very-secret-token';
@@ -135,5 +137,54 @@ describe('parseClusterSecret (Argo CD cluster Secrets as they are)', () => {
 
   it('normalizes names as Argo CD nameNormalized', () => {
     expect(normalizeClusterName('My_Cluster@EU 1')).toBe('my-cluster-eu-1');
+  });
+});
+
+describe('ClusterSecretGenerator', () => {
+  it('lists cluster Secrets by label selector, leaves out and reports the unusable ones', async () => {
+    const requests: { path: string; query: unknown }[] = [];
+    const items = [
+      secret(
+        { name: 'good', server: 'https://good.example.com', config: JSON.stringify({ bearerToken: TOKEN }) },
+        'good',
+      ),
+      secret({ name: 'bad', server: 'https://bad.example.com', config: `{"bearerToken":"${TOKEN}"` }, 'bad'),
+    ];
+    const client = new KubeClient(async (request) => {
+      requests.push({ path: request.path, query: request.query });
+      return { statusCode: 200, text: JSON.stringify({ kind: 'SecretList', items }) };
+    });
+    const invalid: string[] = [];
+    const generator = new ClusterSecretGenerator({
+      client,
+      namespace: 'argocd',
+      selector: { matchLabels: { env: 'prod' } },
+      onInvalid: (name, error) => invalid.push(`${name}: ${error.code}: ${error.message}`),
+    });
+    const clusters = await generator.list(new AbortController().signal);
+    expect(clusters.map((c) => c.name)).toEqual(['good']);
+    expect(requests).toEqual([
+      {
+        path: '/api/v1/namespaces/argocd/secrets',
+        query: { labelSelector: 'env=prod,argocd.argoproj.io/secret-type=cluster' },
+      },
+    ]);
+    expect(invalid).toHaveLength(1);
+    expect(invalid[0]).toMatch(
+      /^argocd\/bad: FLEET_INVALID_CLUSTER: Secret argocd\/bad: data.config is not valid JSON/,
+    );
+    expect(invalid[0]).not.toContain(TOKEN);
+  });
+
+  it('fails the listing (so the fleet changes nothing) when the management cluster refuses', async () => {
+    const client = new KubeClient(async () => ({
+      statusCode: 403,
+      text: JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'secrets is forbidden' }),
+    }));
+    const generator = new ClusterSecretGenerator({ client });
+    await expect(generator.list(new AbortController().signal)).rejects.toMatchObject({
+      code: 'FLEET_GENERATOR_FAILED',
+      message: 'cannot list cluster Secrets in argocd: Forbidden: secrets is forbidden',
+    });
   });
 });
