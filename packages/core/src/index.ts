@@ -58,9 +58,11 @@ export {
   selectorQuery,
 } from './fleet/cluster.js';
 export {
+  FLUX_SHARD_LABEL,
   Fleet,
   type FleetMember,
   type FleetOptions,
+  labelShard,
   type MemberContext,
   type MemberFactory,
   observationOf,

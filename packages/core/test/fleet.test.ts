@@ -3,6 +3,7 @@ import {
   Fleet,
   type FleetOptions,
   kubeconfigFolderGenerator,
+  labelShard,
   listGenerator,
   Manager,
   planWaves,
@@ -188,6 +189,40 @@ describe('Fleet generators and members', () => {
     const behind = fleet.notAt('main@sha1:x');
     expect(behind.find((b) => b.cluster === 'b')?.reason).toBe('NotOwned');
     expect(behind.find((b) => b.cluster === 'a')?.reason).toBe('NotReconciled');
+  });
+
+  it('shards by a fixed label the way Flux does', async () => {
+    const clock = new ManualClock();
+    const labelled = (name: string, shard?: string): ClusterDefinition<FakeCluster> => ({
+      name,
+      labels: shard ? { 'sharding.fluxcd.io/key': shard } : {},
+      connection: new FakeCluster({ clock }),
+    });
+    const clusters = [labelled('a', 'shard1'), labelled('b', 'shard2'), labelled('c')];
+    const run = async (owns: ReturnType<typeof labelShard>): Promise<string[]> => {
+      const manager = new Manager();
+      managers.push(manager);
+      const fleet = new Fleet<FakeCluster>({
+        manager,
+        source: memorySource(clock, { 'app.yaml': configMap('app') }),
+        generators: [listGenerator(clusters)],
+        owns,
+        factory: (c, ctx) => ({
+          reconciler: new Reconciler({
+            name: ctx.name,
+            source: ctx.source,
+            renderer: new RawRenderer(),
+            target: c.connection,
+            clock,
+          }),
+          target: c.connection,
+        }),
+      });
+      await fleet.sync();
+      return fleet.clusters();
+    };
+    expect(await run(labelShard('shard1'))).toEqual(['a']);
+    expect(await run(labelShard('shard2', { unlabelled: true }))).toEqual(['b', 'c']);
   });
 
   it('reads a folder of kubeconfigs through an injected fs, with labels and values beside them', async () => {

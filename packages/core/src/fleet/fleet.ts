@@ -66,8 +66,11 @@ export interface FleetOptions<C> {
    * it runs; its reconciler just stops). Never applies to a cluster that moved to another replica.
    */
   readonly pruneOnRemove?: boolean;
-  /** Whether this process runs a cluster (sharding); default: every cluster. */
-  readonly owns?: (cluster: string) => boolean;
+  /**
+   * Whether this process runs a cluster (sharding): a shard coordinator's answer, or
+   * {@link labelShard} for Flux-style fixed shards. Default: every cluster.
+   */
+  readonly owns?: (cluster: string, labels: Readonly<Record<string, string>>) => boolean;
   /** Prefix of reconciler names (default none). */
   readonly namePrefix?: string;
   /** How often generators are listed again, in milliseconds (default 3 minutes). */
@@ -210,7 +213,7 @@ export class Fleet<C = unknown> {
     assertUnique(all, 'fleet generators');
     this.#known = new Map(all.map((c) => [c.name, c]));
     const owns = this.#options.owns ?? (() => true);
-    const wanted = new Map(all.filter((c) => owns(c.name)).map((c) => [c.name, c]));
+    const wanted = new Map(all.filter((c) => owns(c.name, c.labels)).map((c) => [c.name, c]));
     const added: string[] = [];
     const removed: string[] = [];
     const replaced: string[] = [];
@@ -415,4 +418,21 @@ export function observationOf(status: ReconcilerStatus, at: number): ClusterObse
     ...(failed && ready ? { message: `${ready.reason}: ${ready.message}` } : {}),
     at,
   };
+}
+
+/** Flux's shard label: a controller started with `--watch-label-selector sharding.fluxcd.io/key=<shard>` runs only those objects. */
+export const FLUX_SHARD_LABEL = 'sharding.fluxcd.io/key';
+
+/**
+ * Fixed shards, the way Flux shards: this process runs the clusters whose label `key` (default
+ * {@link FLUX_SHARD_LABEL}) equals `shard`; with `unlabelled: true` it also runs clusters without
+ * the label (Flux's main instance, started with `!sharding.fluxcd.io/key`). Pass it as `owns`.
+ */
+export function labelShard(
+  shard: string,
+  options: { readonly key?: string; readonly unlabelled?: boolean } = {},
+): (cluster: string, labels: Readonly<Record<string, string>>) => boolean {
+  const key = options.key ?? FLUX_SHARD_LABEL;
+  return (_cluster, labels) =>
+    Object.hasOwn(labels, key) ? labels[key] === shard : options.unlabelled === true;
 }
