@@ -163,16 +163,19 @@ describe('Fleet generators and members', () => {
     expect(r.manager.names()).toEqual(['a']);
   });
 
-  it('runs only the clusters this replica owns, and lists the others as owned elsewhere', async () => {
-    const clock = new ManualClock();
-    const clusters = ['a', 'b', 'c'].map((name) => ({ name, connection: new FakeCluster({ clock }) }));
+  /** A fleet of plain reconcilers over the given clusters, limited by `owns`, synced once. */
+  async function ownedFleet(
+    clock: ManualClock,
+    clusters: ClusterDefinition<FakeCluster>[],
+    owns: NonNullable<FleetOptions<FakeCluster>['owns']>,
+  ): Promise<Fleet<FakeCluster>> {
     const manager = new Manager();
     managers.push(manager);
     const fleet = new Fleet<FakeCluster>({
       manager,
       source: memorySource(clock, { 'app.yaml': configMap('app') }),
       generators: [listGenerator(clusters)],
-      owns: (name) => name !== 'b',
+      owns,
       factory: (c, ctx) => ({
         reconciler: new Reconciler({
           name: ctx.name,
@@ -185,6 +188,13 @@ describe('Fleet generators and members', () => {
       }),
     });
     await fleet.sync();
+    return fleet;
+  }
+
+  it('runs only the clusters this replica owns, and lists the others as owned elsewhere', async () => {
+    const clock = new ManualClock();
+    const clusters = ['a', 'b', 'c'].map((name) => ({ name, connection: new FakeCluster({ clock }) }));
+    const fleet = await ownedFleet(clock, clusters, (name) => name !== 'b');
     expect(fleet.clusters()).toEqual(['a', 'c']);
     const behind = fleet.notAt('main@sha1:x');
     expect(behind.find((b) => b.cluster === 'b')?.reason).toBe('NotOwned');
@@ -199,30 +209,10 @@ describe('Fleet generators and members', () => {
       connection: new FakeCluster({ clock }),
     });
     const clusters = [labelled('a', 'shard1'), labelled('b', 'shard2'), labelled('c')];
-    const run = async (owns: ReturnType<typeof labelShard>): Promise<string[]> => {
-      const manager = new Manager();
-      managers.push(manager);
-      const fleet = new Fleet<FakeCluster>({
-        manager,
-        source: memorySource(clock, { 'app.yaml': configMap('app') }),
-        generators: [listGenerator(clusters)],
-        owns,
-        factory: (c, ctx) => ({
-          reconciler: new Reconciler({
-            name: ctx.name,
-            source: ctx.source,
-            renderer: new RawRenderer(),
-            target: c.connection,
-            clock,
-          }),
-          target: c.connection,
-        }),
-      });
-      await fleet.sync();
-      return fleet.clusters();
-    };
-    expect(await run(labelShard('shard1'))).toEqual(['a']);
-    expect(await run(labelShard('shard2', { unlabelled: true }))).toEqual(['b', 'c']);
+    expect((await ownedFleet(clock, clusters, labelShard('shard1'))).clusters()).toEqual(['a']);
+    expect(
+      (await ownedFleet(clock, clusters, labelShard('shard2', { unlabelled: true }))).clusters(),
+    ).toEqual(['b', 'c']);
   });
 
   it('reads a folder of kubeconfigs through an injected fs, with labels and values beside them', async () => {
