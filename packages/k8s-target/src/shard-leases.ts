@@ -129,8 +129,16 @@ export interface ShardCoordinatorOptions {
   readonly identity: string;
   /** The keys to spread (the fleet's cluster names); asked on every round. */
   readonly keys: () => readonly string[];
-  /** Told the keys this replica owns whenever they change; awaited before Leases are given up. */
-  readonly onChange: (owned: ReadonlySet<string>) => void | Promise<void>;
+  /**
+   * Told the keys this replica owns whenever they change; awaited before Leases are given up, so
+   * a key moved to another replica can finish its pass first. `lost` names keys whose Lease could
+   * not be renewed or was taken: another replica may run them soon, so stop them at once (abort
+   * their passes) rather than gracefully.
+   */
+  readonly onChange: (
+    owned: ReadonlySet<string>,
+    change: { readonly lost: readonly string[] },
+  ) => void | Promise<void>;
   /** How long a Lease lives without renewal (default 15 s). */
   readonly leaseDurationMs?: number;
   /** Time between rounds (default a third of the lease duration). */
@@ -399,7 +407,7 @@ export class ShardCoordinator {
     }
     if (lost.length > 0) {
       for (const key of lost) this.#held.delete(key);
-      await this.#setOwned(new Set([...this.#held.keys()]));
+      await this.#setOwned(new Set([...this.#held.keys()]), lost);
     }
   }
 
@@ -452,12 +460,12 @@ export class ShardCoordinator {
     }
   }
 
-  async #setOwned(next: Set<string>): Promise<void> {
+  async #setOwned(next: Set<string>, lost: readonly string[] = []): Promise<void> {
     const same = next.size === this.#owned.size && [...next].every((k) => this.#owned.has(k));
     if (same) return;
     this.#owned = next;
     try {
-      await this.#options.onChange(new Set(next));
+      await this.#options.onChange(new Set(next), { lost });
     } catch (error) {
       this.#report(error);
     }

@@ -166,6 +166,35 @@ describe('ShardCoordinator', () => {
     expect(stopped.sort()).toEqual(moved.sort());
   });
 
+  it('reports a key whose Lease someone else took as lost, so its pass is aborted rather than finished', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryLeases();
+    const changes: { owned: string[]; lost: readonly string[] }[] = [];
+    const only = new ShardCoordinator({
+      store,
+      namespace: 'fleet',
+      group: 'demo',
+      identity: 'r1',
+      keys: () => ['a', 'b'],
+      onChange: (owned, { lost }) => {
+        changes.push({ owned: [...owned].sort(), lost });
+      },
+      leaseDurationMs: 15_000,
+      renewPeriodMs: 5_000,
+      clock,
+    });
+    await only.round(signal);
+    await only.round(signal);
+    expect(changes).toEqual([{ owned: ['a', 'b'], lost: [] }]);
+    // Another writer takes b's Lease behind r1's back.
+    const lease = store.leases.get('demo-o-b')!;
+    await store.update('fleet', 'demo-o-b', String(lease.rv), { ...lease.spec, holderIdentity: 'intruder' });
+    await clock.advance(5_000);
+    await only.round(signal);
+    expect(changes[1]).toEqual({ owned: ['a'], lost: ['b'] });
+    expect(only.owns('b')).toBe(false);
+  });
+
   it('releases everything on stop so the others need not wait', async () => {
     const clock = new ManualClock();
     const store = new MemoryLeases();

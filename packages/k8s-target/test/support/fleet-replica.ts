@@ -73,7 +73,9 @@ coordinator = new ShardCoordinator({
   keys: () => fleet.knownClusters(),
   leaseDurationMs: config.leaseDurationMs,
   renewPeriodMs: Math.floor(config.leaseDurationMs / 4),
-  onChange: async (owned) => {
+  onChange: async (owned, { lost }) => {
+    // A lost Lease may be someone else's soon: abort those passes instead of letting them finish.
+    await Promise.all(lost.map((cluster) => fleet.reconciler(cluster)?.stop({ abort: true })));
     await fleet.sync();
     say({ t: 'owned', clusters: [...owned].sort() });
   },
