@@ -53,6 +53,7 @@ export {
   type ClusterValues,
   defineCluster,
   type FleetCluster,
+  type LabelExpression,
   type LabelSelector,
   matchesSelector,
   selectorQuery,
@@ -70,8 +71,10 @@ export {
 } from './fleet/fleet.js';
 export {
   type ClusterBehind,
+  type ClusterError,
   type ClusterFacts,
   type ClusterHealth,
+  type ClusterWave,
   clustersNotAt,
   describeCluster,
   type FleetClusterStatus,
@@ -90,6 +93,7 @@ export { RevisionBroker, type RevisionBrokerOptions, type RevisionPolicy } from 
 export {
   type ClusterObservation,
   checkStrategy,
+  type PlannedWave,
   planWaves,
   type RolloutCluster,
   RolloutEngine,
@@ -97,6 +101,7 @@ export {
   type RolloutStatus,
   type RolloutStrategy,
   type StepResult,
+  type WaveFailure,
   type WavePhase,
   type WaveSpec,
   type WaveStatus,

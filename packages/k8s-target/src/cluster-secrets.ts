@@ -48,18 +48,28 @@ export interface ClusterSecretConnection {
 
 /** The Secret fields this module reads. */
 export interface ClusterSecretObject {
-  readonly metadata?: {
-    readonly name?: string;
-    readonly namespace?: string;
-    readonly uid?: string;
-    readonly resourceVersion?: string;
-    readonly labels?: Readonly<Record<string, string>>;
-    readonly annotations?: Readonly<Record<string, string>>;
-  };
+  /** Name, namespace, uid, resourceVersion and labels (the cluster's labels). */
+  readonly metadata?: ClusterSecretMetadata;
   /** Base64 values, as the API returns them. */
   readonly data?: Readonly<Record<string, string>>;
   /** Plain values (a Secret written with `stringData` and not yet read back). */
   readonly stringData?: Readonly<Record<string, string>>;
+}
+
+/** The metadata of a cluster Secret this module reads. */
+export interface ClusterSecretMetadata {
+  /** The Secret's name (the cluster's name when `data.name` is empty). */
+  readonly name?: string;
+  /** Its namespace. */
+  readonly namespace?: string;
+  /** With the resourceVersion, what tells a changed Secret apart. */
+  readonly uid?: string;
+  /** Changes with every write: a rotated token rebuilds the cluster's member. */
+  readonly resourceVersion?: string;
+  /** The cluster's labels. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Not read; kept for callers that pass whole Secrets. */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 /** Options of {@link parseClusterSecret}. */

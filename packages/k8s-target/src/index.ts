@@ -13,6 +13,7 @@ export {
   type ClusterSecretConnection,
   ClusterSecretGenerator,
   type ClusterSecretGeneratorOptions,
+  type ClusterSecretMetadata,
   type ClusterSecretObject,
   normalizeClusterName,
   type ParseClusterSecretOptions,

@@ -22,11 +22,13 @@ export const SHARD_ROLE_LABEL = 'gitops-kit.dev/shard-role';
 
 /** A Lease of a shard group, with its name. */
 export interface NamedLease extends StoredLease {
+  /** The Lease's name. */
   readonly name: string;
 }
 
 /** What the coordinator needs from the API: Leases by name and by label. Injected in unit tests. */
 export interface ShardLeaseStore {
+  /** The Lease, or undefined when it does not exist. */
   get(namespace: string, name: string, signal: AbortSignal): Promise<StoredLease | undefined>;
   /** Creates a Lease with labels; throws {@link LeaseConflictError} when it exists. */
   create(
@@ -173,6 +175,7 @@ export function memberLeaseName(group: string, identity: string): string {
  * {@link run} once; {@link owns} answers for the fleet's `owns` option.
  */
 export class ShardCoordinator {
+  /** This replica's name, as its Leases carry it. */
   readonly identity: string;
   readonly #options: ShardCoordinatorOptions;
   readonly #clock: Clock;

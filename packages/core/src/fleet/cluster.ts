@@ -35,9 +35,13 @@ export interface FleetCluster<C = unknown> {
 
 /** The input of {@link defineCluster}: a cluster without its fingerprint. */
 export interface ClusterDefinition<C = unknown> {
+  /** Unique in the fleet (see {@link FleetCluster.name}). */
   readonly name: string;
+  /** Labels to select the cluster by (default none). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Substitution variables and Helm values (default none). */
   readonly values?: ClusterValues;
+  /** How to reach the cluster; read by the member factory only. */
   readonly connection: C;
   /** Overrides the computed fingerprint (for connections that cannot be digested as JSON). */
   readonly fingerprint?: string;
@@ -102,12 +106,20 @@ function identityOf(value: object): number {
 
 /** A label selector, as Kubernetes writes it (`matchLabels` and `matchExpressions`, ANDed). */
 export interface LabelSelector {
+  /** Labels that must have these values. */
   readonly matchLabels?: Readonly<Record<string, string>>;
-  readonly matchExpressions?: readonly {
-    readonly key: string;
-    readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-    readonly values?: readonly string[];
-  }[];
+  /** Expressions that must all hold. */
+  readonly matchExpressions?: readonly LabelExpression[];
+}
+
+/** One expression of a {@link LabelSelector}. */
+export interface LabelExpression {
+  /** The label. */
+  readonly key: string;
+  /** `In` / `NotIn` a set of values, or the label `Exists` / `DoesNotExist`. */
+  readonly operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  /** The values of `In` and `NotIn`. */
+  readonly values?: readonly string[];
 }
 
 /** Whether labels match a selector (an empty selector matches everything), by Kubernetes' rules. */

@@ -6,7 +6,9 @@ export type ClusterHealth = 'Healthy' | 'Unhealthy' | 'Progressing' | 'Unknown';
 
 /** One cluster of a fleet, as a value. */
 export interface FleetClusterStatus {
+  /** The cluster's name in the fleet. */
   readonly name: string;
+  /** Its labels. */
   readonly labels: Readonly<Record<string, string>>;
   /** Whether this replica runs the cluster's reconciler (false: another replica owns it). */
   readonly owned: boolean;
@@ -16,13 +18,32 @@ export interface FleetClusterStatus {
   readonly appliedRevision: string | undefined;
   /** The newest revision seen healthy there. */
   readonly healthyRevision: string | undefined;
+  /** How its objects are doing, in one word. */
   readonly health: ClusterHealth;
   /** The newest plan found objects changed behind our back. */
   readonly drifted: boolean;
   /** The newest pass failed: its reason and message (never credentials). */
-  readonly lastError: { readonly reason: string; readonly message: string } | undefined;
+  readonly lastError: ClusterError | undefined;
   /** The cluster's wave in the current rollout. */
-  readonly wave: { readonly index: number; readonly name: string; readonly phase: WavePhase } | undefined;
+  readonly wave: ClusterWave | undefined;
+}
+
+/** Why a cluster's newest pass failed. */
+export interface ClusterError {
+  /** The condition reason (the error code's name, such as `HealthFailed`). */
+  readonly reason: string;
+  /** The condition message (never credentials). */
+  readonly message: string;
+}
+
+/** A cluster's place in the current rollout. */
+export interface ClusterWave {
+  /** Index of the wave, from 0. */
+  readonly index: number;
+  /** The wave's name. */
+  readonly name: string;
+  /** Where the wave is. */
+  readonly phase: WavePhase;
 }
 
 /** The whole fleet, as a value. */
@@ -37,7 +58,9 @@ export interface FleetStatus {
 
 /** A cluster that is not at a revision, and why. */
 export interface ClusterBehind {
+  /** The cluster's name. */
   readonly cluster: string;
+  /** The revision it has applied, if any. */
   readonly appliedRevision: string | undefined;
   /** A stable word for programs. */
   readonly reason:
@@ -54,10 +77,13 @@ export interface ClusterBehind {
 
 /** What {@link describeCluster} needs to know of one cluster. */
 export interface ClusterFacts {
+  /** The cluster's name. */
   readonly name: string;
+  /** Its labels. */
   readonly labels: Readonly<Record<string, string>>;
   /** The reconciler's status, when this replica runs it. */
   readonly status: ReconcilerStatus | undefined;
+  /** The revision the rollout pins it to. */
   readonly pinnedRevision: string | undefined;
 }
 

@@ -37,6 +37,7 @@ export interface MemberContext {
 
 /** One cluster's reconciler and the target it writes to. */
 export interface FleetMember {
+  /** The cluster's reconciler; the fleet adds it to the manager. */
   readonly reconciler: Reconciler;
   /** The cluster's target: the fleet prunes through it when a removed cluster asks for it. */
   readonly target: Target;
@@ -87,7 +88,9 @@ export interface FleetOptions<C> {
 
 /** What one {@link Fleet.sync} changed. */
 export interface SyncResult {
+  /** Clusters that got a reconciler. */
   readonly added: readonly string[];
+  /** Clusters whose reconciler went (left the fleet, or now owned by another replica). */
   readonly removed: readonly string[];
   /** Clusters whose definition changed: their reconciler was rebuilt (nothing pruned). */
   readonly replaced: readonly string[];

@@ -64,26 +64,51 @@ export interface ClusterObservation {
 
 /** One cluster the rollout knows: its name and labels. */
 export interface RolloutCluster {
+  /** The cluster's name. */
   readonly name: string;
+  /** Its labels, for wave selectors. */
   readonly labels: Readonly<Record<string, string>>;
 }
 
 /** A wave, as status shows it. */
 export interface WaveStatus {
+  /** Index of the wave, from 0. */
   readonly index: number;
+  /** The wave's name (`wave-<n>`, the spec's name, or `unmatched`). */
   readonly name: string;
+  /** Its clusters. */
   readonly clusters: readonly string[];
+  /** Where it is. */
   readonly phase: WavePhase;
-  /** ISO 8601 times, when reached. */
+  /** When it started (ISO 8601). */
   readonly startedAt?: string;
+  /** When every cluster was first healthy at the revision (ISO 8601). */
   readonly healthyAt?: string;
+  /** When its bake ends (ISO 8601). */
   readonly bakeUntil?: string;
   /** Clusters that failed the wave, and why. */
-  readonly failures: readonly { readonly cluster: string; readonly reason: string }[];
+  readonly failures: readonly WaveFailure[];
+}
+
+/** A cluster that failed its wave. */
+export interface WaveFailure {
+  /** The cluster's name. */
+  readonly cluster: string;
+  /** Why (the failed pass's reason and message, or the timeout). */
+  readonly reason: string;
+}
+
+/** A wave as {@link planWaves} makes it. */
+export interface PlannedWave {
+  /** The wave's name. */
+  readonly name: string;
+  /** Its clusters, in name order. */
+  readonly clusters: string[];
 }
 
 /** The rollout, as a value. */
 export interface RolloutStatus {
+  /** Where the rollout is. */
   readonly phase: RolloutPhase;
   /** The revision going out (or last gone out). */
   readonly revision: string | undefined;
@@ -91,6 +116,7 @@ export interface RolloutStatus {
   readonly stableRevision: string | undefined;
   /** Index of the wave in progress (or where it stopped). */
   readonly currentWave: number | undefined;
+  /** Every wave, in order. */
   readonly waves: readonly WaveStatus[];
   /** The revision each cluster is pinned to. */
   readonly pins: Readonly<Record<string, string>>;
@@ -153,10 +179,7 @@ export function checkStrategy(strategy: RolloutStrategy): void {
 }
 
 /** Groups clusters into waves by the strategy (explicit groups, or slices of `maxUnavailable`). */
-export function planWaves(
-  clusters: readonly RolloutCluster[],
-  strategy: RolloutStrategy,
-): { name: string; clusters: string[] }[] {
+export function planWaves(clusters: readonly RolloutCluster[], strategy: RolloutStrategy): PlannedWave[] {
   const sorted = [...clusters].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   if (strategy.waves) {
     const taken = new Set<string>();
@@ -177,7 +200,7 @@ export function planWaves(
   const max = strategy.maxUnavailable ?? '100%';
   const size =
     typeof max === 'number' ? max : Math.max(1, Math.floor((Number(max.slice(0, -1)) / 100) * sorted.length));
-  const waves: { name: string; clusters: string[] }[] = [];
+  const waves: PlannedWave[] = [];
   for (let i = 0; i < sorted.length; i += size) {
     waves.push({ name: `wave-${waves.length + 1}`, clusters: sorted.slice(i, i + size).map((c) => c.name) });
   }
