@@ -1,4 +1,5 @@
 import {
+  type Artifact,
   type ClusterDefinition,
   Fleet,
   type FleetOptions,
@@ -6,6 +7,7 @@ import {
   labelShard,
   listGenerator,
   Manager,
+  MemoryStateStore,
   planWaves,
   RawRenderer,
   Reconciler,
@@ -378,5 +380,70 @@ describe('Fleet progressive rollout', () => {
     await eventually(() => ['c1', 'c3'].every((n) => applied(r, n) === r1), 'wave 1 rolled back');
     expect(applied(r, 'c4')).toBe(r1);
     expect(r.fleet.notAt(r2).map((b) => b.cluster)).toEqual(names);
+  });
+
+  it('after a restart takes what the clusters run as the baseline, so a revision that came meanwhile still goes in waves', async () => {
+    const clock = new ManualClock();
+    const source = memorySource(clock, { 'app.yaml': configMap('app', 'v1') });
+    const clusters = new Map(names.map((n) => [n, new FakeCluster({ clock, name: n })]));
+    const stores = new Map(names.map((n) => [n, new MemoryStateStore()]));
+    const artifacts = new Map<string, Artifact>();
+    const start = async (withFetch: boolean): Promise<{ fleet: Fleet<FakeCluster>; manager: Manager }> => {
+      const manager = new Manager({ concurrency: 8 });
+      managers.push(manager);
+      const fleet = new Fleet<FakeCluster>({
+        manager,
+        source,
+        clock,
+        rollout: waves,
+        generators: [listGenerator(names.map((name) => ({ name, connection: clusters.get(name)! })))],
+        ...(withFetch ? { fetchRevision: async (revision: string) => artifacts.get(revision)! } : {}),
+        factory: (cluster, context) => {
+          const reconciler = new Reconciler({
+            name: context.name,
+            source: context.source,
+            renderer: context.renderer(new RawRenderer()),
+            target: cluster.connection,
+            stateStore: stores.get(cluster.name)!,
+            clock,
+            wait: true,
+            interval: 60 * 60_000,
+            retryInterval: 60 * 60_000,
+            onListenerError: () => {},
+          });
+          reconciler.on('fetched', (e) => artifacts.set(e.revision, e.artifact));
+          return { reconciler, target: cluster.connection };
+        },
+      });
+      fleets.push(fleet);
+      await fleet.start();
+      manager.start();
+      return { fleet, manager };
+    };
+    const first = await start(false);
+    const r1 = source.head!.revision;
+    await eventually(
+      () => names.every((n) => first.fleet.reconciler(n)?.status.lastAppliedRevision === r1),
+      'r1',
+    );
+    first.fleet.stop();
+    await first.manager.stop();
+
+    // While no process runs, v2 is committed; the restarted fleet must not send it everywhere.
+    source.setFile('app.yaml', configMap('app', 'v2'));
+    const r2 = source.commit();
+    const second = await start(true);
+    await eventually(() => second.fleet.status().rollout?.waves[0]?.phase === 'Baking', 'the canary baking');
+    expect(second.fleet.status().rollout?.stableRevision).toBe(r1);
+    expect(second.fleet.reconciler('c1')?.status.lastAppliedRevision).toBe(r2);
+    const value = (n: string): unknown =>
+      (clusters.get(n)?.get(cmRef('app')) as { data?: { key?: string } } | undefined)?.data?.key;
+    expect(names.slice(1).map(value)).toEqual(['v1', 'v1', 'v1', 'v1', 'v1']);
+    // The held clusters were served r1 again (fetched by revision): nothing failed, nothing rewritten.
+    await eventually(
+      () => names.slice(1).every((n) => second.fleet.reconciler(n)?.status.lastAppliedRevision === r1),
+      'held clusters reconciled at r1',
+    );
+    expect(second.fleet.notAt(r2).map((b) => b.reason)).toEqual(names.slice(1).map(() => 'HeldByRollout'));
   });
 });

@@ -60,8 +60,14 @@ export interface FleetOptions<C> {
   readonly factory: MemberFactory<C>;
   /** A new revision goes out in waves; without it every cluster follows the newest revision. */
   readonly rollout?: RolloutStrategy;
-  /** The revision every cluster had before this process started (the rollout's baseline). */
+  /**
+   * The revision every cluster had before this process started (the rollout's baseline). Default:
+   * the revision the clusters' stored states say is applied, when the first new revision arrives;
+   * with none, the first revision is the baseline and goes everywhere.
+   */
   readonly stableRevision?: string;
+  /** Fetches a given revision for clusters held at one the fleet does not hold (see `RevisionBroker`). */
+  readonly fetchRevision?: (revision: string, signal: AbortSignal) => Promise<Artifact>;
   /**
    * Delete a removed cluster's objects (default false: a cluster that leaves the fleet keeps what
    * it runs; its reconciler just stops). Never applies to a cluster that moved to another replica.
@@ -137,6 +143,7 @@ export class Fleet<C = unknown> {
       source: options.source,
       clock: this.#clock,
       ...(options.sourceMaxAge === undefined ? {} : { maxAge: options.sourceMaxAge }),
+      ...(options.fetchRevision ? { fetchRevision: options.fetchRevision } : {}),
     });
     this.#renders = new SharedRenders(options.renderCache);
     if (options.rollout) {
@@ -146,7 +153,15 @@ export class Fleet<C = unknown> {
       );
       this.#engine = engine;
       this.#broker.setPolicy({
-        onRevision: (artifact: Artifact) => this.#act(engine.begin(artifact.revision, this.#clock.now())),
+        onRevision: (artifact: Artifact) => {
+          // A restarted process: what the clusters run (their stored state) is the baseline, so
+          // a revision that arrived meanwhile still goes out in waves.
+          if (!engine.hasBaseline) {
+            const running = this.#runningRevision(artifact.revision);
+            if (running) engine.adoptBaseline(running);
+          }
+          this.#act(engine.begin(artifact.revision, this.#clock.now()));
+        },
         revisionFor: (cluster) => engine.revisionFor(cluster),
         pinnedRevisions: () => engine.pinnedRevisions(),
       });
@@ -356,6 +371,16 @@ export class Fleet<C = unknown> {
       this.#options.onError?.(error);
     }
     return result;
+  }
+
+  /** The revision most clusters' stored states say is applied, other than `newest`. */
+  #runningRevision(newest: string): string | undefined {
+    const counts = new Map<string, number>();
+    for (const entry of this.#entries.values()) {
+      const applied = entry.member.reconciler.status.lastAppliedRevision;
+      if (applied !== undefined && applied !== newest) counts.set(applied, (counts.get(applied) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
   }
 
   /** A finished pass is an observation for the rollout. */

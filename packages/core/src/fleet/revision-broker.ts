@@ -38,6 +38,12 @@ export interface RevisionBrokerOptions {
   readonly clock?: Clock;
   /** How many revisions are kept besides the pinned ones (default 3). */
   readonly keep?: number;
+  /**
+   * Fetches the artifact of a given revision, for clusters pinned to one the broker does not hold
+   * (after a restart, the revision the clusters run). Without it such a fetch fails with
+   * `FLEET_REVISION_UNAVAILABLE` and nothing is applied.
+   */
+  readonly fetchRevision?: (revision: string, signal: AbortSignal) => Promise<Artifact>;
 }
 
 /** Fetches one source for many clusters and serves each the revision it is pinned to. */
@@ -46,6 +52,7 @@ export class RevisionBroker {
   readonly #maxAge: number;
   readonly #clock: Clock;
   readonly #keep: number;
+  readonly #fetchRevision: RevisionBrokerOptions['fetchRevision'];
   readonly #artifacts = new Map<string, Artifact>();
   #latest: Artifact | undefined;
   #fetchedAt = Number.NEGATIVE_INFINITY;
@@ -60,6 +67,7 @@ export class RevisionBroker {
     this.#maxAge = options.maxAge ?? 10_000;
     this.#clock = options.clock ?? systemClock;
     this.#keep = Math.max(1, options.keep ?? 3);
+    this.#fetchRevision = options.fetchRevision;
   }
 
   /** The upstream source's description. */
@@ -128,7 +136,17 @@ export class RevisionBroker {
     const latest = await this.fetchLatest(signal);
     const pinned = this.#policy?.revisionFor(cluster);
     if (pinned === undefined || pinned === latest.revision) return latest;
-    const held = this.#artifacts.get(pinned);
+    let held = this.#artifacts.get(pinned);
+    if (!held && this.#fetchRevision) {
+      held = await this.#fetchRevision(pinned, signal);
+      if (held.revision !== pinned) {
+        throw new FleetError(
+          FleetErrorCodes.RevisionUnavailable,
+          `cluster ${cluster} is pinned to ${pinned}, but fetching it gave ${held.revision}`,
+        );
+      }
+      this.#artifacts.set(pinned, held);
+    }
     if (!held) {
       throw new FleetError(
         FleetErrorCodes.RevisionUnavailable,

@@ -230,6 +230,20 @@ export class RolloutEngine {
     this.#stable = options.stableRevision;
   }
 
+  /** Whether the engine knows a revision every cluster had (given, adopted, or its first). */
+  get hasBaseline(): boolean {
+    return this.#stable !== undefined;
+  }
+
+  /**
+   * Takes `revision` as what every cluster had, when nothing was known yet (a restarted process
+   * whose clusters' stored state names the revision they run): the next revision then goes out in
+   * waves instead of becoming the baseline everywhere at once.
+   */
+  adoptBaseline(revision: string): void {
+    this.#stable ??= revision;
+  }
+
   /** The revision a cluster is pinned to (undefined before the first revision). */
   revisionFor(cluster: string): string | undefined {
     return this.#pins.get(cluster) ?? this.#stable;
