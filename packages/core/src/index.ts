@@ -89,6 +89,12 @@ export {
   kubeconfigFolderGenerator,
   listGenerator,
 } from './fleet/generators.js';
+export {
+  type FleetPeers,
+  MemoryPeers,
+  type PeerObservation,
+  type SeenObservation,
+} from './fleet/peers.js';
 export { RevisionBroker, type RevisionBrokerOptions, type RevisionPolicy } from './fleet/revision-broker.js';
 export {
   type ClusterObservation,

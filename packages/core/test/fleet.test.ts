@@ -7,6 +7,7 @@ import {
   labelShard,
   listGenerator,
   Manager,
+  MemoryPeers,
   MemoryStateStore,
   planWaves,
   RawRenderer,
@@ -445,5 +446,86 @@ describe('Fleet progressive rollout', () => {
       'held clusters reconciled at r1',
     );
     expect(second.fleet.notAt(r2).map((b) => b.reason)).toEqual(names.slice(1).map(() => 'HeldByRollout'));
+  });
+
+  it('spans waves over replicas that share observations, so a failure in another replica’s wave stops mine', async () => {
+    const clock = new ManualClock();
+    const source = memorySource(clock, { 'app.yaml': configMap('app', 'v1') });
+    const four = ['c1', 'c2', 'c3', 'c4'];
+    const clusters = new Map(four.map((n) => [n, new FakeCluster({ clock, name: n })]));
+    const peers = new MemoryPeers(clock);
+    const ownedBy: Record<string, string> = { c1: 'A', c2: 'B', c3: 'A', c4: 'B' };
+    const replica = async (id: string): Promise<Fleet<FakeCluster>> => {
+      const manager = new Manager({ concurrency: 4 });
+      managers.push(manager);
+      const fleet = new Fleet<FakeCluster>({
+        manager,
+        source,
+        clock,
+        peers,
+        owns: (name) => ownedBy[name] === id,
+        rollout: { waves: [{ clusters: ['c1'] }, { clusters: ['c2'] }, { clusters: ['c3', 'c4'] }] },
+        generators: [listGenerator(four.map((name) => ({ name, connection: clusters.get(name)! })))],
+        factory: (cluster, context) => ({
+          reconciler: new Reconciler({
+            name: context.name,
+            source: context.source,
+            renderer: context.renderer(new RawRenderer()),
+            target: cluster.connection,
+            clock,
+            wait: true,
+            interval: 60 * 60_000,
+            retryInterval: 60 * 60_000,
+            onListenerError: () => {},
+          }),
+          target: cluster.connection,
+        }),
+      });
+      fleets.push(fleet);
+      await fleet.start();
+      manager.start();
+      return fleet;
+    };
+    const [a, b] = [await replica('A'), await replica('B')];
+    const both = (check: () => boolean) => (): boolean => {
+      a.observePeers();
+      b.observePeers();
+      return check();
+    };
+    const value = (n: string): unknown =>
+      (clusters.get(n)?.get(cmRef('app')) as { data?: { key?: string } } | undefined)?.data?.key;
+    await eventually(
+      both(() => four.every((n) => value(n) === 'v1')),
+      'the baseline',
+    );
+    expect(a.clusters()).toEqual(['c1', 'c3']);
+    expect(b.clusters()).toEqual(['c2', 'c4']);
+
+    source.setFile('app.yaml', configMap('app', 'v2'));
+    source.commit();
+    clusters.get('c2')?.setHealth((o) => (o.data as { key?: string } | undefined)?.key === 'v2', 'Failed');
+    a.refresh();
+    b.refresh();
+    // c1 is A's; B waits for A's word on it before B's own c2 gets v2; c2 fails, and neither
+    // replica starts wave 3, though each owns half of it.
+    await eventually(
+      both(() => a.status().rollout?.phase === 'Failed' && b.status().rollout?.phase === 'Failed'),
+      'both replicas seeing wave 2 fail',
+    ).catch((e) => {
+      console.log(
+        JSON.stringify({ a: a.status(), b: b.status(), peers: [...peers.observations()] }, null, 1),
+      );
+      throw e;
+    });
+    for (const fleet of [a, b]) {
+      expect(fleet.status().rollout?.waves.map((w) => w.phase)).toEqual(['Succeeded', 'Failed', 'Pending']);
+    }
+    await eventually(
+      both(() => value('c2') === 'v1'),
+      'c2 rolled back by its owner',
+    );
+    expect(four.map(value)).toEqual(['v2', 'v1', 'v1', 'v1']);
+    for (const n of ['c3', 'c4'])
+      expect(clusters.get(n)?.operations.filter((o) => o.op === 'apply')).toHaveLength(1);
   });
 });

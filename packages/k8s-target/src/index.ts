@@ -65,11 +65,13 @@ export {
 } from './restrictions.js';
 export {
   kubeShardLeaseStore,
+  leasePeers,
   memberLeaseName,
   type NamedLease,
   ownerLeaseName,
   SHARD_GROUP_LABEL,
   SHARD_ROLE_LABEL,
+  SHARD_VALUE_ANNOTATION,
   ShardCoordinator,
   type ShardCoordinatorOptions,
   type ShardLeaseStore,

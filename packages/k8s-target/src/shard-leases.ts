@@ -1,4 +1,12 @@
-import { assignShards, type Clock, type ShardOptions, systemClock } from '@gitops-kit/core';
+import {
+  assignShards,
+  type Clock,
+  type FleetPeers,
+  type PeerObservation,
+  type SeenObservation,
+  type ShardOptions,
+  systemClock,
+} from '@gitops-kit/core';
 import { isStatus, LeaseConflictError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import { type LeaseRecord, microTime, type StoredLease } from './leader-election.js';
@@ -24,6 +32,8 @@ export const SHARD_ROLE_LABEL = 'gitops-kit.dev/shard-role';
 export interface NamedLease extends StoredLease {
   /** The Lease's name. */
   readonly name: string;
+  /** Its annotations (a key's Lease carries its owner's newest observation). */
+  readonly annotations?: Readonly<Record<string, string>> | undefined;
 }
 
 /** What the coordinator needs from the API: Leases by name and by label. Injected in unit tests. */
@@ -38,20 +48,29 @@ export interface ShardLeaseStore {
     spec: LeaseRecord,
     signal: AbortSignal,
   ): Promise<StoredLease>;
-  /** Replaces the spec if still at `resourceVersion`; throws {@link LeaseConflictError} otherwise. */
+  /**
+   * Replaces the spec (and sets the annotations given) if still at `resourceVersion`; throws
+   * {@link LeaseConflictError} otherwise.
+   */
   update(
     namespace: string,
     name: string,
     resourceVersion: string,
     spec: LeaseRecord,
     signal: AbortSignal,
+    annotations?: Readonly<Record<string, string>>,
   ): Promise<StoredLease>;
   /** The Leases matching a label selector. */
   list(namespace: string, labelSelector: string, signal: AbortSignal): Promise<readonly NamedLease[]>;
 }
 
 interface LeaseObject {
-  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec?: LeaseRecord;
 }
 
@@ -93,10 +112,10 @@ export function kubeShardLeaseStore(client: KubeClient): ShardLeaseStore {
         .request<LeaseObject>({ method: 'POST', path: base(namespace), body, signal })
         .then(stored, conflict);
     },
-    update(namespace, name, resourceVersion, spec, signal) {
+    update(namespace, name, resourceVersion, spec, signal, annotations) {
       const path = `${base(namespace)}/${encodeURIComponent(name)}`;
       // A merge patch with the resourceVersion: optimistic like a PUT, and the labels stay.
-      const body = { metadata: { resourceVersion }, spec };
+      const body = { metadata: { resourceVersion, ...(annotations ? { annotations } : {}) }, spec };
       return client
         .request<LeaseObject>({
           method: 'PATCH',
@@ -114,7 +133,11 @@ export function kubeShardLeaseStore(client: KubeClient): ShardLeaseStore {
         query: { labelSelector },
         signal,
       });
-      return (list.items ?? []).map((o) => ({ ...stored(o), name: o.metadata?.name ?? '' }));
+      return (list.items ?? []).map((o) => ({
+        ...stored(o),
+        name: o.metadata?.name ?? '',
+        annotations: o.metadata?.annotations,
+      }));
     },
   };
 }
@@ -151,7 +174,12 @@ export interface ShardCoordinatorOptions {
   readonly clock?: Clock;
   /** Told about failed requests (they are tried again next round). */
   readonly onError?: (error: unknown) => void;
+  /** Called after every round (a fleet with peers calls `observePeers` here). */
+  readonly onRound?: () => void;
 }
+
+/** The annotation a key's Lease carries its owner's published value in. */
+export const SHARD_VALUE_ANNOTATION = 'gitops-kit.dev/observation';
 
 interface Observed {
   readonly key: string;
@@ -188,6 +216,10 @@ export class ShardCoordinator {
   #owned = new Set<string>();
   #members: string[] = [];
   #memberLease: StoredLease | undefined;
+  /** Values to publish on held keys' Leases at their next renewal. */
+  readonly #outbox = new Map<string, string>();
+  /** Values read from every key's Lease, with when they were first seen (stable objects). */
+  readonly #values = new Map<string, { readonly value: string; readonly seenAt: number }>();
   /** Rounds run (for tests and benchmarks). */
   rounds = 0;
 
@@ -289,6 +321,35 @@ export class ShardCoordinator {
       await this.#tryTake(key, byName.get(ownerLeaseName(group, key)), now, signal);
     }
     await this.#setOwned(new Set([...this.#held.keys()]));
+    this.#readValues(byName, now);
+    try {
+      this.#options.onRound?.();
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  /**
+   * Publishes a value for a key this replica holds, on the key's Lease at its next renewal (a
+   * fleet's observation of the cluster, so other replicas' rollouts see it). Ignored for keys
+   * not held.
+   */
+  publish(key: string, value: string): void {
+    if (this.#held.has(key)) this.#outbox.set(key, value);
+  }
+
+  /** The newest value on each key's Lease (published by its holder), with when this replica first saw it. */
+  values(): ReadonlyMap<string, { readonly value: string; readonly seenAt: number }> {
+    return this.#values;
+  }
+
+  #readValues(byName: ReadonlyMap<string, NamedLease>, now: number): void {
+    const { group } = this.#options;
+    for (const key of this.#options.keys()) {
+      const value = byName.get(ownerLeaseName(group, key))?.annotations?.[SHARD_VALUE_ANNOTATION];
+      if (value === undefined) continue;
+      if (this.#values.get(key)?.value !== value) this.#values.set(key, { value, seenAt: now });
+    }
   }
 
   /** Gives up every held Lease and the membership Lease (holder cleared). */
@@ -393,8 +454,10 @@ export class ShardCoordinator {
             lease.resourceVersion,
             this.#record(lease.spec),
             signal,
+            this.#outbox.has(key) ? { [SHARD_VALUE_ANNOTATION]: this.#outbox.get(key)! } : undefined,
           ),
         );
+        this.#outbox.delete(key);
       } catch (error) {
         // A conflict means someone else wrote it: it is not ours any more. Any other failure keeps
         // the key until the Lease could have expired for the others.
@@ -481,4 +544,35 @@ export class ShardCoordinator {
       // A throwing handler must not stop the rounds.
     }
   }
+}
+
+/**
+ * core's `FleetPeers` over a coordinator's Leases: a replica's observation of a cluster it owns
+ * rides on the cluster's Lease at its next renewal (one annotation, no extra request), and every
+ * replica reads all of them in its round. Pass it as the fleet's `peers`, and call
+ * `fleet.observePeers()` from the coordinator's `onRound`.
+ */
+export function leasePeers(coordinator: ShardCoordinator): FleetPeers {
+  const parsed = new Map<string, { readonly raw: string; readonly seen: SeenObservation }>();
+  return {
+    publish(cluster: string, observation: PeerObservation): void {
+      coordinator.publish(cluster, JSON.stringify(observation));
+    },
+    observations(): ReadonlyMap<string, SeenObservation> {
+      const out = new Map<string, SeenObservation>();
+      for (const [cluster, { value, seenAt }] of coordinator.values()) {
+        let cached = parsed.get(cluster);
+        if (cached?.raw !== value) {
+          try {
+            cached = { raw: value, seen: { observation: JSON.parse(value) as PeerObservation, seenAt } };
+          } catch {
+            continue; // not ours, or cut short: ignored
+          }
+          parsed.set(cluster, cached);
+        }
+        out.set(cluster, cached.seen);
+      }
+      return out;
+    },
+  };
 }

@@ -2,11 +2,14 @@ import { ManualClock } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
 import { LeaseConflictError } from '../src/errors.js';
 import type { LeaseRecord, StoredLease } from '../src/leader-election.js';
-import { type NamedLease, ShardCoordinator, type ShardLeaseStore } from '../src/shard-leases.js';
+import { leasePeers, type NamedLease, ShardCoordinator, type ShardLeaseStore } from '../src/shard-leases.js';
 
 /** Leases in memory with resourceVersions, as the apiserver keeps them (the store contract, not a cluster). */
 class MemoryLeases implements ShardLeaseStore {
-  readonly leases = new Map<string, { rv: number; labels: Record<string, string>; spec: LeaseRecord }>();
+  readonly leases = new Map<
+    string,
+    { rv: number; labels: Record<string, string>; annotations: Record<string, string>; spec: LeaseRecord }
+  >();
   #rv = 0;
   writes = 0;
   async get(_ns: string, name: string): Promise<StoredLease | undefined> {
@@ -21,22 +24,35 @@ class MemoryLeases implements ShardLeaseStore {
   ): Promise<StoredLease> {
     if (this.leases.has(name)) throw new LeaseConflictError(`${name} exists`);
     this.writes++;
-    this.leases.set(name, { rv: ++this.#rv, labels: { ...labels }, spec: { ...spec } });
+    this.leases.set(name, { rv: ++this.#rv, labels: { ...labels }, annotations: {}, spec: { ...spec } });
     return { resourceVersion: String(this.#rv), spec };
   }
-  async update(_ns: string, name: string, rv: string, spec: LeaseRecord): Promise<StoredLease> {
+  async update(
+    _ns: string,
+    name: string,
+    rv: string,
+    spec: LeaseRecord,
+    _signal?: AbortSignal,
+    annotations?: Record<string, string>,
+  ): Promise<StoredLease> {
     const l = this.leases.get(name);
     if (!l || String(l.rv) !== rv) throw new LeaseConflictError(`${name} changed`);
     this.writes++;
     l.rv = ++this.#rv;
     l.spec = { ...spec };
+    if (annotations) Object.assign(l.annotations, annotations);
     return { resourceVersion: String(l.rv), spec };
   }
   async list(_ns: string, selector: string): Promise<NamedLease[]> {
     const [k, v] = selector.split('=');
     return [...this.leases]
       .filter(([, l]) => l.labels[k!] === v)
-      .map(([name, l]) => ({ name, resourceVersion: String(l.rv), spec: { ...l.spec } }));
+      .map(([name, l]) => ({
+        name,
+        resourceVersion: String(l.rv),
+        spec: { ...l.spec },
+        annotations: { ...l.annotations },
+      }));
   }
   holderOf(name: string): string | undefined {
     return this.leases.get(name)?.spec.holderIdentity || undefined;
@@ -193,6 +209,43 @@ describe('ShardCoordinator', () => {
     await only.round(signal);
     expect(changes[1]).toEqual({ owned: ['a'], lost: ['b'] });
     expect(only.owns('b')).toBe(false);
+  });
+
+  it('carries a holder’s published observation on its key’s Lease to the other replicas (leasePeers)', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryLeases();
+    const all = replicas(store, clock, ['r1', 'r2']);
+    await rounds(clock, store, [...all.values()], 2);
+    const r1 = all.get('r1')!;
+    const r2 = all.get('r2')!;
+    const key = [...r1.owned][0]!;
+    const mine = leasePeers(r1);
+    const theirs = leasePeers(r2);
+    // Not held: nothing is published.
+    leasePeers(r2).publish(key, { healthy: true, failed: false, appliedRevision: 'nope' });
+    mine.publish(key, {
+      healthy: false,
+      failed: true,
+      attemptedRevision: 'main@sha1:2',
+      message: 'HealthFailed: x',
+    });
+    await r1.round(signal);
+    await r2.round(signal);
+    const seen = theirs.observations().get(key);
+    expect(seen?.observation).toEqual({
+      healthy: false,
+      failed: true,
+      attemptedRevision: 'main@sha1:2',
+      message: 'HealthFailed: x',
+    });
+    // The same object until the value changes, so a fleet feeds each observation once.
+    await r2.round(signal);
+    expect(theirs.observations().get(key)).toBe(seen);
+    mine.publish(key, { healthy: true, failed: false, appliedRevision: 'main@sha1:1' });
+    await r1.round(signal);
+    await r2.round(signal);
+    expect(theirs.observations().get(key)).not.toBe(seen);
+    expect(theirs.observations().get(key)?.observation.appliedRevision).toBe('main@sha1:1');
   });
 
   it('releases everything on stop so the others need not wait', async () => {

@@ -11,6 +11,7 @@ import type { Artifact, PruneResult, Renderer, Source, Target } from '../types.j
 import type { ClusterGenerator, ClusterValues, FleetCluster } from './cluster.js';
 import { type ClusterBehind, clustersNotAt, describeCluster, type FleetStatus } from './fleet-status.js';
 import { assertUnique } from './generators.js';
+import type { FleetPeers, SeenObservation } from './peers.js';
 import { RevisionBroker } from './revision-broker.js';
 import {
   type ClusterObservation,
@@ -66,6 +67,13 @@ export interface FleetOptions<C> {
    * with none, the first revision is the baseline and goes everywhere.
    */
   readonly stableRevision?: string;
+  /**
+   * The other replicas of a sharded fleet: with it, the rollout's waves span every cluster the
+   * generators list (the same waves on every replica), a wave waits for the clusters other
+   * replicas own, and this replica publishes its own clusters' passes. Call
+   * {@link Fleet.observePeers} when new observations may have arrived (each shard round).
+   */
+  readonly peers?: FleetPeers;
   /** Fetches a given revision for clusters held at one the fleet does not hold (see `RevisionBroker`). */
   readonly fetchRevision?: (revision: string, signal: AbortSignal) => Promise<Artifact>;
   /**
@@ -109,6 +117,8 @@ interface Entry<C> {
   member: FleetMember;
   onStatus: (event: ReconcilerEvents['status']) => void;
   reconciling: boolean;
+  /** A revision this cluster failed at and has not been healthy at since. */
+  failedRevision?: string | undefined;
 }
 
 /**
@@ -126,6 +136,10 @@ export class Fleet<C = unknown> {
   readonly #entries = new Map<string, Entry<C>>();
   /** Every cluster the generators listed last, owned here or not. */
   #known = new Map<string, FleetCluster<C>>();
+  /** Clusters the rollout engine knows (with peers: every known cluster; else the owned ones). */
+  readonly #inEngine = new Set<string>();
+  /** The peer observation last fed to the engine per cluster, so each is fed once. */
+  readonly #peerSeen = new Map<string, SeenObservation>();
   #syncing: Promise<SyncResult> | undefined;
   #cancelSync: (() => void) | undefined;
   #cancelWake: (() => void) | undefined;
@@ -230,6 +244,7 @@ export class Fleet<C = unknown> {
     const all = lists.flat();
     assertUnique(all, 'fleet generators');
     this.#known = new Map(all.map((c) => [c.name, c]));
+    if (this.#options.peers) this.#engineTracks(all);
     const owns = this.#options.owns ?? (() => true);
     const wanted = new Map(all.filter((c) => owns(c.name, c.labels)).map((c) => [c.name, c]));
     const added: string[] = [];
@@ -346,13 +361,13 @@ export class Fleet<C = unknown> {
     entry.onStatus = ({ status }) => this.#onStatus(cluster.name, entry, status);
     member.reconciler.on('status', entry.onStatus);
     this.#entries.set(cluster.name, entry);
-    this.#engine?.addCluster({ name: cluster.name, labels: cluster.labels });
+    if (!this.#options.peers) this.#engineAdd(cluster);
     this.#options.manager.add(member.reconciler);
   }
 
   async #removeEntry(name: string, entry: Entry<C>, prune: boolean): Promise<PruneResult | undefined> {
     this.#entries.delete(name);
-    this.#engine?.removeCluster(name);
+    if (!this.#options.peers) this.#engineRemove(name);
     const { reconciler, target } = entry.member;
     await this.#options.manager.remove(reconciler.name);
     reconciler.off('status', entry.onStatus);
@@ -389,8 +404,71 @@ export class Fleet<C = unknown> {
     const ended = entry.reconciling && !reconciling;
     entry.reconciling = reconciling;
     if (!ended || !this.#engine || this.#entries.get(cluster) !== entry) return;
-    this.#engine.observe(cluster, observationOf(status, this.#clock.now()));
+    const base = observationOf(status, this.#clock.now());
+    // Remember a failed revision until the cluster is healthy at it: a peer that reads this
+    // cluster after its rollback must still learn that the revision failed here.
+    if (base.failed && base.attemptedRevision !== undefined) entry.failedRevision = base.attemptedRevision;
+    else if (base.healthy && base.appliedRevision === entry.failedRevision) entry.failedRevision = undefined;
+    const observation = { ...base, failedRevision: entry.failedRevision };
+    this.#options.peers?.publish(cluster, {
+      appliedRevision: observation.appliedRevision,
+      attemptedRevision: observation.attemptedRevision,
+      healthy: observation.healthy,
+      failed: observation.failed,
+      message: observation.message,
+      failedRevision: observation.failedRevision,
+    });
+    this.#engine.observe(cluster, observation);
     this.#act(this.#engine.step(this.#clock.now()));
+  }
+
+  /**
+   * Feeds the rollout what other replicas published about the clusters they own (each new
+   * observation once, timed by when this replica read it) and steps it. A no-op without `peers`.
+   * `promote`, `halt` and `resume` act on this replica's rollout only: call them on every replica.
+   */
+  observePeers(): void {
+    const { peers } = this.#options;
+    if (!peers || !this.#engine) return;
+    let fed = false;
+    for (const [cluster, seen] of peers.observations()) {
+      if (this.#entries.has(cluster) || !this.#inEngine.has(cluster)) continue;
+      if (this.#peerSeen.get(cluster) === seen) continue;
+      this.#peerSeen.set(cluster, seen);
+      const { observation } = seen;
+      this.#engine.observe(cluster, {
+        appliedRevision: observation.appliedRevision,
+        attemptedRevision: observation.attemptedRevision,
+        healthy: observation.healthy,
+        failed: observation.failed,
+        ...(observation.message === undefined ? {} : { message: observation.message }),
+        failedRevision: observation.failedRevision,
+        // Counted from when it is read here: a peer's pass that ended before this replica began
+        // the same rollout still counts, and each observation is fed once.
+        at: this.#clock.now(),
+      });
+      fed = true;
+    }
+    if (fed) this.#act(this.#engine.step(this.#clock.now()));
+  }
+
+  #engineAdd(cluster: FleetCluster<C>): void {
+    if (!this.#engine || this.#inEngine.has(cluster.name)) return;
+    this.#inEngine.add(cluster.name);
+    this.#engine.addCluster({ name: cluster.name, labels: cluster.labels });
+  }
+
+  #engineRemove(name: string): void {
+    if (!this.#inEngine.delete(name)) return;
+    this.#engine?.removeCluster(name);
+    this.#peerSeen.delete(name);
+  }
+
+  /** With peers the engine follows every listed cluster, owned here or not. */
+  #engineTracks(all: readonly FleetCluster<C>[]): void {
+    const names = new Set(all.map((c) => c.name));
+    for (const name of [...this.#inEngine]) if (!names.has(name)) this.#engineRemove(name);
+    for (const cluster of all) this.#engineAdd(cluster);
   }
 
   /** Carries out a rollout step: triggers repinned and to-verify clusters, sets the next wake-up. */

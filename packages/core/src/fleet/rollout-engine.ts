@@ -58,6 +58,11 @@ export interface ClusterObservation {
   readonly failed: boolean;
   /** Why, for a failed pass (a reason and a sentence, never credentials). */
   readonly message?: string;
+  /**
+   * A revision this cluster's passes failed at and that it was not healthy at since: kept after a
+   * rollback, so a replica that reads the cluster's passes late still sees the failure.
+   */
+  readonly failedRevision?: string | undefined;
   /** When the pass ended (the fleet's clock). */
   readonly at: number;
 }
@@ -336,7 +341,10 @@ export class RolloutEngine {
     for (const name of wave.clusters) {
       const seen = this.#observations.get(name);
       const fresh = seen !== undefined && seen.at >= since;
-      if (fresh && seen.failed && seen.attemptedRevision === rollout.revision) {
+      const failedHere =
+        (seen?.failed === true && seen.attemptedRevision === rollout.revision) ||
+        seen?.failedRevision === rollout.revision;
+      if (fresh && failedHere) {
         failures.push({ cluster: name, reason: seen.message ?? 'the pass failed' });
         continue;
       }
