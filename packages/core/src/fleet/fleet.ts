@@ -423,8 +423,9 @@ export class Fleet<C = unknown> {
   }
 
   /**
-   * Feeds the rollout what other replicas published about the clusters they own (each new
-   * observation once, timed by when this replica read it) and steps it. A no-op without `peers`.
+   * Feeds the rollout what other replicas published about the clusters they own, timed by when
+   * this replica read it (a healthy report is as fresh as its owner's newest publication, at most a
+   * renew period old), and steps it. A no-op without `peers`.
    * `promote`, `halt` and `resume` act on this replica's rollout only: call them on every replica.
    */
   observePeers(): void {
@@ -433,9 +434,12 @@ export class Fleet<C = unknown> {
     let fed = false;
     for (const [cluster, seen] of peers.observations()) {
       if (this.#entries.has(cluster) || !this.#inEngine.has(cluster)) continue;
-      if (this.#peerSeen.get(cluster) === seen) continue;
-      this.#peerSeen.set(cluster, seen);
       const { observation } = seen;
+      // A new observation is fed once. An unchanged healthy one is fed again: its owner keeps
+      // publishing the same healthy passes, and that is what confirms a bake. An unchanged
+      // failure is not, so a retried wave is not failed again by a report from before it.
+      if (this.#peerSeen.get(cluster) === seen && !observation.healthy) continue;
+      this.#peerSeen.set(cluster, seen);
       this.#engine.observe(cluster, {
         appliedRevision: observation.appliedRevision,
         attemptedRevision: observation.attemptedRevision,
