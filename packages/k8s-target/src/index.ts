@@ -75,6 +75,7 @@ export {
   ShardCoordinator,
   type ShardCoordinatorOptions,
   type ShardLeaseStore,
+  type ShardValue,
 } from './shard-leases.js';
 export { ConfigMapStateStore, type ConfigMapStateStoreOptions, stateObjectName } from './state-store.js';
 export { KubernetesTarget } from './target.js';

@@ -178,6 +178,14 @@ export interface ShardCoordinatorOptions {
   readonly onRound?: () => void;
 }
 
+/** A value read from a key's Lease. */
+export interface ShardValue {
+  /** The value its holder published. */
+  readonly value: string;
+  /** When this replica first saw it (its own clock). */
+  readonly seenAt: number;
+}
+
 /** The annotation a key's Lease carries its owner's published value in. */
 export const SHARD_VALUE_ANNOTATION = 'gitops-kit.dev/observation';
 
@@ -219,7 +227,7 @@ export class ShardCoordinator {
   /** Values to publish on held keys' Leases at their next renewal. */
   readonly #outbox = new Map<string, string>();
   /** Values read from every key's Lease, with when they were first seen (stable objects). */
-  readonly #values = new Map<string, { readonly value: string; readonly seenAt: number }>();
+  readonly #values = new Map<string, ShardValue>();
   /** Rounds run (for tests and benchmarks). */
   rounds = 0;
 
@@ -339,7 +347,7 @@ export class ShardCoordinator {
   }
 
   /** The newest value on each key's Lease (published by its holder), with when this replica first saw it. */
-  values(): ReadonlyMap<string, { readonly value: string; readonly seenAt: number }> {
+  values(): ReadonlyMap<string, ShardValue> {
     return this.#values;
   }
 

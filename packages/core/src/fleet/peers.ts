@@ -27,6 +27,7 @@ export interface PeerObservation {
 
 /** A peer's observation and when this replica first saw it (its own clock). */
 export interface SeenObservation {
+  /** What the pass showed. */
   readonly observation: PeerObservation;
   /** Milliseconds since the epoch, by this replica's clock. */
   readonly seenAt: number;
