@@ -333,3 +333,27 @@ export class ConformanceError extends GitOpsError {
     this.check = check;
   }
 }
+
+/**
+ * The codes of fleet orchestration (generators, progressive rollout, sharding). Kept apart from
+ * {@link ErrorCodes} so the fleet's codes read as one group.
+ */
+export const FleetErrorCodes = {
+  /** A generator could not list its clusters (a folder unreadable, a management cluster down). */
+  GeneratorFailed: 'FLEET_GENERATOR_FAILED',
+  /** A cluster definition cannot be used (no name, a bad kubeconfig, an unsupported auth method). */
+  InvalidCluster: 'FLEET_INVALID_CLUSTER',
+  /** Two generators (or two entries) name the same cluster. */
+  DuplicateCluster: 'FLEET_DUPLICATE_CLUSTER',
+  /** A cluster is pinned to a revision whose artifact the fleet no longer holds. */
+  RevisionUnavailable: 'FLEET_REVISION_UNAVAILABLE',
+  /** A rollout strategy cannot work (an empty wave, a percentage out of range). */
+  InvalidStrategy: 'FLEET_INVALID_STRATEGY',
+} as const;
+
+/** A fleet could not list, build or roll out to its clusters. Messages never carry credentials. */
+export class FleetError extends GitOpsError {
+  constructor(code: string, message: string, options?: GitOpsErrorOptions) {
+    super('reconcile', code, message, options);
+  }
+}

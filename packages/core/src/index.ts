@@ -32,6 +32,8 @@ export {
   ConformanceError,
   ErrorCodes,
   type ErrorLocation,
+  FleetError,
+  FleetErrorCodes,
   formatLocation,
   GitOpsError,
   type GitOpsErrorOptions,
@@ -46,6 +48,72 @@ export {
   type ValidationIssue,
   WebhookConfigError,
 } from './errors.js';
+export {
+  type ClusterDefinition,
+  type ClusterGenerator,
+  type ClusterValues,
+  defineCluster,
+  type FleetCluster,
+  type LabelExpression,
+  type LabelSelector,
+  matchesSelector,
+  selectorQuery,
+} from './fleet/cluster.js';
+export {
+  FLUX_SHARD_LABEL,
+  Fleet,
+  type FleetMember,
+  type FleetOptions,
+  labelShard,
+  type MemberContext,
+  type MemberFactory,
+  observationOf,
+  type SyncResult,
+} from './fleet/fleet.js';
+export {
+  type ClusterBehind,
+  type ClusterError,
+  type ClusterFacts,
+  type ClusterHealth,
+  type ClusterWave,
+  clustersNotAt,
+  describeCluster,
+  type FleetClusterStatus,
+  type FleetStatus,
+} from './fleet/fleet-status.js';
+export {
+  assertUnique,
+  type FolderFs,
+  type GeneratorSelectorOptions,
+  type KubeconfigConnection,
+  type KubeconfigFolderOptions,
+  kubeconfigFolderGenerator,
+  listGenerator,
+} from './fleet/generators.js';
+export {
+  type FleetPeers,
+  MemoryPeers,
+  type PeerObservation,
+  type SeenObservation,
+} from './fleet/peers.js';
+export { RevisionBroker, type RevisionBrokerOptions, type RevisionPolicy } from './fleet/revision-broker.js';
+export {
+  type ClusterObservation,
+  checkStrategy,
+  type PlannedWave,
+  planWaves,
+  type RolloutCluster,
+  RolloutEngine,
+  type RolloutPhase,
+  type RolloutStatus,
+  type RolloutStrategy,
+  type StepResult,
+  type WaveFailure,
+  type WavePhase,
+  type WaveSpec,
+  type WaveStatus,
+} from './fleet/rollout-engine.js';
+export { assignShards, countMoved, type ShardOptions } from './fleet/shard-ring.js';
 export { summarizeHealth } from './health.js';
 export {
   APPLY_TIERS,

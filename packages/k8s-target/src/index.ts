@@ -10,6 +10,18 @@
 
 // The ownership marks are core's Kubernetes conventions, re-exported for users of this package.
 export { FORCE_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL, PRUNE_ANNOTATION } from '@gitops-kit/core';
+export {
+  CLUSTER_SECRET_TYPE,
+  CLUSTER_SECRET_TYPE_LABEL,
+  type ClusterSecretConnection,
+  ClusterSecretGenerator,
+  type ClusterSecretGeneratorOptions,
+  type ClusterSecretMetadata,
+  type ClusterSecretObject,
+  normalizeClusterName,
+  type ParseClusterSecretOptions,
+  parseClusterSecret,
+} from './cluster-secrets.js';
 export { MASKED } from './compare.js';
 export { Discovery, type ResourceInfo, resourcePath } from './discovery.js';
 export {
@@ -54,5 +66,19 @@ export {
   type Restrictions,
   VALIDATION_RESTRICTED,
 } from './restrictions.js';
+export {
+  kubeShardLeaseStore,
+  leasePeers,
+  memberLeaseName,
+  type NamedLease,
+  ownerLeaseName,
+  SHARD_GROUP_LABEL,
+  SHARD_ROLE_LABEL,
+  SHARD_VALUE_ANNOTATION,
+  ShardCoordinator,
+  type ShardCoordinatorOptions,
+  type ShardLeaseStore,
+  type ShardValue,
+} from './shard-leases.js';
 export { ConfigMapStateStore, type ConfigMapStateStoreOptions, stateObjectName } from './state-store.js';
 export { KubernetesTarget } from './target.js';
