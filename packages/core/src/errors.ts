@@ -191,6 +191,8 @@ export const ErrorCodes = {
   // source: fetching an artifact
   SourceFetchFailed: 'SOURCE_FETCH_FAILED',
   SourceNotFound: 'SOURCE_NOT_FOUND',
+  /** The source cannot serve the revision asked for (no history, or the revision is gone). */
+  SourceRevisionUnavailable: 'SOURCE_REVISION_UNAVAILABLE',
   SourceLimitExceeded: 'SOURCE_LIMIT_EXCEEDED',
   SourceUnsafePath: 'SOURCE_UNSAFE_PATH',
   // render: turning an artifact into manifests
@@ -228,6 +230,8 @@ export const ErrorCodes = {
   StateLoadFailed: 'RECONCILE_STATE_LOAD_FAILED',
   StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
   PlanFailed: 'RECONCILE_PLAN_FAILED',
+  /** A hook failed or did not complete in time: the pass stops and SyncFail hooks run. */
+  HookFailed: 'RECONCILE_HOOK_FAILED',
   DependencyCycle: 'RECONCILE_DEPENDENCY_CYCLE',
   DependencyMissing: 'RECONCILE_DEPENDENCY_MISSING',
   /** An option of a Reconciler, Manager or Semaphore cannot work; {@link OptionError} names it. */

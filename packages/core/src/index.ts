@@ -141,6 +141,7 @@ export {
   Reconciler,
   type ReconcilerBinding,
   type StopOptions,
+  type UninstallResult,
 } from './reconciler/reconciler.js';
 export {
   type ConditionType,
@@ -219,6 +220,7 @@ export type {
   Condition,
   FetchOptions,
   FieldChange,
+  HealthOptions,
   HealthReport,
   HealthStatus,
   HistoryEntry,
@@ -230,6 +232,7 @@ export type {
   ObjectHealth,
   ObjectMeta,
   Plan,
+  PlannedLifecycle,
   PlannedObject,
   PlanOptions,
   PruneResult,

@@ -1,0 +1,217 @@
+import { ErrorCodes, type PlannedObject } from '@gitops-kit/core';
+import { type FakeCluster, ManualClock, whileTimePasses } from '@gitops-kit/core/testing';
+import { describe, expect, it } from 'vitest';
+import { configMap, deployment, rig } from './support/reconciler-fixtures.js';
+
+/** A Job manifest with annotations (a hook when they say so). */
+function job(
+  name: string,
+  annotations: Record<string, string>,
+  options: { generate?: boolean } = {},
+): string {
+  const lines = [
+    'apiVersion: batch/v1',
+    'kind: Job',
+    'metadata:',
+    options.generate ? `  generateName: ${name}-` : `  name: ${name}`,
+    '  namespace: default',
+    '  annotations:',
+    ...Object.entries(annotations).map(([k, v]) => `    ${k}: "${v}"`),
+    'spec:',
+    '  template:',
+    '    spec:',
+    '      restartPolicy: Never',
+    '      containers:',
+    `        - name: ${name}`,
+    '          image: busybox',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** A ConfigMap in a sync wave. */
+function waveConfigMap(name: string, wave: number): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\n  annotations:\n    argocd.argoproj.io/sync-wave: "${wave}"\ndata:\n  key: v1\n`;
+}
+
+function jobRef(name: string) {
+  return { apiVersion: 'batch/v1', kind: 'Job', namespace: 'default', name };
+}
+
+/** The order of the cluster's writes, as `op kind/name`. */
+function ops(cluster: FakeCluster): string[] {
+  return cluster.operations.map((o) => `${o.op} ${o.ref.kind}/${o.ref.name}`);
+}
+
+describe('Reconciler lifecycle on FakeCluster: phases, waves and hooks', () => {
+  it('runs a PreSync Job to completion before the Sync phase, and keeps hooks out of the inventory', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', { 'argocd.argoproj.io/hook': 'PreSync' }),
+      'web.yaml': deployment('web', 'nginx:1'),
+    });
+    const result = await r.reconciler.reconcile();
+    expect(result.outcome).toBe('succeeded');
+    expect(ops(r.cluster)).toEqual(['apply Job/migrate', 'apply Deployment/web']);
+    const stored = r.store.get('app');
+    expect(stored?.inventory.entries.map((e) => e.ref.kind)).toEqual(['Deployment']);
+    expect(stored?.hooks?.['batch/Job/default/migrate']?.map((ref) => ref.name)).toEqual(['migrate']);
+    const planned = r.events.find(([name]) => name === 'planned')?.[1] as {
+      plan: { objects: PlannedObject[] };
+    };
+    expect(planned.plan.objects.map((o) => [o.ref.name, o.lifecycle?.phase, o.lifecycle?.hook])).toEqual([
+      ['migrate', 'PreSync', true],
+      ['web', 'Sync', false],
+    ]);
+  });
+
+  it('applies waves in order and, with wait, each wave healthy before the next', async () => {
+    const r = rig(
+      {
+        'c.yaml': waveConfigMap('c', 3),
+        'a.yaml': waveConfigMap('a', 1),
+        'b.yaml': waveConfigMap('b', 2),
+      },
+      { wait: true },
+    );
+    let readings = 0;
+    // Wave 1 stays InProgress for two readings: wave 2 must not be written meanwhile.
+    r.cluster.setHealth({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' }, () => {
+      readings++;
+      if (readings <= 2) {
+        expect(r.cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'b' })).toBe(
+          undefined,
+        );
+        return 'InProgress';
+      }
+      return 'Current';
+    });
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
+    expect(result.outcome).toBe('succeeded');
+    expect(ops(r.cluster)).toEqual(['apply ConfigMap/a', 'apply ConfigMap/b', 'apply ConfigMap/c']);
+    expect(readings).toBeGreaterThanOrEqual(3);
+  });
+
+  it('deletes a HookSucceeded Job after success and forgets it', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', {
+        'argocd.argoproj.io/hook': 'PreSync',
+        'argocd.argoproj.io/hook-delete-policy': 'HookSucceeded',
+      }),
+      'a.yaml': configMap('a'),
+    });
+    expect((await r.reconciler.reconcile()).outcome).toBe('succeeded');
+    expect(ops(r.cluster)).toEqual(['apply Job/migrate', 'delete Job/migrate', 'apply ConfigMap/a']);
+    expect(r.cluster.get(jobRef('migrate'))).toBeUndefined();
+    expect(r.store.get('app')?.hooks).toBeUndefined();
+  });
+
+  it('replaces a BeforeHookCreation hook on the next sync, and runs no hook when nothing syncs', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', { 'argocd.argoproj.io/hook': 'PreSync' }),
+      'a.yaml': configMap('a'),
+    });
+    await r.reconciler.reconcile();
+    const firstUid = r.cluster.get(jobRef('migrate'))?.metadata.uid;
+    r.cluster.clearOperations();
+    // Nothing changed: a periodic pass runs no hook.
+    await r.reconciler.reconcile();
+    expect(ops(r.cluster)).toEqual([]);
+    r.source.setFile('a.yaml', configMap('a', 'v2')).commit({ message: 'v2' });
+    expect((await r.reconciler.reconcile()).outcome).toBe('succeeded');
+    expect(ops(r.cluster)).toEqual(['delete Job/migrate', 'apply Job/migrate', 'apply ConfigMap/a']);
+    expect(r.cluster.get(jobRef('migrate'))?.metadata.uid).not.toBe(firstUid);
+  });
+
+  it('stops before any Sync write when a PreSync hook fails, and runs the SyncFail hook', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', { 'argocd.argoproj.io/hook': 'PreSync' }),
+      'fail.yaml': job('notify', { 'argocd.argoproj.io/hook': 'SyncFail' }),
+      'web.yaml': deployment('web', 'nginx:1'),
+    });
+    r.cluster.setHealth(jobRef('migrate'), { status: 'Failed', message: 'BackoffLimitExceeded' });
+    const result = await r.reconciler.reconcile();
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.code).toBe(ErrorCodes.HookFailed);
+    expect(result.message).toContain('PreSync wave 0');
+    expect(result.message).toContain('SyncFail hooks ran');
+    expect(ops(r.cluster)).toEqual(['apply Job/migrate', 'apply Job/notify']);
+    // Still a first install next time: nothing owned was written or recorded.
+    expect(r.store.get('app')?.inventory.entries ?? []).toEqual([]);
+    expect(r.store.get('app')?.lastAppliedRevision).toBeUndefined();
+  });
+
+  it('runs Helm install hooks on install, upgrade hooks on upgrade, and delete hooks only on uninstall', async () => {
+    const r = rig({
+      'pre-install.yaml': job('pre-install', { 'helm.sh/hook': 'pre-install' }),
+      'post-install.yaml': job('post-install', { 'helm.sh/hook': 'post-install' }),
+      'pre-upgrade.yaml': job('pre-upgrade', { 'helm.sh/hook': 'pre-upgrade' }),
+      'pre-delete.yaml': job('pre-delete', { 'helm.sh/hook': 'pre-delete' }),
+      'a.yaml': configMap('a'),
+    });
+    await r.reconciler.reconcile();
+    expect(ops(r.cluster)).toEqual(['apply Job/pre-install', 'apply ConfigMap/a', 'apply Job/post-install']);
+    r.cluster.clearOperations();
+    r.source.setFile('a.yaml', configMap('a', 'v2')).commit({ message: 'v2' });
+    await r.reconciler.reconcile();
+    expect(ops(r.cluster)).toEqual(['apply Job/pre-upgrade', 'apply ConfigMap/a']);
+    r.cluster.clearOperations();
+    const result = await r.reconciler.uninstall();
+    expect(result.deleted.map((ref) => ref.name)).toEqual(['a']);
+    expect(ops(r.cluster)).toEqual(['apply Job/pre-delete', 'delete ConfigMap/a']);
+    expect(r.store.get('app')?.inventory.entries).toEqual([]);
+  });
+
+  it('gives a generateName hook a new object on every sync and deletes the recorded one first', async () => {
+    const r = rig({
+      'job.yaml': job('seed', { 'argocd.argoproj.io/hook': 'PostSync' }, { generate: true }),
+      'a.yaml': configMap('a'),
+    });
+    await r.reconciler.reconcile();
+    const first = r.cluster.list({ kind: 'Job' }).map((o) => o.metadata.name);
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatch(/^seed-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(r.store.get('app')?.hooks?.['batch/Job/default/seed-*']?.map((ref) => ref.name)).toEqual(first);
+    r.source.setFile('a.yaml', configMap('a', 'v2')).commit({ message: 'v2' });
+    await r.reconciler.reconcile();
+    const second = r.cluster.list({ kind: 'Job' }).map((o) => o.metadata.name);
+    expect(second).toHaveLength(1);
+    expect(second[0]).not.toBe(first[0]);
+    expect(r.store.get('app')?.hooks?.['batch/Job/default/seed-*']?.map((ref) => ref.name)).toEqual(second);
+  });
+
+  it('refuses generateName on an ordinary object, naming file and line', async () => {
+    const r = rig({
+      'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: a-\n  namespace: default\n',
+    });
+    const result = await r.reconciler.reconcile();
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.code).toBe('RENDER_LIFECYCLE_GENERATE_NAME_NOT_HOOK');
+    expect(result.message).toContain('a.yaml');
+  });
+
+  it('shows every object with its phase and wave in plan()', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', {
+        'argocd.argoproj.io/hook': 'PreSync',
+        'argocd.argoproj.io/sync-wave': '-1',
+      }),
+      'a.yaml': waveConfigMap('a', 2),
+      'drop.yaml': job('drop', { 'helm.sh/hook': 'pre-delete' }),
+    });
+    const plan = await r.reconciler.plan();
+    expect(plan.objects.map((o) => [o.ref.name, o.lifecycle?.phase, o.lifecycle?.wave])).toEqual([
+      ['a', 'Sync', 2],
+      ['drop', undefined, 0],
+      ['migrate', 'PreSync', -1],
+    ]);
+    expect(plan.objects[1]?.lifecycle?.notRun).toContain('on uninstall');
+  });
+
+  it('leaves an ordinary set on the apply path it always took', async () => {
+    const clock = new ManualClock();
+    const r = rig({ 'a.yaml': configMap('a'), 'b.yaml': configMap('b') }, {}, { clock });
+    await r.reconciler.reconcile();
+    expect(ops(r.cluster)).toEqual(['apply ConfigMap/a', 'apply ConfigMap/b']);
+    expect(r.store.get('app')?.hooks).toBeUndefined();
+  });
+});
