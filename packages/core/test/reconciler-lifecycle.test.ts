@@ -1,7 +1,7 @@
-import { ErrorCodes, type PlannedObject } from '@gitops-kit/core';
+import { ErrorCodes, type KubeObject, type PlannedObject } from '@gitops-kit/core';
 import { type FakeCluster, ManualClock, whileTimePasses } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { configMap, deployment, rig } from './support/reconciler-fixtures.js';
+import { configMap, deployment, imageOf, rig } from './support/reconciler-fixtures.js';
 
 /** A Job manifest with annotations (a hook when they say so). */
 function job(
@@ -213,5 +213,121 @@ describe('Reconciler lifecycle on FakeCluster: phases, waves and hooks', () => {
     await r.reconciler.reconcile();
     expect(ops(r.cluster)).toEqual(['apply ConfigMap/a', 'apply ConfigMap/b']);
     expect(r.store.get('app')?.hooks).toBeUndefined();
+  });
+});
+
+const waitOptions = { wait: true, rollback: true, healthPollInterval: 1_000, healthTimeout: 10_000 } as const;
+
+/** The image of a live Deployment object's first container. */
+function imageIn(object: KubeObject): unknown {
+  const spec = object.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined;
+  return spec?.template?.spec?.containers?.[0]?.image;
+}
+
+describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
+  it('rolls a failed rollout back after a process restart, fetching the last healthy revision', async () => {
+    const first = rig({ 'web.yaml': deployment('web', 'app:1') }, waitOptions);
+    expect((await first.reconciler.reconcile()).outcome).toBe('succeeded');
+    const good = first.source.head?.revision;
+    await first.reconciler.stop();
+    first.source.setFile('web.yaml', deployment('web', 'app:2')).commit({ message: 'bad' });
+    first.cluster.setHealth((o) => imageIn(o) === 'app:2', 'Failed');
+    // A new process: nothing in memory but the stored state.
+    const second = rig(undefined, waitOptions, {
+      clock: first.clock,
+      source: first.source,
+      cluster: first.cluster,
+      store: first.store,
+    });
+    const result = await whileTimePasses(second.clock, second.reconciler.reconcile());
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.appliedRevision).toBe(good);
+    expect(imageOf(second.cluster, 'web')).toBe('app:1');
+  });
+
+  it('rollbackTo applies a revision from history, runs rollback hooks and holds it until a new revision', async () => {
+    const r = rig({
+      'web.yaml': deployment('web', 'app:1'),
+      'hook.yaml': job('restore', { 'helm.sh/hook': 'pre-rollback' }),
+    });
+    await r.reconciler.reconcile();
+    const v1 = r.source.head?.revision as string;
+    r.source.setFile('web.yaml', deployment('web', 'app:2')).commit({ message: 'v2' });
+    await r.reconciler.reconcile();
+    expect(r.cluster.get(jobRef('restore'))).toBeUndefined();
+
+    const rolled = await r.reconciler.rollbackTo(v1);
+    expect(rolled.outcome).toBe('rolledBack');
+    expect(rolled.appliedRevision).toBe(v1);
+    expect(imageOf(r.cluster, 'web')).toBe('app:1');
+    expect(r.cluster.get(jobRef('restore'))).toBeDefined();
+    expect(r.store.get('app')?.pinned?.revision).toBe(v1);
+
+    // Held while the source serves the same revision, across a restart too.
+    const again = rig(
+      undefined,
+      {},
+      { clock: r.clock, source: r.source, cluster: r.cluster, store: r.store },
+    );
+    expect((await again.reconciler.reconcile()).appliedRevision).toBe(v1);
+    expect(imageOf(r.cluster, 'web')).toBe('app:1');
+
+    // A new revision ends the hold.
+    r.source.setFile('web.yaml', deployment('web', 'app:3')).commit({ message: 'v3' });
+    const v3 = await again.reconciler.reconcile();
+    expect(v3.appliedRevision).toBe(r.source.head?.revision);
+    expect(imageOf(r.cluster, 'web')).toBe('app:3');
+    expect(r.store.get('app')?.pinned).toBeUndefined();
+  });
+
+  it('release() ends a hold at once', async () => {
+    const r = rig({ 'web.yaml': deployment('web', 'app:1') });
+    await r.reconciler.reconcile();
+    const v1 = r.source.head?.revision as string;
+    r.source.setFile('web.yaml', deployment('web', 'app:2')).commit({ message: 'v2' });
+    await r.reconciler.reconcile();
+    await r.reconciler.rollbackTo(v1);
+    await r.reconciler.release();
+    expect(r.store.get('app')?.pinned).toBeUndefined();
+    await r.reconciler.reconcile();
+    expect(imageOf(r.cluster, 'web')).toBe('app:2');
+  });
+
+  it('reconcile({ revision }) applies exactly that revision, and refuses one the source cannot serve', async () => {
+    const r = rig({ 'web.yaml': deployment('web', 'app:1') });
+    const v1 = r.source.head?.revision as string;
+    r.source.setFile('web.yaml', deployment('web', 'app:2')).commit({ message: 'v2' });
+    const result = await r.reconciler.reconcile({ revision: v1 });
+    expect(result.appliedRevision).toBe(v1);
+    expect(imageOf(r.cluster, 'web')).toBe('app:1');
+    const missing = await r.reconciler.reconcile({
+      revision: 'main@sha1:0000000000000000000000000000000000000000',
+    });
+    expect(missing.outcome).toBe('failed');
+    expect(missing.error?.code).toBe(ErrorCodes.SourceRevisionUnavailable);
+    expect(imageOf(r.cluster, 'web')).toBe('app:1');
+  });
+
+  it('uninstall keeps objects marked helm.sh/resource-policy: keep and runs PostDelete hooks after the deletes', async () => {
+    const keep =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: default\n  annotations:\n    helm.sh/resource-policy: keep\n';
+    const r = rig({
+      'a.yaml': configMap('a'),
+      'keep.yaml': keep,
+      'post.yaml': job('cleanup', { 'argocd.argoproj.io/hook': 'PostDelete' }),
+    });
+    await r.reconciler.reconcile();
+    expect(r.cluster.get(jobRef('cleanup'))).toBeUndefined();
+    r.cluster.clearOperations();
+    const result = await r.reconciler.uninstall();
+    expect(result.hooks).toBe(true);
+    expect(result.kept.map((k) => [k.ref.name, k.reason])).toEqual([
+      ['keep', 'helm.sh/resource-policy: keep'],
+    ]);
+    expect(ops(r.cluster)).toEqual(['delete ConfigMap/a', 'apply Job/cleanup']);
+    expect(
+      r.cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'keep' }),
+    ).toBeDefined();
+    expect(r.store.get('app')?.lastAppliedRevision).toBeUndefined();
   });
 });
