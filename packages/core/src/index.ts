@@ -126,6 +126,7 @@ export type {
   ReconcilerListener,
 } from './reconciler/events.js';
 export { type Gate, Semaphore } from './reconciler/gate.js';
+export { nameGenerated } from './reconciler/hook-names.js';
 export {
   type AddOptions,
   DependencyNotReadyReason,
@@ -134,6 +135,7 @@ export {
 } from './reconciler/manager.js';
 export type { RecoveryReason, StateRecovery } from './reconciler/memory.js';
 export type { ListenerErrorHandler, ReconcilerOptions } from './reconciler/options.js';
+export { type LifecyclePlan, planLifecycle } from './reconciler/plan-lifecycle.js';
 export {
   type Deferral,
   type ReconcileCallOptions,

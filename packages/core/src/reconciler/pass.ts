@@ -31,7 +31,7 @@ import { nameGenerated } from './hook-names.js';
 import { type LifecycleHost, LifecycleRun } from './lifecycle-run.js';
 import { type HealthySet, loadState, persistState, type ReconcilerMemory, refreshState } from './memory.js';
 import type { ResolvedOptions } from './options.js';
-import { annotatePlanned, byApplyTier } from './plan-lifecycle.js';
+import { byApplyTier, type LifecyclePlan, planLifecycle } from './plan-lifecycle.js';
 import { abortError } from './scheduling.js';
 import type { StatusRecipe } from './status.js';
 import {
@@ -573,15 +573,13 @@ export class Pass {
     plan: Plan,
     operation: LifecycleOperation,
   ): { plan: Plan; schedule: LifecycleSchedule<PlannedObject>; ordinary: boolean } {
-    const options = { compare: byApplyTier, wait: this.#options.wait };
-    let first: LifecycleSchedule<PlannedObject>;
+    let lifecycle: LifecyclePlan;
     try {
-      first = scheduleLifecycle(plan.objects, operation, options);
+      lifecycle = planLifecycle(plan, operation, { wait: this.#options.wait });
     } catch (error) {
       throw this.#wrap(error, 'render', ErrorCodes.RenderInvalidObject);
     }
-    const annotated = buildPlan(annotatePlanned(plan.objects, first), plan.prune);
-    const schedule = scheduleLifecycle(annotated.objects, operation, options);
+    const { plan: annotated, schedule } = lifecycle;
     const ordinary =
       schedule.steps.length <= 1 &&
       schedule.notRun.length === 0 &&

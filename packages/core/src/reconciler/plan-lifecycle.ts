@@ -3,8 +3,10 @@
  * shows (`PlannedObject.lifecycle`), what `formatPlanDiff` and the plan CLI print.
  */
 import { applyTierOf } from '../kube/conventions.js';
-import type { LifecycleSchedule } from '../lifecycle/schedule.js';
-import type { Manifest, PlannedLifecycle, PlannedObject } from '../types.js';
+import type { LifecycleOperation } from '../lifecycle/phases.js';
+import { type LifecycleSchedule, scheduleLifecycle } from '../lifecycle/schedule.js';
+import { buildPlan } from '../plan.js';
+import type { Manifest, Plan, PlannedLifecycle, PlannedObject } from '../types.js';
 import { hasGeneratedName } from './hook-names.js';
 
 /** Kind order inside a wave: the apply tiers of the shared Kubernetes conventions (CRDs, Namespaces first). */
@@ -13,7 +15,7 @@ export function byApplyTier(a: Manifest, b: Manifest): number {
 }
 
 /** The planned objects with their `lifecycle`: the first step each runs in, or why it does not run. */
-export function annotatePlanned(
+function annotatePlanned(
   objects: readonly PlannedObject[],
   schedule: LifecycleSchedule<PlannedObject>,
 ): PlannedObject[] {
@@ -36,4 +38,29 @@ export function annotatePlanned(
     const lifecycle = where.get(object);
     return lifecycle ? { ...object, lifecycle } : object;
   });
+}
+
+/** A plan with its lifecycle: each object's phase and wave, and the schedule over those objects. */
+export interface LifecyclePlan {
+  /** The plan with `lifecycle` on every object. */
+  readonly plan: Plan;
+  /** The pass's steps over `plan.objects`. */
+  readonly schedule: LifecycleSchedule<PlannedObject>;
+}
+
+/**
+ * Puts each planned object's phase and wave on a target's plan (`PlannedObject.lifecycle`), for the
+ * operation (`syncOperationFor(storedState)` for a sync), as the reconciler does before it applies.
+ * Tools that plan without a Reconciler (a plan CLI) call it to print what a pass would run where.
+ * Throws a `RenderError` naming file, line and object for a bad lifecycle annotation.
+ */
+export function planLifecycle(
+  plan: Plan,
+  operation: LifecycleOperation,
+  options: { readonly wait?: boolean } = {},
+): LifecyclePlan {
+  const scheduling = { compare: byApplyTier, wait: options.wait ?? false };
+  const first = scheduleLifecycle(plan.objects, operation, scheduling);
+  const annotated = buildPlan(annotatePlanned(plan.objects, first), plan.prune);
+  return { plan: annotated, schedule: scheduleLifecycle(annotated.objects, operation, scheduling) };
 }
