@@ -48,6 +48,8 @@ import {
 import { commitOfRevision, formatRevision } from './revision.js';
 import { readPublicKeys, type VerifiedSignature, type VerifyMode, verifyDetached } from './signature.js';
 
+/** A fetch depth that means all history (what `git fetch --unshallow` asks for). */
+const FULL_HISTORY = 2_147_483_647;
 /** Signature verification settings. */
 export interface GitVerifyOptions {
   /** `off`, `head` (the commit's signature) or `tag` (the annotated tag's signature). */
@@ -304,8 +306,15 @@ export class GitSource implements Source {
 
     let resolved: ResolvedRef | undefined;
     const byCommit = 'commit' in this.ref || pinned !== undefined;
+    // An earlier commit is fetched with the whole history of the followed ref (it may be far
+    // behind the tip, and the repository here may be a depth-1 clone).
+    let historyOf: string | undefined;
     if (pinned) {
       resolved = pinned;
+      if (!('commit' in this.ref)) {
+        const refs = await this.#engine.listRemoteRefs(context, refPrefix(this.ref));
+        historyOf = resolveRef(this.ref, refs)?.fullName;
+      }
     } else if ('commit' in this.ref) {
       resolved = resolveRef(this.ref, []);
     } else {
@@ -348,8 +357,8 @@ export class GitSource implements Source {
       if (!(await this.#hasAll(needed))) {
         this.#phase('fetching');
         await this.#engine.fetch(context, this.#repoDir, {
-          refName: resolved.fullName,
-          depth: byCommit ? undefined : 1,
+          refName: historyOf ?? resolved.fullName,
+          depth: historyOf ? FULL_HISTORY : byCommit ? undefined : 1,
           ...(byCommit ? {} : { commit: resolved.commit }),
         });
         if (!(await this.#hasAll(needed))) {

@@ -288,7 +288,16 @@ export class Pass {
     const { source } = this.#options;
     if (!this.#options.rollback || revision === undefined || revision === failed.revision) return undefined;
     if (source.fetchRevision === undefined) return undefined;
-    const artifact = await this.#fetchAt(revision, undefined);
+    let artifact: Artifact;
+    try {
+      artifact = await this.#fetchAt(revision, undefined);
+    } catch (error) {
+      // A source that can no longer serve it (a folder keeps no history): the health failure is
+      // what the pass reports.
+      if (error instanceof SourceError && error.code === ErrorCodes.SourceRevisionUnavailable)
+        return undefined;
+      throw error;
+    }
     const { manifests } = await this.#inStage('render', ErrorCodes.RenderToolFailed, () =>
       this.#renderOrReuse(artifact),
     );
