@@ -79,6 +79,7 @@ export {
   type HookOutcome,
   hookCompletion,
   hookKey,
+  keptByAnnotation,
   LifecycleAnnotations,
   type LifecycleDescriptor,
   LifecycleErrorCodes,

@@ -330,4 +330,18 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
     ).toBeDefined();
     expect(r.store.get('app')?.lastAppliedRevision).toBeUndefined();
   });
+
+  it('does not prune an object marked helm.sh/resource-policy: keep when it leaves the set, and releases it', async () => {
+    const keep =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\n  namespace: default\n  annotations:\n    helm.sh/resource-policy: keep\n';
+    const r = rig({ 'a.yaml': configMap('a'), 'keep.yaml': keep });
+    await r.reconciler.reconcile();
+    r.source.removeFile('keep.yaml').commit({ message: 'drop keep' });
+    const result = await r.reconciler.reconcile();
+    expect(result.pruned).toBe(0);
+    expect(
+      r.cluster.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'keep' }),
+    ).toBeDefined();
+    expect(r.store.get('app')?.inventory.entries.map((e) => e.ref.name)).toEqual(['a']);
+  });
 });
