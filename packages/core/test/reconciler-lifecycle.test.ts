@@ -113,9 +113,10 @@ describe('Reconciler lifecycle on FakeCluster: phases, waves and hooks', () => {
     await r.reconciler.reconcile();
     const firstUid = r.cluster.get(jobRef('migrate'))?.metadata.uid;
     r.cluster.clearOperations();
-    // Nothing changed: a periodic pass runs no hook.
+    // Nothing changed: a periodic pass runs no hook, and the hook stays out of the inventory.
     await r.reconciler.reconcile();
     expect(ops(r.cluster)).toEqual([]);
+    expect(r.store.get('app')?.inventory.entries.map((e) => e.ref.kind)).toEqual(['ConfigMap']);
     r.source.setFile('a.yaml', configMap('a', 'v2')).commit({ message: 'v2' });
     expect((await r.reconciler.reconcile()).outcome).toBe('succeeded');
     expect(ops(r.cluster)).toEqual(['delete Job/migrate', 'apply Job/migrate', 'apply ConfigMap/a']);
@@ -344,4 +345,23 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
     ).toBeDefined();
     expect(r.store.get('app')?.inventory.entries.map((e) => e.ref.name)).toEqual(['a']);
   });
+
+  it('fails at once, naming the object, when a hook would replace an object that is not ours', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', { 'argocd.argoproj.io/hook': 'PreSync' }),
+      'a.yaml': configMap('a'),
+    });
+    r.cluster.add({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: 'default' },
+    });
+    const result = await r.reconciler.reconcile();
+    expect(result.outcome).toBe('failed');
+    expect(result.error?.code).toBe(ErrorCodes.HookFailed);
+    expect(result.message).toContain('batch/v1 Job default/migrate');
+    expect(r.cluster.get(cmRefA)).toBeUndefined();
+  });
 });
+
+const cmRefA = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' };

@@ -218,7 +218,17 @@ export class LifecycleRun {
         `Could not delete hook object ${first ? formatRef(first.entry.ref) : ''}: ${first?.message ?? ''}`,
       );
     }
-    await this.#poll(refs, [], 'gone', 'to be deleted');
+    // Left in place by the target (not ours, kept by an annotation): it would never go away, so the
+    // hook cannot be replaced. Already gone is fine.
+    const refused = result.skipped.filter((s) => s.reason !== 'not found');
+    if (refused.length > 0) {
+      const first = refused[0];
+      throw new ReconcileError(
+        ErrorCodes.HookFailed,
+        `Could not delete hook object ${first ? formatRef(first.ref) : ''}: ${first?.reason ?? ''}`,
+      );
+    }
+    if (result.deleted.length > 0) await this.#poll(result.deleted, [], 'gone', 'to be deleted');
   }
 
   /** Deletes the hooks whose policy says so after this outcome, and forgets them. */

@@ -512,11 +512,14 @@ export class Pass {
       operation !== undefined ||
       targetPlan.prune.length > 0 ||
       lifecycle.plan.objects.some((o) => !o.lifecycle?.hook && o.action !== 'unchanged');
+    let basePlan = targetPlan;
     if (!syncs && lifecycle.plan.objects.some((o) => o.lifecycle?.hook)) {
       const owned = targetPlan.objects.filter((_, i) => !lifecycle.plan.objects[i]?.lifecycle?.hook);
-      lifecycle = this.#lifecycleOf(buildPlan(owned, targetPlan.prune), op);
+      basePlan = buildPlan(owned, targetPlan.prune);
+      lifecycle = this.#lifecycleOf(basePlan, op);
     }
-    const plan = lifecycle.ordinary ? targetPlan : lifecycle.plan;
+    // An ordinary set goes to the target as the target planned it (it remembers its own plans).
+    const plan = lifecycle.ordinary ? basePlan : lifecycle.plan;
     const summary = summarizePlan(lifecycle.plan);
     this.#host.update(planned(summary));
     // Events leave the target: Secret values are masked (the apply below gets the real plan).
