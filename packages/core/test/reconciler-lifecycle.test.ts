@@ -362,6 +362,38 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
     expect(result.message).toContain('batch/v1 Job default/migrate');
     expect(r.cluster.get(cmRefA)).toBeUndefined();
   });
+
+  it('keeps a hook written just before the process died recorded, and replaces it on the next run', async () => {
+    const r = rig(
+      { 'job.yaml': job('migrate', { 'argocd.argoproj.io/hook': 'PreSync' }), 'a.yaml': configMap('a') },
+      {
+        healthPollInterval: 1_000,
+        healthTimeout: 60_000,
+      },
+    );
+    r.cluster.setHealth(jobRef('migrate'), 'InProgress');
+    const pass = r.reconciler.reconcile();
+    // The fetch writes real files: wait (in real time) until the hook is written and polled.
+    for (let i = 0; i < 400 && r.clock.pendingWaits === 0; i++)
+      await new Promise((done) => setTimeout(done, 5));
+    expect(r.cluster.get(jobRef('migrate'))).toBeDefined();
+    await r.clock.advance(3_000);
+    // The process goes away while the hook runs.
+    await r.reconciler.stop();
+    expect((await pass).outcome).toBe('failed');
+    const uid = r.cluster.get(jobRef('migrate'))?.metadata.uid;
+    expect(r.store.get('app')?.hooks?.['batch/Job/default/migrate']?.map((ref) => ref.name)).toEqual([
+      'migrate',
+    ]);
+    expect(r.store.get('app')?.inventory.entries ?? []).toEqual([]);
+    // A new process: the recorded hook is replaced (BeforeHookCreation), then the pass goes on.
+    r.cluster.clearHealth();
+    r.cluster.clearOperations();
+    const next = rig(undefined, {}, { clock: r.clock, source: r.source, cluster: r.cluster, store: r.store });
+    expect((await next.reconciler.reconcile()).outcome).toBe('succeeded');
+    expect(ops(r.cluster)).toEqual(['delete Job/migrate', 'apply Job/migrate', 'apply ConfigMap/a']);
+    expect(r.cluster.get(jobRef('migrate'))?.metadata.uid).not.toBe(uid);
+  });
 });
 
 const cmRefA = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' };
