@@ -75,6 +75,11 @@ function job(
   } as unknown as KubeObject;
 }
 
+/**
+ * A Deployment of one replica. An image tagged `does-not-exist` gets a 3 s progress deadline (the
+ * controller gives up quickly); others keep 30 s, so right after a rollback the controller does not
+ * judge the good template by the bad one's stale `ProgressDeadlineExceeded` condition.
+ */
 function deploy(
   ns: string,
   name: string,
@@ -87,7 +92,7 @@ function deploy(
     metadata: { name, namespace: ns, annotations },
     spec: {
       replicas: 1,
-      progressDeadlineSeconds: 3,
+      progressDeadlineSeconds: image.endsWith(':does-not-exist') ? 3 : 30,
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
