@@ -354,7 +354,12 @@ export interface StoredState {
    * A revision applied by `rollbackTo` and held: while the source still returns `sourceRevision`,
    * passes apply `revision`; a new source revision or `release()` ends the hold.
    */
-  readonly pinned?: { readonly revision: string; readonly sourceRevision: string };
+  readonly pinned?: {
+    /** The revision held. */
+    readonly revision: string;
+    /** What the source served when the hold began: a different revision ends it. */
+    readonly sourceRevision: string;
+  };
 }
 
 /** Options for {@link StateStore} calls. */

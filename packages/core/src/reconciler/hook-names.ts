@@ -25,7 +25,7 @@ function generateNameOf(object: KubeObject): string | undefined {
 /**
  * The manifests with a name chosen for every object that has `metadata.generateName` and no name
  * (the renderer lets only hooks through like that). `generateName` stays in the object, so the
- * record key ({@link hookRecordKey}) still knows it is one hook across passes.
+ * record key (`hookRecordKey`) still knows it is one hook across passes.
  */
 export function nameGenerated(manifests: readonly Manifest[]): readonly Manifest[] {
   if (!manifests.some((m) => typeof m.object.metadata?.name !== 'string' && generateNameOf(m.object))) {

@@ -71,7 +71,12 @@ export interface UninstallResult {
   /** The owned objects deleted. */
   readonly deleted: readonly ObjectRef[];
   /** Owned objects left in place, and why (`helm.sh/resource-policy: keep`, `Delete=false`, not ours). */
-  readonly kept: readonly { readonly ref: ObjectRef; readonly reason: string }[];
+  readonly kept: readonly {
+    /** The object left in place. */
+    readonly ref: ObjectRef;
+    /** The annotation or mark that kept it. */
+    readonly reason: string;
+  }[];
   /** A sentence for people. */
   readonly message: string;
 }
