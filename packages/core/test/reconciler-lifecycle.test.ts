@@ -394,6 +394,22 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
     expect(ops(r.cluster)).toEqual(['delete Job/migrate', 'apply Job/migrate', 'apply ConfigMap/a']);
     expect(r.cluster.get(jobRef('migrate'))?.metadata.uid).not.toBe(uid);
   });
+
+  it('emits waveApplied per step and hookCompleted per hook, with phase and wave', async () => {
+    const r = rig({
+      'job.yaml': job('migrate', { 'argocd.argoproj.io/hook': 'PreSync' }),
+      'a.yaml': waveConfigMap('a', 1),
+    });
+    const seen: string[] = [];
+    r.reconciler.on('waveApplied', (e) =>
+      seen.push(`wave ${e.phase}/${e.wave} ${e.objects.map((o) => o.name).join(',')}`),
+    );
+    r.reconciler.on('hookCompleted', (e) =>
+      seen.push(`hook ${e.ref.name} ${e.outcome} ${e.phase}/${e.wave}`),
+    );
+    await r.reconciler.reconcile();
+    expect(seen).toEqual(['wave PreSync/0 migrate', 'hook migrate succeeded PreSync/0', 'wave Sync/1 a']);
+  });
 });
 
 const cmRefA = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' };

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { GitOpsError, Stage } from '../errors.js';
+import type { LifecyclePhase } from '../lifecycle/phases.js';
 import type { PlanSummary } from '../plan.js';
 import type { ObjectRef } from '../refs.js';
 import type { Artifact, ArtifactMeta, HealthReport, Plan, PruneResult } from '../types.js';
@@ -57,6 +58,26 @@ export interface ReconcilerEvents {
    * (see `Target.listOwned`); the state is written again by the same pass.
    */
   recovered: EventBase & StateRecovery;
+  /**
+   * One step of a lifecycle schedule was written (only for sets with phases, waves or hooks): its
+   * phase, wave and objects, hooks included, and how many writes it made.
+   */
+  waveApplied: EventBase & {
+    readonly revision: string;
+    readonly phase: LifecyclePhase;
+    readonly wave: number;
+    readonly objects: readonly ObjectRef[];
+    readonly writes: number;
+  };
+  /** A hook ran to its end (or failed, or timed out): the outcome decides whether the pass goes on. */
+  hookCompleted: EventBase & {
+    readonly revision: string;
+    readonly phase: LifecyclePhase;
+    readonly wave: number;
+    readonly ref: ObjectRef;
+    readonly outcome: 'succeeded' | 'failed';
+    readonly message: string;
+  };
   /** A pass failed. */
   failed: EventBase & { readonly stage: Stage; readonly error: GitOpsError };
   /** The status changed; `status` is the new frozen value. */

@@ -26,6 +26,7 @@ import type {
   PruneResult,
   StoredState,
 } from '../types.js';
+import type { ReconcilerEvents } from './events.js';
 import { hookRecordKey } from './hook-names.js';
 import { persistState, type ReconcilerMemory } from './memory.js';
 import type { ResolvedOptions } from './options.js';
@@ -40,6 +41,8 @@ export interface LifecycleHost {
   storeInventory(inventory: Inventory, appliedRevision: string | undefined): Promise<void>;
   /** Prunes the entries and stores what is left (failed deletes throw after the store). */
   prune(entries: readonly InventoryEntry[], applied: readonly InventoryEntry[]): Promise<PruneResult>;
+  /** Emits a lifecycle event of the pass. */
+  emit<K extends 'waveApplied' | 'hookCompleted'>(event: K, payload: ReconcilerEvents[K]): void;
   /** Types an error with the stage it happened in (an abort wins). */
   wrap(error: unknown, stage: 'apply' | 'health' | 'validation', code: string): Error;
 }
@@ -160,6 +163,14 @@ export class LifecycleRun {
     try {
       const result = await target.apply(buildPlan(writes, []), { signal });
       this.#writes += result.writes;
+      this.#host.emit('waveApplied', {
+        reconciler: this.#host.options.name,
+        revision: this.#revision,
+        phase: step.phase,
+        wave: step.wave,
+        objects: writes.map((o) => o.ref),
+        writes: result.writes,
+      });
     } catch (error) {
       if (error instanceof ApplyError && error.applied.length > 0 && this.#intent) {
         const hooks = new Set(step.objects.filter((o) => o.lifecycle.hook).map((o) => refKey(o.item.ref)));
@@ -176,7 +187,14 @@ export class LifecycleRun {
       this.#applied.set(refKey(object.item.ref), { ref: object.item.ref, digest: object.item.digest });
     }
     if (step.gate.kind === 'none') return;
-    await this.#waitGate(step);
+    try {
+      await this.#waitGate(step);
+    } catch (error) {
+      if (!this.#host.signal.aborted)
+        this.#hooksEnded(step, 'failed', error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    this.#hooksEnded(step, 'succeeded', 'completed');
     await this.#deleteAfter(
       step.objects.filter((o) => o.lifecycle.hook),
       'succeeded',
@@ -243,6 +261,22 @@ export class LifecycleRun {
       else delete this.#hooks[key];
     }
     await this.#storeHooks();
+  }
+
+  /** Tells listeners how the step's hooks ended. */
+  #hooksEnded(step: Step, outcome: 'succeeded' | 'failed', message: string): void {
+    for (const { item, lifecycle } of step.objects) {
+      if (!lifecycle.hook) continue;
+      this.#host.emit('hookCompleted', {
+        reconciler: this.#host.options.name,
+        revision: this.#revision,
+        phase: step.phase,
+        wave: step.wave,
+        ref: item.ref,
+        outcome,
+        message,
+      });
+    }
   }
 
   /** Waits until the step's gate holds: its objects healthy, its hooks complete. */

@@ -613,6 +613,7 @@ export class Pass {
       signal: this.#signal,
       storeInventory: (inventory, appliedRevision) => this.#storeInventory(inventory, appliedRevision),
       prune: (entries, applied) => this.#prune(revision, entries, applied),
+      emit: (event, payload) => this.#host.emit(event, payload),
       wrap: (error, stage, code) => this.#wrap(error, stage, code),
     };
   }
