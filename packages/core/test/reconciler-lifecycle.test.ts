@@ -410,6 +410,22 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
     await r.reconciler.reconcile();
     expect(seen).toEqual(['wave PreSync/0 migrate', 'hook migrate succeeded PreSync/0', 'wave Sync/1 a']);
   });
+
+  it('never coalesces passes that ask for different revisions', async () => {
+    const r = rig({ 'web.yaml': deployment('web', 'app:1') });
+    const v1 = r.source.head?.revision as string;
+    r.source.setFile('web.yaml', deployment('web', 'app:2')).commit({ message: 'v2' });
+    const v2 = r.source.head?.revision as string;
+    const [first, second, third] = await Promise.all([
+      r.reconciler.reconcile(),
+      r.reconciler.reconcile({ revision: v1 }),
+      r.reconciler.reconcile(),
+    ]);
+    expect(first.appliedRevision).toBe(v2);
+    expect(second.appliedRevision).toBe(v1);
+    expect(third.appliedRevision).toBe(v2);
+    expect(imageOf(r.cluster, 'web')).toBe('app:2');
+  });
 });
 
 const cmRefA = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' };
