@@ -426,6 +426,25 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
     expect(third.appliedRevision).toBe(v2);
     expect(imageOf(r.cluster, 'web')).toBe('app:2');
   });
+
+  it('never applies an argocd.argoproj.io/hook: Skip object, and does not prune it once it was owned', async () => {
+    const r = rig({ 'a.yaml': configMap('a'), 'b.yaml': configMap('b') });
+    await r.reconciler.reconcile();
+    const skipped =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  namespace: default\n  annotations:\n    argocd.argoproj.io/hook: Skip\ndata:\n  key: v2\n';
+    r.source.setFile('b.yaml', skipped).commit({ message: 'skip b' });
+    r.cluster.clearOperations();
+    const result = await r.reconciler.reconcile();
+    expect(result.outcome).toBe('succeeded');
+    expect(ops(r.cluster)).toEqual([]);
+    expect(r.cluster.get({ ...cmRefA, name: 'b' })?.data).toEqual({ key: 'v1' });
+    expect(
+      r.store
+        .get('app')
+        ?.inventory.entries.map((e) => e.ref.name)
+        .sort(),
+    ).toEqual(['a', 'b']);
+  });
 });
 
 const cmRefA = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' };
