@@ -3,7 +3,6 @@ import * as https from 'node:https';
 import { GitOpsError } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
-import { shortenInvalid } from './invalid-message.js';
 
 /**
  * A small HTTP layer over the Kubernetes API. It exists because @kubernetes/client-node (1.2+)
@@ -85,7 +84,6 @@ export function errorFromResponse(statusCode: number, text: string): KubeApiErro
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the text.
   }
-  if (reason === 'Invalid') message = shortenInvalid(message, causes);
   return new KubeApiError(statusCode, reason, message, causes);
 }
 

@@ -11,7 +11,6 @@
  * Sync-phase write; so a process killed mid-hook leaves every written object recorded, and a first
  * install whose PreSync hook failed is still an install next time.
  */
-import { sleep } from '../clock.js';
 import { ApplyError, ErrorCodes, HealthError, ReconcileError } from '../errors.js';
 import { beforeHookCreation, deleteHookAfter } from '../lifecycle/policy.js';
 import type { LifecycleSchedule, LifecycleStep, ScheduledObject } from '../lifecycle/schedule.js';
@@ -26,6 +25,7 @@ import type {
   PruneResult,
   StoredState,
 } from '../types.js';
+import { poll } from '../wait.js';
 import type { ReconcilerEvents } from './events.js';
 import { hookRecordKey } from './hook-names.js';
 import { persistState, type ReconcilerMemory } from './memory.js';
@@ -299,44 +299,40 @@ export class LifecycleRun {
   ): Promise<void> {
     const { target, clock, healthPollInterval, healthTimeout } = this.#host.options;
     const signal = this.#host.signal;
-    const deadline = clock.now() + healthTimeout;
-    for (;;) {
-      this.#checkAborted();
-      let report: HealthReport;
-      try {
-        report = await target.health(refs, { signal, hooks });
-      } catch (error) {
-        throw this.#host.wrap(error, 'health', ErrorCodes.HealthFailed);
-      }
-      const pending = report.objects.filter((o) =>
-        until === 'gone' ? o.status !== 'NotFound' : o.status !== 'Current',
+    let last: HealthReport | undefined;
+    const pendingOf = (report: HealthReport) =>
+      report.objects.filter((o) => (until === 'gone' ? o.status !== 'NotFound' : o.status !== 'Current'));
+    let done: true | undefined;
+    try {
+      done = await poll(
+        async () => {
+          this.#checkAborted();
+          last = await target.health(refs, { signal, hooks });
+          if (pendingOf(last).length === 0) return true;
+          const failed = until === 'ready' ? last.objects.filter((o) => o.status === 'Failed') : [];
+          if (failed.length === 0) return undefined;
+          const first = failed[0];
+          const isHook = hooks.some((ref) => failed.some((f) => refKey(f.ref) === refKey(ref)));
+          throw new HealthError(
+            isHook ? ErrorCodes.HookFailed : ErrorCodes.HealthFailed,
+            `${what}: ${listRefs(failed.map((o) => o.ref))} failed${first ? ` (${first.message})` : ''}`,
+          );
+        },
+        { clock, intervalMs: healthPollInterval, timeoutMs: healthTimeout, signal },
       );
-      if (pending.length === 0) return;
-      const failed = until === 'ready' ? report.objects.filter((o) => o.status === 'Failed') : [];
-      if (failed.length > 0) {
-        const first = failed[0];
-        const isHook = hooks.some((ref) => failed.some((f) => refKey(f.ref) === refKey(ref)));
-        throw new HealthError(
-          isHook ? ErrorCodes.HookFailed : ErrorCodes.HealthFailed,
-          `${what}: ${listRefs(failed.map((o) => o.ref))} failed${first ? ` (${first.message})` : ''}`,
-        );
-      }
-      const left = deadline - clock.now();
-      if (left <= 0) {
-        const code = hooks.length > 0 ? ErrorCodes.HookFailed : ErrorCodes.HealthTimeout;
-        const detail = pending[0] ? ` (${pending[0].message})` : '';
-        const verb = until === 'gone' ? 'to be deleted' : 'to complete';
-        throw new HealthError(
-          code,
-          `${what}: timed out after ${healthTimeout} ms waiting for ${listRefs(pending.map((o) => o.ref))} ${verb}${detail}`,
-        );
-      }
-      try {
-        await sleep(clock, Math.min(healthPollInterval, left), signal);
-      } catch (error) {
-        throw this.#host.wrap(error, 'health', ErrorCodes.HealthFailed);
-      }
+    } catch (error) {
+      if (error instanceof HealthError) throw error;
+      throw this.#host.wrap(error, 'health', ErrorCodes.HealthFailed);
     }
+    if (done) return;
+    const pending = last ? pendingOf(last) : [];
+    const code = hooks.length > 0 ? ErrorCodes.HookFailed : ErrorCodes.HealthTimeout;
+    const detail = pending[0] ? ` (${pending[0].message})` : '';
+    const verb = until === 'gone' ? 'to be deleted' : 'to complete';
+    throw new HealthError(
+      code,
+      `${what}: timed out after ${healthTimeout} ms waiting for ${listRefs(pending.map((o) => o.ref))} ${verb}${detail}`,
+    );
   }
 
   /**
