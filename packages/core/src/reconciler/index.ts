@@ -15,7 +15,6 @@ export {
   type ReconcilerBinding,
   reasonOf,
   type StopOptions,
-  type UninstallResult,
 } from './reconciler.js';
 export { intervalDelay, retryDelay } from './scheduling.js';
 export {
