@@ -138,6 +138,13 @@ export interface InventoryEntry {
   readonly ref: ObjectRef;
   /** Digest of the desired object as last applied (see `digestObject`). */
   readonly digest: string;
+  /**
+   * Its sync wave when applied, for sets with waves (prune goes highest wave first, as in Argo CD);
+   * absent for wave 0 and for sets without lifecycle annotations.
+   */
+  readonly wave?: number;
+  /** `argocd.argoproj.io/sync-options: PruneLast=true` when applied: pruned after every other object. */
+  readonly pruneLast?: boolean;
 }
 
 /** The objects a reconciler owns, in apply order. */

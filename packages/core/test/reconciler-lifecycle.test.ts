@@ -445,6 +445,34 @@ describe('Reconciler lifecycle on FakeCluster: rollback from history', () => {
         .sort(),
     ).toEqual(['a', 'b']);
   });
+
+  it('prunes highest wave first and PruneLast objects last, each batch gone before the next', async () => {
+    const prunedLast =
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-last\n  namespace: default\n  annotations:\n    argocd.argoproj.io/sync-wave: "5"\n    argocd.argoproj.io/sync-options: PruneLast=true\n';
+    // Applied last (wave 5), so the reverse of apply order would prune it first: PruneLast wins.
+    const r = rig({
+      'a3.yaml': waveConfigMap('a3', 3),
+      'b1.yaml': waveConfigMap('b1', 1),
+      'c-last.yaml': prunedLast,
+      'd2.yaml': waveConfigMap('d2', 2),
+      'keep.yaml': configMap('keep'),
+    });
+    await r.reconciler.reconcile();
+    expect(r.store.get('app')?.inventory.entries.find((e) => e.ref.name === 'a3')?.wave).toBe(3);
+    for (const file of ['a3.yaml', 'b1.yaml', 'c-last.yaml', 'd2.yaml']) r.source.removeFile(file);
+    r.source.commit({ message: 'only keep' });
+    r.cluster.clearOperations();
+    const result = await r.reconciler.reconcile();
+    expect(result.outcome, result.message).toBe('succeeded');
+    expect(result.pruned).toBe(4);
+    expect(ops(r.cluster)).toEqual([
+      'delete ConfigMap/a3',
+      'delete ConfigMap/d2',
+      'delete ConfigMap/b1',
+      'delete ConfigMap/c-last',
+    ]);
+    expect(r.store.get('app')?.inventory.entries.map((e) => e.ref.name)).toEqual(['keep']);
+  });
 });
 
 const cmRefA = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'a' };

@@ -38,8 +38,9 @@
  *   `StoredState.hooks` before they are written.
  * - Keep on prune: both targets skip a live prune candidate that `keptByAnnotation` keeps
  *   (`helm.sh/resource-policy: keep`, `Prune=false|confirm`, or a malformed annotation).
- * - Not wired yet: `orderPrune` (the inventory keeps no wave, so prune keeps reverse apply order) and
- *   the per-object sync options `Replace`, `ServerSideApply`, `SkipDryRunOnMissingResource`, `Validate`
+ * - Prune order: inventory entries applied through a schedule keep their `wave` and `pruneLast`, and
+ *   the prune runs `orderPrune` batches, each gone before the next.
+ * - Not wired yet: the per-object sync options `Replace`, `ServerSideApply`, `SkipDryRunOnMissingResource`, `Validate`
  *   (read and checked, not acted on). `Force=true` lets KubernetesTarget delete and create again an
  *   object whose change is refused as immutable, as `gitops-kit.dev/force: enabled` does.
  */

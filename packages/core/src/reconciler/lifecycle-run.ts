@@ -12,7 +12,7 @@
  * install whose PreSync hook failed is still an install next time.
  */
 import { ApplyError, ErrorCodes, HealthError, ReconcileError } from '../errors.js';
-import { beforeHookCreation, deleteHookAfter } from '../lifecycle/policy.js';
+import { beforeHookCreation, deleteHookAfter, orderPrune } from '../lifecycle/policy.js';
 import type { LifecycleSchedule, LifecycleStep, ScheduledObject } from '../lifecycle/schedule.js';
 import { buildPlan, mergeInventory } from '../plan.js';
 import { formatRef, type ObjectRef, refKey } from '../refs.js';
@@ -183,8 +183,15 @@ export class LifecycleRun {
       }
       throw this.#host.wrap(error, 'apply', ErrorCodes.ApplyFailed);
     }
-    for (const object of owned) {
-      this.#applied.set(refKey(object.item.ref), { ref: object.item.ref, digest: object.item.digest });
+    for (const { item, lifecycle } of owned) {
+      // The annotation's wave and PruneLast are kept with the entry: once the manifest is gone, they
+      // still order the prune.
+      this.#applied.set(refKey(item.ref), {
+        ref: item.ref,
+        digest: item.digest,
+        ...(lifecycle.wave !== 0 ? { wave: lifecycle.wave } : {}),
+        ...(lifecycle.syncOptions.pruneLast ? { pruneLast: true } : {}),
+      });
     }
     if (step.gate.kind === 'none') return;
     try {
@@ -350,7 +357,23 @@ export class LifecycleRun {
     const candidates = prune ? this.#plan.prune : [];
     await this.#host.storeInventory(mergeInventory({ entries: applied }, candidates), this.#revision);
     if (!prune || this.#plan.prune.length === 0) return;
-    this.#deletion = await this.#host.prune(this.#plan.prune, applied);
+    // Highest wave first, PruneLast after everything else, each batch gone before the next (Argo CD).
+    const batches = orderPrune(
+      this.#plan.prune.map((entry) => ({ entry, wave: entry.wave, pruneLast: entry.pruneLast })),
+    );
+    const deleted: ObjectRef[] = [];
+    const skipped: PruneResult['skipped'][number][] = [];
+    for (const [index, batch] of batches.entries()) {
+      // Entries of later batches stay in the stored inventory until their turn.
+      const later = batches.slice(index + 1).flat();
+      const result = await this.#host.prune(batch, [...applied, ...later]);
+      deleted.push(...result.deleted);
+      skipped.push(...result.skipped);
+      if (index < batches.length - 1 && result.deleted.length > 0) {
+        await this.#poll(result.deleted, [], 'gone', 'prune');
+      }
+    }
+    this.#deletion = { deleted, skipped, failed: [] };
     // PostDelete hooks run once what was deleted is gone (finalizers done), as in Argo CD.
     if (this.#uninstall && this.#deletion.deleted.length > 0) {
       await this.#poll(this.#deletion.deleted, [], 'gone', 'uninstall');

@@ -601,7 +601,9 @@ export class Pass {
       schedule.steps.length <= 1 &&
       schedule.notRun.length === 0 &&
       schedule.onFailure.length === 0 &&
-      !annotated.objects.some((o) => o.lifecycle?.hook);
+      !annotated.objects.some((o) => o.lifecycle?.hook) &&
+      // Objects applied in waves leave in wave order, even when what remains has none.
+      !plan.prune.some((e) => e.wave !== undefined || e.pruneLast);
     return { plan: annotated, schedule, ordinary };
   }
 
@@ -859,6 +861,8 @@ function sameInventory(a: Inventory, b: Inventory): boolean {
     return (
       other !== undefined &&
       entry.digest === other.digest &&
+      entry.wave === other.wave &&
+      entry.pruneLast === other.pruneLast &&
       entry.ref.apiVersion === other.ref.apiVersion &&
       entry.ref.kind === other.ref.kind &&
       entry.ref.namespace === other.ref.namespace &&
