@@ -1,11 +1,14 @@
 import {
   type Artifact,
   emptyInventory,
+  nameGenerated,
   type Plan,
   planHasChanges,
+  planLifecycle,
   RawRenderer,
   type Renderer,
   type StateStore,
+  syncOperationFor,
   type Target,
 } from '@gitops-kit/core';
 import { type FormatPlanDiffOptions, formatPlanDiff } from '@gitops-kit/k8s-target';
@@ -38,14 +41,18 @@ export interface FolderPlan {
 /**
  * Renders an artifact and plans it against the target and the reconciler's stored inventory, the
  * same inputs a reconcile would use, so the printed plan is what the next reconcile would do. Only
- * reads: the target's `plan` writes nothing and the state is loaded, never saved.
+ * reads: the target's `plan` writes nothing and the state is loaded, never saved. Each object is
+ * shown with its phase and wave (hooks marked; hooks of another operation as not run).
  */
 export async function planFolder(options: PlanFolderOptions): Promise<FolderPlan> {
   const { signal } = options;
   const renderer = options.renderer ?? new RawRenderer();
   const manifests = await renderer.render(options.artifact, { signal });
   const state = await options.stateStore.load(options.name, { signal });
-  const plan = await options.target.plan(manifests, state?.inventory ?? emptyInventory, { signal });
+  const inventory = state?.inventory ?? emptyInventory;
+  const targetPlan = await options.target.plan(nameGenerated(manifests), inventory, { signal });
+  // Each object's phase and wave, for the operation the next pass would run (install or upgrade).
+  const { plan } = planLifecycle(targetPlan, syncOperationFor(state ?? { inventory }));
   return {
     plan,
     text: formatPlanDiff(plan, options.format),

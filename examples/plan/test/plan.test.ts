@@ -83,6 +83,29 @@ describe('planFolder', () => {
     expect(await store.load('shop')).toBeUndefined();
   });
 
+  it('shows each object with its phase and wave, hooks marked, and hooks of another operation as not run', async () => {
+    const hook = (name: string, annotations: string): string =>
+      `apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: ${name}-\n  namespace: shop\n  annotations:\n${annotations}spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{ name: x, image: busybox }]\n`;
+    await writeFile(
+      join(dir, 'apps', 'migrate.yaml'),
+      hook('migrate', '    argocd.argoproj.io/hook: PreSync\n'),
+    );
+    await writeFile(join(dir, 'apps', 'drop.yaml'), hook('drop', '    helm.sh/hook: pre-delete\n'));
+    await writeFile(
+      join(dir, 'apps', 'web.yaml'),
+      deployment(2, 'nginx:1.26').replace(
+        '  namespace: shop\n',
+        '  namespace: shop\n  annotations:\n    argocd.argoproj.io/sync-wave: "2"\n',
+      ),
+    );
+    const result = await planOf(cluster(), new MemoryStateStore());
+    expect(result.text).toMatch(
+      /\+ create batch\/v1 Job shop\/migrate-\w{5} {2}\(apps\/migrate.yaml:1\) {2}\[PreSync wave 0, hook, name generated per sync\]/,
+    );
+    expect(result.text).toContain('+ create apps/v1 Deployment shop/web  (apps/web.yaml:1)  [Sync wave 2]');
+    expect(result.text).toContain('[not run: Helm pre-delete hook: runs on uninstall]');
+  });
+
   it('exits 0 when the cluster already matches', async () => {
     await writeFile(join(dir, 'apps', 'web.yaml'), deployment(2, 'nginx:1.26'));
     const target = cluster();

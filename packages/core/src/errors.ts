@@ -199,6 +199,8 @@ export const ErrorCodes = {
   SourceFetchFailed: 'SOURCE_FETCH_FAILED',
   /** What the source points at does not exist (folder, branch, tag, bucket prefix, stored artifact) or nothing was committed yet. */
   SourceNotFound: 'SOURCE_NOT_FOUND',
+  /** The source cannot serve the revision asked for (no history, or the revision is gone). */
+  SourceRevisionUnavailable: 'SOURCE_REVISION_UNAVAILABLE',
   /** The artifact would exceed its `ArtifactLimits` (`maxFiles`, `maxFileBytes` or `maxTotalBytes`). */
   SourceLimitExceeded: 'SOURCE_LIMIT_EXCEEDED',
   /** A path of the artifact would leave its folder (`..`, absolute, a symbolic link outward) or is given twice. */
@@ -260,6 +262,8 @@ export const ErrorCodes = {
   StateSaveFailed: 'RECONCILE_STATE_SAVE_FAILED',
   /** The target could not compute a plan (live reads or discovery failed). */
   PlanFailed: 'RECONCILE_PLAN_FAILED',
+  /** A hook failed or did not complete in time: the pass stops and SyncFail hooks run. */
+  HookFailed: 'RECONCILE_HOOK_FAILED',
   /** The Manager's `dependsOn` relations form a cycle; the message names the reconcilers in it. */
   DependencyCycle: 'RECONCILE_DEPENDENCY_CYCLE',
   /** A reconciler's `dependsOn` names a reconciler the Manager does not have. */

@@ -148,6 +148,7 @@ export {
   type HookOutcome,
   hookCompletion,
   hookKey,
+  keptByAnnotation,
   LifecycleAnnotations,
   type LifecycleDescriptor,
   LifecycleErrorCodes,
@@ -196,6 +197,7 @@ export {
   type ReconcilerListener,
 } from './reconciler/events.js';
 export { type Gate, Semaphore } from './reconciler/gate.js';
+export { nameGenerated } from './reconciler/hook-names.js';
 export {
   type AddOptions,
   DependencyNotReadyReason,
@@ -204,6 +206,7 @@ export {
 } from './reconciler/manager.js';
 export type { RecoveryReason, StateRecovery } from './reconciler/memory.js';
 export type { ListenerErrorHandler, ReconcilerOptions } from './reconciler/options.js';
+export { type LifecyclePlan, planLifecycle } from './reconciler/plan-lifecycle.js';
 export {
   type Deferral,
   type ReconcileCallOptions,
@@ -211,6 +214,7 @@ export {
   Reconciler,
   type ReconcilerBinding,
   type StopOptions,
+  type UninstallResult,
 } from './reconciler/reconciler.js';
 export {
   type ConditionType,
@@ -289,6 +293,7 @@ export type {
   Condition,
   FetchOptions,
   FieldChange,
+  HealthOptions,
   HealthReport,
   HealthStatus,
   HistoryEntry,
@@ -300,6 +305,7 @@ export type {
   ObjectHealth,
   ObjectMeta,
   Plan,
+  PlannedLifecycle,
   PlannedObject,
   PlanOptions,
   PruneResult,

@@ -101,6 +101,14 @@ export interface Source {
   readonly description: string;
   /** Fetches the current artifact. Throws a `SourceError` when it cannot. */
   fetch(options: FetchOptions): Promise<Artifact>;
+  /**
+   * Optional: fetches the artifact of an earlier revision, exactly as {@link fetch} returned it then
+   * (Git: that commit; S3: the object versions of that time; memory: that commit). The reconciler
+   * uses it to roll back after a restart, for `rollbackTo` and for `reconcile({ revision })`. Throws a
+   * `SourceError` with code `SOURCE_REVISION_UNAVAILABLE` when the revision cannot be served any more
+   * (a force-pushed commit, expired object versions, a folder source, which keeps no history).
+   */
+  fetchRevision?(revision: string, options: FetchOptions): Promise<Artifact>;
   /** Whether a change notification concerns this source (used by webhook receivers). */
   matches?(change: SourceChange): boolean;
   /**
@@ -138,6 +146,13 @@ export interface InventoryEntry {
   readonly ref: ObjectRef;
   /** Digest of the desired object as last applied (see `digestObject`). */
   readonly digest: string;
+  /**
+   * Its sync wave when applied, for sets with waves (prune goes highest wave first, as in Argo CD);
+   * absent for wave 0 and for sets without lifecycle annotations.
+   */
+  readonly wave?: number;
+  /** `argocd.argoproj.io/sync-options: PruneLast=true` when applied: pruned after every other object. */
+  readonly pruneLast?: boolean;
 }
 
 /** The objects a reconciler owns, in apply order. */
@@ -159,6 +174,23 @@ export interface FieldChange {
   readonly after?: unknown;
 }
 
+/**
+ * Where a planned object runs in a pass (Argo CD sync phases and waves, Helm hooks; see the core
+ * README's "Phases, waves and hooks").
+ */
+export interface PlannedLifecycle {
+  /** The first phase it runs in, or undefined when it does not run in this pass (`notRun` says why). */
+  readonly phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail' | 'PreDelete' | 'PostDelete' | undefined;
+  /** Its wave inside the phase (lower first). */
+  readonly wave: number;
+  /** A hook: applied in its phase, waited for, deleted by its policy, never in the prunable inventory. */
+  readonly hook: boolean;
+  /** Its name was generated for this pass from `metadata.generateName`. */
+  readonly generatedName?: boolean;
+  /** Why it does not run in this pass (a hook of another operation, `Skip`), when it does not. */
+  readonly notRun?: string;
+}
+
 /** One desired object in a plan. */
 export interface PlannedObject {
   /** The reference with the namespace the target will use (defaults applied). */
@@ -178,6 +210,8 @@ export interface PlannedObject {
    * printers mask secret values themselves.
    */
   readonly live?: KubeObject | undefined;
+  /** Its phase and wave in the pass, set by the reconciler's plan (targets leave it out). */
+  readonly lifecycle?: PlannedLifecycle | undefined;
 }
 
 /** What a reconcile would change, as a value: print it, test it, or apply it. */
@@ -206,6 +240,16 @@ export interface PlanOptions {
 export interface TargetCallOptions {
   /** Aborts the call; writes already made stay made and are reported. */
   readonly signal: AbortSignal;
+}
+
+/** Options for {@link Target.health}. */
+export interface HealthOptions extends TargetCallOptions {
+  /**
+   * Objects among the refs that are hooks: they are read by whether they ran to completion (Job
+   * `Complete`, Pod `Succeeded`, see `hookCompletion`) rather than by health rules, which call a
+   * failed Pod `Current`. Targets that do not know the option read them by health rules.
+   */
+  readonly hooks?: readonly ObjectRef[];
 }
 
 /** What {@link Target.apply} did. */
@@ -270,7 +314,7 @@ export interface Target {
   /** Deletes the given inventory entries (only objects that still carry our ownership mark). */
   prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult>;
   /** One health reading of the given objects. The reconciler polls it while it waits. */
-  health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport>;
+  health(refs: readonly ObjectRef[], options: HealthOptions): Promise<HealthReport>;
   /**
    * Optional: every live object that carries this target's ownership mark, whether an inventory
    * names it or not. The reconciler asks when the stored state is missing, emptied, unreadable or was
@@ -321,6 +365,23 @@ export interface StoredState {
   readonly lastHealthyRevision?: string;
   /** The audit trail, newest first (bounded). */
   readonly history?: readonly HistoryEntry[];
+  /**
+   * Hook objects written and not yet deleted by their policy, by `hookKey` (a generated name is
+   * recorded before the object is created). Hooks are not in the prunable inventory; this record is
+   * how delete policies find them after a restart, and how a hook written just before a crash is
+   * never lost track of.
+   */
+  readonly hooks?: Readonly<Record<string, readonly ObjectRef[]>>;
+  /**
+   * A revision applied by `rollbackTo` and held: while the source still returns `sourceRevision`,
+   * passes apply `revision`; a new source revision or `release()` ends the hold.
+   */
+  readonly pinned?: {
+    /** The revision held. */
+    readonly revision: string;
+    /** What the source served when the hold began: a different revision ends it. */
+    readonly sourceRevision: string;
+  };
 }
 
 /** Options for {@link StateStore} calls. */

@@ -82,6 +82,17 @@ describe('DirectorySource', () => {
     expect((await stat(join(artifact.dir, 'scripts/run.sh'))).mode & 0o777).toBe(0o555);
   });
 
+  it('serves a revision only while the folder holds it: it keeps no history', async () => {
+    const s = source();
+    const first = await s.fetch({ signal });
+    expect((await s.fetchRevision(first.revision, { signal })).revision).toBe(first.revision);
+    await write(folder, 'apps/a.yaml', cm('a2'));
+    const error = await s.fetchRevision(first.revision, { signal }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SourceError);
+    expect((error as SourceError).code).toBe(ErrorCodes.SourceRevisionUnavailable);
+    expect((error as SourceError).message).toContain('keeps no history');
+  });
+
   it('returns the previous artifact when nothing changed, and a new one when something did', async () => {
     const s = source();
     const first = await s.fetch({ signal });

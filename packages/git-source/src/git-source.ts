@@ -7,6 +7,7 @@ import {
   type ArtifactLimits,
   type ArtifactMeta,
   ArtifactStore,
+  ErrorCodes,
   type FetchOptions,
   GitOpsError,
   linkAll,
@@ -14,6 +15,7 @@ import {
   removeChanged,
   type Source,
   type SourceChange,
+  SourceError,
   type StoredFile,
 } from '@gitops-kit/core';
 import type { Key } from 'openpgp';
@@ -43,9 +45,11 @@ import {
   resolveRef,
   validRange,
 } from './ref.js';
-import { formatRevision } from './revision.js';
+import { commitOfRevision, formatRevision } from './revision.js';
 import { readPublicKeys, type VerifiedSignature, type VerifyMode, verifyDetached } from './signature.js';
 
+/** A fetch depth that means all history (what `git fetch --unshallow` asks for). */
+const FULL_HISTORY = 2_147_483_647;
 /** Signature verification settings. */
 export interface GitVerifyOptions {
   /** `off`, `head` (the commit's signature) or `tag` (the annotated tag's signature). */
@@ -254,7 +258,48 @@ export class GitSource implements Source {
     }
   }
 
-  async #fetch({ signal, previous }: FetchOptions): Promise<Artifact> {
+  /**
+   * Fetches the artifact of an earlier revision (`main@sha1:<commit>`, as {@link fetch} wrote it):
+   * that commit, built with these settings, so a rollback after a restart applies exactly what was
+   * applied then. A commit the server no longer has (force-pushed away, garbage-collected) is a
+   * `SourceError` with code `SOURCE_REVISION_UNAVAILABLE`.
+   */
+  async fetchRevision(revision: string, options: FetchOptions): Promise<Artifact> {
+    const { signal } = options;
+    const commit = commitOfRevision(revision);
+    if (commit === undefined) {
+      throw new SourceError(
+        ErrorCodes.SourceRevisionUnavailable,
+        `${this.url}: ${JSON.stringify(revision)} is not a Git revision (<ref>@sha1:<commit>)`,
+      );
+    }
+    const at = revision.lastIndexOf('@');
+    const pinned: ResolvedRef = {
+      revisionName: at > 0 ? revision.slice(0, at) : undefined,
+      fullName: undefined,
+      commit,
+    };
+    try {
+      signal.throwIfAborted();
+      // The newest artifact stays protected from garbage collection and serves as the link base.
+      const base = { ...options, previous: options.previous ?? this.#last };
+      return await withLock(this.#repoDir, () => this.#fetch(base, pinned));
+    } catch (error) {
+      if (signal.aborted)
+        throw gitError(GitErrorCodes.Aborted, `fetch of ${this.url} aborted`, this.#redactor, signal.reason);
+      const typed = this.#toSourceError(error);
+      if ((typed as { code?: unknown }).code === GitErrorCodes.RefNotFound) {
+        throw new SourceError(
+          ErrorCodes.SourceRevisionUnavailable,
+          `${this.url} can no longer serve revision ${revision}: ${typed.message}`,
+          { cause: typed },
+        );
+      }
+      throw typed;
+    }
+  }
+
+  async #fetch({ signal, previous }: FetchOptions, pinned?: ResolvedRef): Promise<Artifact> {
     const context: RemoteContext = {
       url: this.url,
       headers: this.#headers,
@@ -267,7 +312,17 @@ export class GitSource implements Source {
     await this.#engine.ensureRepo(this.#repoDir, this.url);
 
     let resolved: ResolvedRef | undefined;
-    if ('commit' in this.ref) {
+    const byCommit = 'commit' in this.ref || pinned !== undefined;
+    // An earlier commit is fetched with the whole history of the followed ref (it may be far
+    // behind the tip, and the repository here may be a depth-1 clone).
+    let historyOf: string | undefined;
+    if (pinned) {
+      resolved = pinned;
+      if (!('commit' in this.ref)) {
+        const refs = await this.#engine.listRemoteRefs(context, refPrefix(this.ref));
+        historyOf = resolveRef(this.ref, refs)?.fullName;
+      }
+    } else if ('commit' in this.ref) {
       resolved = resolveRef(this.ref, []);
     } else {
       this.#phase('listing refs');
@@ -309,9 +364,9 @@ export class GitSource implements Source {
       if (!(await this.#hasAll(needed))) {
         this.#phase('fetching');
         await this.#engine.fetch(context, this.#repoDir, {
-          refName: resolved.fullName,
-          depth: 'commit' in this.ref ? undefined : 1,
-          ...('commit' in this.ref ? {} : { commit: resolved.commit }),
+          refName: historyOf ?? resolved.fullName,
+          depth: historyOf ? FULL_HISTORY : byCommit ? undefined : 1,
+          ...(byCommit ? {} : { commit: resolved.commit }),
         });
         if (!(await this.#hasAll(needed))) {
           throw gitError(

@@ -56,6 +56,31 @@ async function expectSourceError(promise: Promise<unknown>, code: string): Promi
 }
 
 describe.each<EngineName>(['isomorphic-git', 'native'])('GitSource (%s engine)', (engine) => {
+  it('fetchRevision serves an earlier commit of the branch, also to a new process, and refuses an unknown one', async () => {
+    const { url, work } = await repo();
+    await work.write('app.yaml', 'v: 1\n');
+    const first = await work.commit('one');
+    await work.push('main');
+    await work.write('app.yaml', 'v: 2\n');
+    await work.commit('two');
+    await work.push('main');
+    const cacheDir = await tempDir('cache');
+    const src = await source(url, { engine, cacheDir });
+    const head = await src.fetch({ signal: signal() });
+    expect(await readFile(join(head.dir, 'app.yaml'), 'utf8')).toBe('v: 2\n');
+    // A restarted process: a new source on the same cache asks for the revision it recorded.
+    const later = await source(url, { engine, cacheDir });
+    const old = await later.fetchRevision(`main@sha1:${first}`, { signal: signal() });
+    expect(old.revision).toBe(`main@sha1:${first}`);
+    expect(old.meta.message).toBe('one');
+    expect(await readFile(join(old.dir, 'app.yaml'), 'utf8')).toBe('v: 1\n');
+    expect(await readFile(join(head.dir, 'app.yaml'), 'utf8')).toBe('v: 2\n');
+    await expectSourceError(
+      later.fetchRevision(`main@sha1:${'0'.repeat(40)}`, { signal: signal() }),
+      'SOURCE_REVISION_UNAVAILABLE',
+    );
+  });
+
   it('follows a branch: revision, files, metadata, and a cheap poll that rebuilds nothing', async () => {
     const { url, work } = await repo();
     await work.write('apps/web.yaml', 'kind: ConfigMap\n');

@@ -1,5 +1,8 @@
 import {
   type HealthReport,
+  type HealthStatus,
+  type HookCompletion,
+  hookCompletion,
   type KubeObject,
   type ObjectHealth,
   type ObjectRef,
@@ -12,6 +15,13 @@ import { assessHealth } from './health/index.js';
 import { mapAll } from './pool.js';
 import { fetchLive, type ListGroup, listGroups } from './read-live.js';
 
+/** A hook's completion as a health status. */
+const HOOK_STATUS: Record<HookCompletion, HealthStatus> = {
+  succeeded: 'Current',
+  failed: 'Failed',
+  running: 'InProgress',
+};
+
 /**
  * One health reading of `refs` by kstatus rules (custom checks first): one list per kind (and
  * namespace when lists are per namespace), single reads only for objects missing from those lists.
@@ -20,7 +30,9 @@ export async function readHealth(
   context: TargetContext,
   refs: readonly ObjectRef[],
   signal: AbortSignal,
+  hooks: readonly ObjectRef[] = [],
 ): Promise<HealthReport> {
+  const hookKeys = new Set(hooks.map(refKey));
   const groups = new Map<string, { info: ResourceInfo | undefined; refs: ObjectRef[] }>();
   for (const ref of refs) {
     const key = `${ref.apiVersion}|${ref.kind}`;
@@ -58,7 +70,11 @@ export async function readHealth(
         message: served ? 'object not found' : `kind ${ref.kind} is not served`,
       };
     }
-    return { ref, ...assessHealth(object, { checks: context.healthChecks }) };
+    const health = assessHealth(object, { checks: context.healthChecks });
+    if (!hookKeys.has(refKey(ref))) return { ref, ...health };
+    // A hook must run to completion: a failed Pod is settled (Current) for kstatus, not for a hook.
+    const { completion, message } = hookCompletion(object, health.status);
+    return { ref, status: HOOK_STATUS[completion], message };
   });
   return summarizeHealth(objects);
 }

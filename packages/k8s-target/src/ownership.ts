@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { FORCE_ANNOTATION, type KubeObject, OWNER_ANNOTATION, OWNER_LABEL } from '@gitops-kit/core';
+import {
+  FORCE_ANNOTATION,
+  type KubeObject,
+  OWNER_ANNOTATION,
+  OWNER_LABEL,
+  readSyncOptions,
+} from '@gitops-kit/core';
 
 /**
  * The marks gitops-kit puts on every object it applies (their names live in core's Kubernetes
@@ -35,11 +41,22 @@ export function isOwnedBy(object: KubeObject, ownerName: string): boolean {
 
 /**
  * Whether an object may be deleted and created again when a change is refused as immutable: its
- * annotation decides when present, otherwise the target's option.
+ * annotation decides when present (ours, or Argo CD's `argocd.argoproj.io/sync-options: Force=true`,
+ * which means the same there), otherwise the target's option.
  */
 export function recreateAllowed(object: KubeObject, targetDefault: boolean): boolean {
   const value = object.metadata.annotations?.[FORCE_ANNOTATION]?.toLowerCase();
   if (value === 'enabled' || value === 'true') return true;
   if (value === 'disabled' || value === 'false') return false;
+  if (argoForce(object)) return true;
   return targetDefault;
+}
+
+/** `argocd.argoproj.io/sync-options: Force=true` (the renderer already refused a malformed value). */
+function argoForce(object: KubeObject): boolean {
+  try {
+    return readSyncOptions(object.metadata.annotations ?? {}, {}).force;
+  } catch {
+    return false;
+  }
 }

@@ -149,14 +149,32 @@ function originText(object: PlannedObject): string {
   return file ? `  (${file}:${line})` : '';
 }
 
+/**
+ * Where the object runs in the pass, when the reconciler planned it: `[PreSync wave -1, hook]`,
+ * `[Sync wave 2]`, `[not run: Helm pre-delete hook: runs on uninstall]`. Plans made by a target
+ * alone have no lifecycle and print as before.
+ */
+function lifecycleText(object: PlannedObject): string {
+  const lifecycle = object.lifecycle;
+  if (!lifecycle) return '';
+  if (lifecycle.phase === undefined) return `  [not run: ${lifecycle.notRun ?? 'not in this operation'}]`;
+  const marks = [
+    `${lifecycle.phase} wave ${lifecycle.wave}`,
+    ...(lifecycle.hook ? ['hook'] : []),
+    ...(lifecycle.generatedName ? ['name generated per sync'] : []),
+  ];
+  return `  [${marks.join(', ')}]`;
+}
+
 function objectSection(object: PlannedObject, options: FormatPlanDiffOptions, paint: Paint): string[] {
   const ref = formatRef(object.ref);
-  if (object.action === 'unchanged') return [`  unchanged ${ref}`];
+  const where = lifecycleText(object);
+  if (object.action === 'unchanged') return [`  unchanged ${ref}${where}`];
   const drift = object.drifted ? ' (drifted: changed outside gitops-kit)' : '';
   const header =
     object.action === 'create'
-      ? paint(`+ create ${ref}${drift}${originText(object)}`, 'bold')
-      : paint(`~ update ${ref}${drift}${originText(object)}`, 'bold');
+      ? paint(`+ create ${ref}${drift}${originText(object)}${where}`, 'bold')
+      : paint(`~ update ${ref}${drift}${originText(object)}${where}`, 'bold');
   if (object.action === 'update' && !object.live) {
     return [header, ...changeLines(object.changes, paint)];
   }

@@ -4,6 +4,7 @@ import {
   type InventoryEntry,
   isPruneDisabled,
   type KubeObject,
+  keptByAnnotation,
   type ObjectRef,
   type PruneResult,
   type ValidationIssue,
@@ -65,6 +66,8 @@ async function pruneOne(context: TargetContext, entry: InventoryEntry, signal: A
   }
   if (!isOwnedBy(live, name)) return `not owned by ${name} (no ownership mark)`;
   if (isPruneDisabled(live)) return 'kept by annotation gitops-kit.dev/prune: disabled';
+  const kept = keptByAnnotation(live.metadata.annotations);
+  if (kept !== undefined) return kept;
   if (typeof live.metadata.deletionTimestamp === 'string') return 'deleted';
   try {
     // Only the object we inspected: a replacement with the same name is not ours to delete.

@@ -3,6 +3,7 @@ import {
   type ApplyResult,
   ErrorCodes,
   HealthError,
+  type HealthOptions,
   type HealthReport,
   type Inventory,
   type InventoryEntry,
@@ -132,11 +133,12 @@ export class KubernetesTarget implements Target {
 
   /**
    * One health reading of the given objects by kstatus rules: one list per kind (and namespace
-   * when lists are per namespace), single reads only for objects missing from those lists.
+   * when lists are per namespace), single reads only for objects missing from those lists. Refs
+   * in `options.hooks` are read by hook completion (Job `Complete`, Pod `Succeeded`) instead.
    */
-  health(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<HealthReport> {
+  health(refs: readonly ObjectRef[], options: HealthOptions): Promise<HealthReport> {
     return scoped(options.signal, (signal) =>
-      readHealth(this.#context, refs, signal).catch((error: unknown) => {
+      readHealth(this.#context, refs, signal, options.hooks).catch((error: unknown) => {
         throw typedReadError(
           error,
           signal,

@@ -1,6 +1,7 @@
 import { applyTierOf, type KubeObject } from '@gitops-kit/core';
 import { isOwnedBy, OWNER_ANNOTATION, OWNER_LABEL, ownerLabelValue } from '@gitops-kit/k8s-target';
 import { describe, expect, it } from 'vitest';
+import { recreateAllowed } from '../src/ownership.js';
 
 describe('ownerLabelValue', () => {
   it('keeps a name that is a valid label value', () => {
@@ -39,5 +40,29 @@ describe('applyTierOf', () => {
     expect(applyTierOf('v1', 'Namespace')).toBe(0);
     expect(applyTierOf('storage.k8s.io/v1', 'StorageClass')).toBe(1);
     expect(applyTierOf('apps/v1', 'Deployment')).toBe(2);
+  });
+});
+
+describe('recreateAllowed', () => {
+  const withAnnotations = (annotations: Record<string, string>): KubeObject => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'j', annotations },
+  });
+
+  it('allows delete-and-create for Argo CD Force=true, and our own annotation wins over it', () => {
+    expect(recreateAllowed(withAnnotations({}), false)).toBe(false);
+    expect(recreateAllowed(withAnnotations({ 'argocd.argoproj.io/sync-options': 'Force=true' }), false)).toBe(
+      true,
+    );
+    expect(
+      recreateAllowed(
+        withAnnotations({
+          'argocd.argoproj.io/sync-options': 'Force=true',
+          'gitops-kit.dev/force': 'disabled',
+        }),
+        false,
+      ),
+    ).toBe(false);
   });
 });

@@ -335,3 +335,43 @@ describe('toDiffYaml', () => {
     expect(text).toBe(`a: "on"\nb: "no"\nc: true\nd: ${long}\n`);
   });
 });
+
+describe('formatPlanDiff: phases and waves', () => {
+  it('shows the phase and wave of each object the reconciler planned, and why a hook does not run', () => {
+    const hook: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: 'shop' },
+    };
+    const drop: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'drop', namespace: 'shop' },
+    };
+    const plan = buildPlan(
+      [
+        {
+          ...planned(hook, 'create'),
+          lifecycle: { phase: 'PreSync', wave: -1, hook: true, generatedName: true },
+        },
+        { ...planned(desiredDeployment, 'unchanged'), lifecycle: { phase: 'Sync', wave: 2, hook: false } },
+        {
+          ...planned(drop, 'create'),
+          lifecycle: {
+            phase: undefined,
+            wave: 0,
+            hook: true,
+            notRun: 'Helm pre-delete hook: runs on uninstall',
+          },
+        },
+      ],
+      [],
+    );
+    const text = formatPlanDiff(plan, { showUnchanged: true });
+    expect(text).toContain(
+      '+ create batch/v1 Job shop/migrate  (apps/web.yaml:1)  [PreSync wave -1, hook, name generated per sync]',
+    );
+    expect(text).toContain('  unchanged apps/v1 Deployment shop/web  [Sync wave 2]');
+    expect(text).toContain('[not run: Helm pre-delete hook: runs on uninstall]');
+  });
+});

@@ -110,3 +110,22 @@ describe('KubernetesTarget health', () => {
     expect((error as Error).message).toContain('Forbidden: no list');
   });
 });
+
+describe('KubernetesTarget health of hooks', () => {
+  it('reads refs given as hooks by completion: a failed Pod is Failed, not settled', async () => {
+    const { server, target } = scriptedTarget();
+    const pod = (name: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'shop' },
+    });
+    server.seed(corePath('pods', 'shop', 'hook'), withStatus(pod('hook'), { phase: 'Failed' }));
+    server.seed(corePath('pods', 'shop', 'plain'), withStatus(pod('plain'), { phase: 'Failed' }));
+    const hookRef = ref(pod('hook'));
+    const report = await target.health([hookRef, ref(pod('plain'))], { ...call(), hooks: [hookRef] });
+    expect(report.objects.map((o) => [o.ref.name, o.status, o.message])).toEqual([
+      ['hook', 'Failed', 'Pod failed'],
+      ['plain', 'Current', 'Pod has completed, but not successfully'],
+    ]);
+  });
+});

@@ -106,6 +106,32 @@ describe('KubernetesTarget prune', () => {
     ]);
   });
 
+  it('keeps objects marked helm.sh/resource-policy: keep or Argo CD Prune=false, and one whose annotation is malformed', async () => {
+    const { server, target } = scriptedTarget();
+    server.seed(
+      corePath('configmaps', 'shop', 'helm'),
+      owned(configMap('shop', 'helm'), { 'helm.sh/resource-policy': 'keep' }),
+    );
+    server.seed(
+      corePath('configmaps', 'shop', 'argo'),
+      owned(configMap('shop', 'argo'), { 'argocd.argoproj.io/sync-options': 'Prune=false' }),
+    );
+    server.seed(
+      corePath('configmaps', 'shop', 'odd'),
+      owned(configMap('shop', 'odd'), { 'argocd.argoproj.io/sync-options': 'Prune=perhaps' }),
+    );
+    const result = await target.prune(
+      [entry(configMap('shop', 'helm')), entry(configMap('shop', 'argo')), entry(configMap('shop', 'odd'))],
+      call(),
+    );
+    expect(server.writes()).toEqual([]);
+    expect(result.skipped.map((s) => [s.ref.name, s.reason.split(' (')[0]])).toEqual([
+      ['helm', 'kept by helm.sh/resource-policy: keep'],
+      ['argo', 'kept by argocd.argoproj.io/sync-options: Prune=false'],
+      ['odd', 'kept: its lifecycle annotations cannot be read'],
+    ]);
+  });
+
   it('does not delete an object replaced since it was read (uid precondition refused)', async () => {
     const { server, target } = scriptedTarget();
     const path = corePath('configmaps', 'shop', 'cfg');

@@ -261,6 +261,53 @@ export class S3Source implements Source {
     return run;
   }
 
+  /**
+   * The artifact of an earlier revision (`sha256:…`, as {@link fetch} named it): from the cache when
+   * it is still on disk (a restarted process too), else rebuilt from the object versions of the
+   * newest moment at which the prefix listed as that revision. A revision no moment matches
+   * (versions expired, or never this bucket's) is a `SourceError` with code
+   * `SOURCE_REVISION_UNAVAILABLE`; an unversioned bucket is `S3ErrorCodes.NotVersioned`. One at a
+   * time with `fetch`.
+   */
+  fetchRevision(revision: string, options: FetchOptions): Promise<Artifact> {
+    const once = (): Promise<Artifact> =>
+      this.#fetchRevision(revision, options.signal, options.previous).catch((error) =>
+        this.#wrap(error, options.signal),
+      );
+    const run = this.#queue.then(once, once);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #fetchRevision(
+    revision: string,
+    signal: AbortSignal,
+    previous: Artifact | undefined,
+  ): Promise<Artifact> {
+    signal.throwIfAborted();
+    this.#state ??= await this.#cache.load();
+    const state = this.#state;
+    const known = state.artifacts.find((a) => a.id === artifactId(revision, this.#prefix));
+    if (known && (await this.#cache.has(known.id))) return this.#toArtifact(known);
+    const versions: ListedVersion[] = [];
+    for await (const page of this.#client.listObjectVersions(this.#prefix, signal)) versions.push(...page);
+    const moments = [...new Set(versions.map((v) => v.lastModified.getTime()))].sort((a, b) => b - a);
+    const saved = this.#versionsAt;
+    try {
+      for (const moment of moments) {
+        this.#versionsAt = new Date(moment);
+        const listing = await this.#list(state, signal, versions);
+        if (listing.revision === revision) return await this.#fetch(signal, previous);
+      }
+    } finally {
+      this.#versionsAt = saved;
+    }
+    throw new SourceError(
+      ErrorCodes.SourceRevisionUnavailable,
+      `bucket "${this.#bucket}" cannot serve revision ${revision} under "${this.#prefix}": no moment of its object versions lists as it (versions expired, or it is not this bucket's)`,
+    );
+  }
+
   async #fetch(signal: AbortSignal, previous: Artifact | undefined): Promise<Artifact> {
     signal.throwIfAborted();
     this.#state ??= await this.#cache.load();
@@ -369,7 +416,11 @@ export class S3Source implements Source {
   }
 
   /** Lists the bucket (or its versions), checks keys and limits, applies ignore rules: the index. */
-  async #list(state: CacheState, signal: AbortSignal): Promise<ListingResult> {
+  async #list(
+    state: CacheState,
+    signal: AbortSignal,
+    knownVersions?: readonly ListedVersion[],
+  ): Promise<ListingResult> {
     const maxListed = this.#limits.maxFiles * 10;
     const listed: ListedObject[] = [];
     const tooMany = (): SourceError =>
@@ -377,10 +428,14 @@ export class S3Source implements Source {
         `more than ${maxListed} objects under "${this.#prefix}" in bucket "${this.#bucket}" (10 × limits.${this.#limitNames.maxFiles}); narrow the prefix or raise the limit`,
       );
     if (this.#versionsAt) {
-      const versions: ListedVersion[] = [];
-      for await (const page of this.#client.listObjectVersions(this.#prefix, signal)) {
-        versions.push(...page);
-        if (versions.length > maxListed) throw tooMany();
+      const versions: ListedVersion[] = [...(knownVersions ?? [])];
+      if (knownVersions === undefined) {
+        for await (const page of this.#client.listObjectVersions(this.#prefix, signal)) {
+          versions.push(...page);
+          if (versions.length > maxListed) throw tooMany();
+        }
+      } else if (versions.length > maxListed) {
+        throw tooMany();
       }
       if (versions.length > 0 && versions.every((v) => v.versionId === 'null')) {
         throw new SourceError(

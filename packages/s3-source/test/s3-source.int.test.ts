@@ -205,6 +205,27 @@ describe('S3Source against a real S3 server', () => {
     expect((await rollback.fetch({ signal })).revision).toBe(now.revision);
   });
 
+  it('fetchRevision serves an earlier revision from the object versions, in a fresh cache too', async () => {
+    const bucket = await newBucket(true);
+    await put(bucket, 'a.yaml', 'a: 1\n');
+    const first = await source(bucket).fetch({ signal });
+    await wait(1100);
+    await put(bucket, 'a.yaml', 'a: 2\n');
+    await put(bucket, 'b.yaml', 'b: 2\n');
+    // A restarted process with an empty cache asks for the revision it recorded.
+    cacheDir = await mkdtemp(join(cacheRoot, 'cache-'));
+    const later = source(bucket);
+    const now = await later.fetch({ signal });
+    expect(await filesOf(now.dir)).toEqual({ 'a.yaml': 'a: 2\n', 'b.yaml': 'b: 2\n' });
+    const old = await later.fetchRevision(first.revision, { signal });
+    expect(old.revision).toBe(first.revision);
+    expect(await filesOf(old.dir)).toEqual({ 'a.yaml': 'a: 1\n' });
+    // The present is still what a plain fetch serves.
+    expect((await later.fetch({ signal })).revision).toBe(now.revision);
+    const error = await failure(later.fetchRevision(`sha256:${'0'.repeat(64)}`, { signal }));
+    expect(error.code).toBe(ErrorCodes.SourceRevisionUnavailable);
+  });
+
   it('refuses versionsAt on a bucket that keeps no versions', async () => {
     const bucket = await newBucket(false);
     await put(bucket, 'a.yaml', 'a: 1\n');

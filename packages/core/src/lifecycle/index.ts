@@ -23,57 +23,26 @@
  *   order, like Argo CD (use distinct weights to sequence them).
  * - CRD hooks are never deleted by policy (Helm's guard), for Argo CD hooks too.
  *
- * Phase 2, wiring (after the target split, the shared Kubernetes conventions and the status rewrite
- * are merged):
- * - Plan: `Target.plan` stays as it is; the Reconciler (or a `planLifecycle` helper next to
- *   `buildPlan`) runs `scheduleLifecycle(plan.objects, operation, { compare, wait })`, and the Plan
- *   gains `phase`/`wave`/`hook` per object from the descriptor, which `formatPlanDiff` and the plan
- *   CLI print. `compare` becomes the conventions module's kind comparator. Hooks are planned like any
- *   object but excluded from `pruneCandidates` and from the stored inventory (`schedule.owned` is the
- *   desired set for pruning, so a `Skip` object is neither applied nor pruned). The renderer's
- *   "object has no metadata.name" check must let a `generateName` through (and the duplicate check
- *   must key such objects by `hookKey`, not by an absent name); `describeLifecycle` then refuses it
- *   on ordinary objects. `Target.plan` must plan a `generateName` hook as a `create` with no live
- *   object to read.
- * - Reconciler pass: validate the whole plan once (hooks included), then for each step: for hooks,
- *   `beforeHookCreation` (delete earlier objects, wait until gone), then `Target.apply` of the
- *   step's objects as a sub-plan (`buildPlan(step objects, [])`); then poll `Target.health` on the
- *   gate's refs until `Current`, bounded by the pass timeout and signal. Hook refs are read with
- *   `hookCompletion` instead of the health rules (kstatus calls a failed Pod `Current`): the health
- *   call gains an option listing the refs to read as hooks, and both targets map `succeeded` /
- *   `failed` / `running` to `Current` / `Failed` / `InProgress`. At `pruneAt`: prune with
- *   `orderPrune` batches, skipping what `retention(live annotations, 'prune')` keeps. A failed or
- *   timed-out gate fails the pass with the step's phase and wave in the error, runs
- *   `schedule.onFailure` (SyncFail hooks, gated `complete`; their own failure is reported, not
- *   thrown over the first), then applies `deleteHookAfter(..., 'failed')`. After each successful
- *   gate, `deleteHookAfter(..., 'succeeded')` for its hooks. New typed events: `phaseStarted`,
- *   `hookStarted`, `hookCompleted`, `hookFailed`, `waveApplied` (each with revision, phase, wave).
- * - Target: nothing new beyond apply/health/prune of subsets (and the hook option of health), plus a
- *   delete of hook objects (a prune of refs that are not in the inventory, without the inventory
- *   bookkeeping) and a create that reports the name the server assigned (`ApplyResult.applied`
- *   carries it). Hook names created are stored with the state under `hookKey(manifest)`, so delete
- *   policies find them after a restart.
- * - State: `InventoryEntry` gains an optional `wave` (and `pruneLast`), so `orderPrune` still knows
- *   them once the manifest is gone (else the live object's annotation is read). For `install`
- *   detection, `lastAppliedRevision` is recorded once the Sync phase applied, and the prospective
- *   inventory of invariant 4 is written before the first Sync-phase write rather than before the
- *   PreSync hooks, so a first install whose PreSync hook failed is still an install next time.
- * - FakeCluster: the same schedule through the same Reconciler code, so parity is by construction;
- *   its health rules make hooks complete at once unless a test says otherwise (a HealthRule that
- *   fails a Job); `generateName` gets `<prefix><counter>`; its stage order comes from the shared
- *   conventions module, as the real target's does.
- * - `uninstall`: `Reconciler.uninstall()` renders the last applied revision (fetch at revision) for
- *   its delete hooks, schedules with `'uninstall'`: PreDelete steps, then delete every inventory entry
- *   in `orderPrune` order except what `retention(live annotations, 'uninstall')` keeps, wait until
- *   gone, then PostDelete steps; finally clear the stored state. Without a revision to render, it
- *   deletes with no hooks and says so in its result.
- * - Rollback after restart: the state already persists `lastHealthyRevision`; `Source` gains an
- *   optional `fetchRevision?(revision, options)` (Git: the commit; S3: the object versions of that
- *   time; MemorySource: the commit). On a failed rollout after a restart the Reconciler fetches the
- *   last healthy revision with it and schedules with `'rollback'`; a source without it reports a
- *   typed refusal. `rollbackTo(revision)` and `reconcile({ revision })` use the same path;
- *   `rollbackTo` persists the held revision with the state until a new revision arrives or the
- *   caller releases it, so a restart keeps holding it.
+ * Wiring (the core README's "Phases, waves and hooks" says it for users):
+ * - Plan: the Reconciler (or `planLifecycle` in `reconciler/plan-lifecycle.ts`, for tools that call
+ *   `Target.plan` themselves) schedules `plan.objects` with the conventions' apply tiers as the kind
+ *   order and puts `phase`/`wave`/`hook` on each `PlannedObject`. A set with one Sync step and no hook
+ *   takes the Reconciler's old apply path unchanged.
+ * - Pass: `reconciler/lifecycle-run.ts` validates once (hooks to be replaced after their old object
+ *   is gone), then per step: `beforeHookCreation` (delete, wait until gone), a sub-plan apply, the gate
+ *   polled through `Target.health` with `HealthOptions.hooks` (read by `hookCompletion`), then
+ *   `deleteHookAfter`. Prune happens at `pruneAt`; a failed step runs `onFailure`. Hooks run only on a
+ *   pass that syncs something (new revision, drift, prune, rollback).
+ * - `generateName`: the renderer lets it through on hooks only; the Reconciler picks the name before
+ *   the plan (`reconciler/hook-names.ts`), so targets need nothing new. Hook objects are recorded in
+ *   `StoredState.hooks` before they are written.
+ * - Keep on prune: both targets skip a live prune candidate that `keptByAnnotation` keeps
+ *   (`helm.sh/resource-policy: keep`, `Prune=false|confirm`, or a malformed annotation).
+ * - Prune order: inventory entries applied through a schedule keep their `wave` and `pruneLast`, and
+ *   the prune runs `orderPrune` batches, each gone before the next.
+ * - Not wired yet: the per-object sync options `Replace`, `ServerSideApply`, `SkipDryRunOnMissingResource`, `Validate`
+ *   (read and checked, not acted on). `Force=true` lets KubernetesTarget delete and create again an
+ *   object whose change is refused as immutable, as `gitops-kit.dev/force: enabled` does.
  */
 export * from './annotations.js';
 export * from './codes.js';

@@ -122,3 +122,21 @@ export function orderPrune<E>(candidates: readonly PruneCandidate<E>[]): E[][] {
   }
   return batches.map((batch) => batch.entries);
 }
+
+/**
+ * Why a live object must not be pruned by its lifecycle annotations (`helm.sh/resource-policy:
+ * keep`, `argocd.argoproj.io/sync-options: Prune=false` or `Prune=confirm`), or undefined when it may
+ * be. Targets ask it for every prune candidate they read, since the manifest that carried the
+ * annotation left the set. A malformed annotation keeps the object (deleting on a misread is the one
+ * mistake that cannot be undone). Targets use it for uninstalls too, so a `Prune=false` object is
+ * also left in place there (Argo CD would delete it): stricter on purpose.
+ */
+export function keptByAnnotation(annotations: RawAnnotations | undefined): string | undefined {
+  if (!annotations) return undefined;
+  try {
+    const decision = retention(annotations, 'prune');
+    return decision.keep ? `kept by ${decision.reason ?? 'annotation'}` : undefined;
+  } catch (error) {
+    return `kept: its lifecycle annotations cannot be read (${error instanceof Error ? error.message : String(error)})`;
+  }
+}

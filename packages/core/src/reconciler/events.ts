@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { GitOpsError, Stage } from '../errors.js';
+import type { LifecyclePhase } from '../lifecycle/phases.js';
 import type { PlanSummary } from '../plan.js';
 import type { ObjectRef } from '../refs.js';
 import type { Artifact, ArtifactMeta, HealthReport, Plan, PruneResult } from '../types.js';
@@ -104,6 +105,37 @@ export interface ReconcilerEvents {
    * (see `Target.listOwned`); the state is written again by the same pass.
    */
   recovered: EventBase & StateRecovery;
+  /**
+   * One step of a lifecycle schedule was written (only for sets with phases, waves or hooks): its
+   * phase, wave and objects, hooks included, and how many writes it made.
+   */
+  waveApplied: EventBase & {
+    /** The revision being applied. */
+    readonly revision: string;
+    /** The sync phase of the wave. */
+    readonly phase: LifecyclePhase;
+    /** The wave within the phase. */
+    readonly wave: number;
+    /** The objects of the wave, in the order they were written. */
+    readonly objects: readonly ObjectRef[];
+    /** Write requests the wave made (0 when all its objects were unchanged). */
+    readonly writes: number;
+  };
+  /** A hook ran to its end (or failed, or timed out): the outcome decides whether the pass goes on. */
+  hookCompleted: EventBase & {
+    /** The revision whose hook ran. */
+    readonly revision: string;
+    /** The phase the hook ran in. */
+    readonly phase: LifecyclePhase;
+    /** Its wave within the phase. */
+    readonly wave: number;
+    /** The hook object (with the name the server gave a `generateName` hook). */
+    readonly ref: ObjectRef;
+    /** How it ended. */
+    readonly outcome: 'succeeded' | 'failed';
+    /** Why, in words (a Job's condition, a timeout). */
+    readonly message: string;
+  };
   /** A pass failed. */
   failed: EventBase & {
     /** The part of the pass that failed (`source`, `render`, `validation`, `apply`, ...). */
@@ -136,6 +168,8 @@ export const RECONCILER_EVENT_NAMES = [
   'unhealthy',
   'rolledBack',
   'recovered',
+  'waveApplied',
+  'hookCompleted',
   'failed',
   'status',
 ] as const satisfies readonly ReconcilerEventName[];

@@ -147,6 +147,8 @@ async function readState(
     const owned = await target.listOwned({ signal });
     found = owned.length;
     const present = new Set(entries.map((e) => refKey(e.ref)));
+    // Hook objects carry our mark too, but are tracked by their record, not the prunable inventory.
+    for (const refs of Object.values(base.hooks ?? {})) for (const ref of refs) present.add(refKey(ref));
     added = owned.filter((ref) => !present.has(refKey(ref)));
     // The digest is unknown: the next plan writes these again or prunes them.
     entries = [...entries, ...added.map((ref) => ({ ref, digest: '' }))];

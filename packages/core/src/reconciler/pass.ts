@@ -5,10 +5,15 @@ import {
   HealthError,
   PruneError,
   ReconcileError,
+  SourceError,
   type Stage,
   toGitOpsError,
 } from '../errors.js';
-import { mergeInventory, type PlanSummary, summarizePlan } from '../plan.js';
+import { lifecycleLocation, syncOperationFor } from '../lifecycle/descriptor.js';
+import type { LifecycleOperation } from '../lifecycle/phases.js';
+import { retention } from '../lifecycle/policy.js';
+import { type LifecycleSchedule, scheduleLifecycle } from '../lifecycle/schedule.js';
+import { buildPlan, mergeInventory, type PlanSummary, summarizePlan } from '../plan.js';
 import { formatRef, type ObjectRef, refKey } from '../refs.js';
 import type {
   Artifact,
@@ -17,12 +22,16 @@ import type {
   InventoryEntry,
   Manifest,
   Plan,
+  PlannedObject,
   PruneResult,
 } from '../types.js';
 import { poll } from '../wait.js';
 import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
+import { nameGenerated } from './hook-names.js';
+import { type LifecycleHost, LifecycleRun } from './lifecycle-run.js';
 import { type HealthySet, loadState, persistState, type ReconcilerMemory, refreshState } from './memory.js';
 import type { ResolvedOptions } from './options.js';
+import { byApplyTier, type LifecyclePlan, planLifecycle } from './plan-lifecycle.js';
 import { abortError } from './scheduling.js';
 import type { StatusRecipe } from './status.js';
 import {
@@ -51,6 +60,33 @@ export interface PassResult {
   readonly health: HealthReport['status'] | undefined;
   /** Why a revision was rolled back or held back. */
   readonly reason?: string;
+}
+
+/** What {@link Reconciler.uninstall} did. */
+export interface UninstallResult {
+  /** The revision whose delete hooks ran, when one could be rendered. */
+  readonly revision: string | undefined;
+  /** Whether PreDelete/PostDelete hooks could run (false: no applied revision could be rendered). */
+  readonly hooks: boolean;
+  /** The owned objects deleted. */
+  readonly deleted: readonly ObjectRef[];
+  /** Owned objects left in place, and why (`helm.sh/resource-policy: keep`, `Delete=false`, not ours). */
+  readonly kept: readonly {
+    /** The object left in place. */
+    readonly ref: ObjectRef;
+    /** The annotation or mark that kept it. */
+    readonly reason: string;
+  }[];
+  /** A sentence for people. */
+  readonly message: string;
+}
+
+/** What a caller asked a pass for, beyond the newest revision. */
+export interface PassRequest {
+  /** Apply exactly this revision (`reconcile({ revision })`). */
+  readonly revision?: string | undefined;
+  /** Roll back to this revision and hold it (`rollbackTo`). */
+  readonly rollbackTo?: string | undefined;
 }
 
 /** What a pass needs from its reconciler. */
@@ -94,10 +130,16 @@ export class Pass {
   /** The fetched artifact, once known: failures name its revision. */
   artifact: Artifact | undefined;
 
-  /** @param signal aborts on stop, timeout or a caller's signal. */
-  constructor(host: PassHost, signal: AbortSignal) {
+  readonly #request: PassRequest;
+
+  /**
+   * @param signal aborts on stop, timeout or a caller's signal.
+   * @param request a revision asked for, if any.
+   */
+  constructor(host: PassHost, signal: AbortSignal, request: PassRequest = {}) {
     this.#host = host;
     this.#signal = signal;
+    this.#request = request;
   }
 
   get #options(): ResolvedOptions {
@@ -129,47 +171,142 @@ export class Pass {
         ...recovery,
       });
     }
-    const artifact = await this.#fetch();
+    const fetched = await this.#fetch();
     const held = this.#memory.held;
     const lastHealthy = this.#memory.lastHealthy;
-    if (held && lastHealthy && held.revision === artifact.revision && held.digest === artifact.digest) {
-      return this.#holdHealthy(artifact, lastHealthy);
+    const chosen = await this.#choose(fetched);
+    if (
+      !chosen.pinned &&
+      held &&
+      lastHealthy &&
+      held.revision === fetched.revision &&
+      held.digest === fetched.digest
+    ) {
+      return this.#holdHealthy(fetched, lastHealthy);
     }
+    const { artifact } = chosen;
     // A new revision (or new content) arrived: it gets its chance.
     this.#memory.held = undefined;
     this.#host.update(revisionAttempted(artifact.revision));
     const manifests = await this.#render(artifact);
     this.#guardEmpty(artifact.revision, manifests);
-    const applied = await this.#applySet(artifact.revision, manifests);
+    const applied = await this.#applySet(artifact.revision, manifests, chosen.operation);
+    const outcome = chosen.pinned ? 'rolledBack' : 'succeeded';
+    const reason = chosen.pinned
+      ? `Holding revision ${artifact.revision} (rollbackTo) while the source serves ${fetched.revision}`
+      : undefined;
     if (!this.#options.wait) {
       return {
-        outcome: 'succeeded',
+        outcome,
         artifact,
         appliedRevision: artifact.revision,
         ...applied,
         health: undefined,
+        ...(reason ? { reason } : {}),
       };
     }
     const health = await this.#waitHealthy(artifact.revision, applied.refs);
     if (health.healthy) {
       this.#rememberHealthy({ artifact, manifests });
       return {
-        outcome: 'succeeded',
+        outcome,
         artifact,
         appliedRevision: artifact.revision,
         ...applied,
         health: 'Current',
+        ...(reason ? { reason } : {}),
       };
     }
+    const healthy = chosen.pinned ? undefined : (lastHealthy ?? (await this.#storedHealthy(artifact)));
     const canRollBack =
       this.#options.rollback &&
-      lastHealthy !== undefined &&
-      (lastHealthy.artifact.revision !== artifact.revision ||
-        lastHealthy.artifact.digest !== artifact.digest);
+      healthy !== undefined &&
+      (healthy.artifact.revision !== artifact.revision || healthy.artifact.digest !== artifact.digest);
     if (!canRollBack) {
       throw new HealthError(this.#healthCode(health), `Revision ${artifact.revision}: ${health.message}`);
     }
-    return this.#rollBack(artifact, lastHealthy, health);
+    return this.#rollBack(artifact, healthy, health);
+  }
+
+  /**
+   * The revision this pass applies: the one asked for (`reconcile({ revision })`, `rollbackTo`),
+   * a revision held by `rollbackTo` while the source still serves what it served then, else the
+   * fetched one. A new source revision ends a hold.
+   */
+  async #choose(
+    fetched: Artifact,
+  ): Promise<{ artifact: Artifact; operation?: LifecycleOperation; pinned: boolean }> {
+    const request = this.#request;
+    const memory = this.#memory;
+    if (request.rollbackTo !== undefined) {
+      const artifact = await this.#fetchAt(request.rollbackTo, fetched);
+      memory.stored = {
+        ...memory.stored,
+        pinned: { revision: artifact.revision, sourceRevision: fetched.revision },
+      };
+      return { artifact, operation: 'rollback', pinned: true };
+    }
+    const pinned = memory.stored.pinned;
+    if (request.revision !== undefined || (pinned && pinned.sourceRevision !== fetched.revision)) {
+      if (pinned) {
+        const { pinned: _released, ...rest } = memory.stored;
+        memory.stored = rest;
+      }
+    }
+    if (request.revision !== undefined) {
+      return { artifact: await this.#fetchAt(request.revision, fetched), pinned: false };
+    }
+    if (pinned && pinned.sourceRevision === fetched.revision) {
+      return { artifact: await this.#fetchAt(pinned.revision, fetched), pinned: true };
+    }
+    return { artifact: fetched, pinned: false };
+  }
+
+  /**
+   * The artifact of an earlier revision: the fetched one when it is that revision, else the
+   * source's `fetchRevision`. A source without it, or one that cannot serve it any more, is a
+   * `SourceError` with code `SOURCE_REVISION_UNAVAILABLE`.
+   */
+  async #fetchAt(revision: string, fetched: Artifact | undefined): Promise<Artifact> {
+    if (fetched?.revision === revision) return fetched;
+    const { source } = this.#options;
+    if (source.fetchRevision === undefined) {
+      throw new SourceError(
+        ErrorCodes.SourceRevisionUnavailable,
+        `${source.description} cannot serve revision ${revision}: it serves only its newest revision` +
+          (fetched ? ` (${fetched.revision})` : '') +
+          ' (no fetchRevision)',
+      );
+    }
+    const fetchRevision = source.fetchRevision.bind(source);
+    return this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
+      fetchRevision(revision, { signal: this.#signal }),
+    );
+  }
+
+  /**
+   * After a restart the healthy set is not in memory: the stored last healthy revision is fetched
+   * again (when the source can serve it) and rendered, so a failed rollout still rolls back.
+   */
+  async #storedHealthy(failed: Artifact): Promise<HealthySet | undefined> {
+    const revision = this.#memory.stored.lastHealthyRevision;
+    const { source } = this.#options;
+    if (!this.#options.rollback || revision === undefined || revision === failed.revision) return undefined;
+    if (source.fetchRevision === undefined) return undefined;
+    let artifact: Artifact;
+    try {
+      artifact = await this.#fetchAt(revision, undefined);
+    } catch (error) {
+      // A source that can no longer serve it (a folder keeps no history): the health failure is
+      // what the pass reports.
+      if (error instanceof SourceError && error.code === ErrorCodes.SourceRevisionUnavailable)
+        return undefined;
+      throw error;
+    }
+    const { manifests } = await this.#inStage('render', ErrorCodes.RenderToolFailed, () =>
+      this.#renderOrReuse(artifact),
+    );
+    return { artifact, manifests };
   }
 
   /**
@@ -193,9 +330,92 @@ export class Pass {
     );
     this.#guardEmpty(artifact.revision, manifests, inventory);
     const plan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
-      target.plan(manifests, inventory, { signal }),
+      target.plan(nameGenerated(manifests), inventory, { signal }),
     );
-    return maskPlanSecrets(plan);
+    const operation = syncOperationFor(stored ?? { inventory });
+    return maskPlanSecrets(this.#lifecycleOf(plan, operation).plan);
+  }
+
+  /**
+   * Deletes everything owned, with the delete hooks of the last applied revision (see
+   * `Reconciler.uninstall`), and stores an empty inventory.
+   */
+  async uninstall(): Promise<UninstallResult> {
+    const { target, name } = this.#options;
+    const signal = this.#signal;
+    await this.#inStage('reconcile', ErrorCodes.StateLoadFailed, () =>
+      loadState(this.#options, this.#memory, signal),
+    );
+    const stored = this.#memory.stored;
+    const revision = stored.lastAppliedRevision;
+    let manifests: readonly Manifest[] = [];
+    let note = '';
+    if (revision !== undefined) {
+      try {
+        manifests = await this.#manifestsAt(revision);
+      } catch (error) {
+        if (signal.aborted) throw abortError(signal);
+        note = `; no delete hooks ran: revision ${revision} could not be rendered (${error instanceof Error ? error.message : String(error)})`;
+      }
+    } else {
+      note = '; no delete hooks ran: no revision was applied';
+    }
+    const inventory = stored.inventory;
+    const plan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
+      target.plan(nameGenerated(manifests), inventory, { signal }),
+    );
+    const { plan: annotated } = this.#lifecycleOf(plan, 'uninstall');
+    // Kept on uninstall by what the last applied manifests say (the target honours its own mark).
+    const kept: { ref: ObjectRef; reason: string }[] = [];
+    const keptKeys = new Set<string>();
+    for (const object of annotated.objects) {
+      if (object.lifecycle?.hook) continue;
+      const annotations = (object.manifest.object.metadata.annotations ?? {}) as Record<string, unknown>;
+      const decision = retention(annotations, 'uninstall', lifecycleLocation(object.manifest));
+      if (decision.keep) {
+        kept.push({ ref: object.ref, reason: decision.reason ?? 'kept' });
+        keptKeys.add(refKey(object.ref));
+      }
+    }
+    const deleting = [...inventory.entries].reverse().filter((e) => !keptKeys.has(refKey(e.ref)));
+    const hooks = annotated.objects.filter((o) => o.lifecycle?.hook);
+    const uninstallPlan = buildPlan(hooks, deleting);
+    const schedule = scheduleLifecycle(uninstallPlan.objects, 'uninstall', { compare: byApplyTier });
+    const run = new LifecycleRun(
+      this.#lifecycleHost(revision ?? ''),
+      revision ?? '',
+      uninstallPlan,
+      schedule,
+      { entries: [] },
+      { uninstall: true },
+    );
+    const outcome = await run.run();
+    const deletion = outcome.deletion;
+    for (const skipped of deletion?.skipped ?? []) kept.push(skipped);
+    // Nothing is owned any more: the hooks record stays, so a later install replaces leftovers.
+    const { lastAppliedRevision: _a, lastHealthyRevision: _h, pinned: _p, ...rest } = this.#memory.stored;
+    this.#memory.stored = { ...rest, inventory: { entries: [] } };
+    this.#memory.lastHealthy = undefined;
+    await this.#storeInventory({ entries: [] }, undefined);
+    const deleted = deletion?.deleted ?? [];
+    return {
+      revision,
+      hooks: note === '',
+      deleted,
+      kept,
+      message: `Uninstalled ${name}: ${deleted.length} object${deleted.length === 1 ? '' : 's'} deleted, ${kept.length} kept${note}`,
+    };
+  }
+
+  /** The manifests of a revision: the last render when it is that revision, else fetched and rendered. */
+  async #manifestsAt(revision: string): Promise<readonly Manifest[]> {
+    const cache = this.#memory.lastRender;
+    if (cache?.revision === revision) return cache.manifests;
+    const artifact = await this.#fetchAt(revision, this.#memory.lastArtifact);
+    const { manifests } = await this.#inStage('render', ErrorCodes.RenderToolFailed, () =>
+      this.#renderOrReuse(artifact),
+    );
+    return manifests;
   }
 
   /** Fetches the artifact and records it. */
@@ -289,19 +509,53 @@ export class Pass {
    * Plans, validates, applies and prunes one set against the stored inventory, storing the inventory
    * after the apply (before the prune) and again after the prune (invariant 4).
    */
-  async #applySet(revision: string, manifests: readonly Manifest[]): Promise<ApplyOutcome> {
+  async #applySet(
+    revision: string,
+    manifests: readonly Manifest[],
+    operation?: LifecycleOperation,
+  ): Promise<ApplyOutcome> {
     const { target, name } = this.#options;
     const signal = this.#signal;
-    const before = this.#memory.stored.inventory;
-    const plan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
-      target.plan(manifests, before, { signal }),
+    const stored = this.#memory.stored;
+    const before = stored.inventory;
+    const targetPlan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
+      target.plan(nameGenerated(manifests), before, { signal }),
     );
-    const summary = summarizePlan(plan);
+    const op = operation ?? syncOperationFor(stored);
+    let lifecycle = this.#lifecycleOf(targetPlan, op);
+    // Hooks run when the pass syncs something: a new revision, or owned objects to write or prune
+    // (drift). A periodic pass that finds everything in sync runs no hooks (a PreSync Job would
+    // otherwise run every interval).
+    const syncs =
+      revision !== stored.lastAppliedRevision ||
+      operation !== undefined ||
+      targetPlan.prune.length > 0 ||
+      lifecycle.plan.objects.some((o) => !o.lifecycle?.hook && o.action !== 'unchanged');
+    let basePlan = targetPlan;
+    if (!syncs && lifecycle.plan.objects.some((o) => o.lifecycle?.hook)) {
+      const owned = targetPlan.objects.filter((_, i) => !lifecycle.plan.objects[i]?.lifecycle?.hook);
+      basePlan = buildPlan(owned, targetPlan.prune);
+      lifecycle = this.#lifecycleOf(basePlan, op);
+    }
+    // An ordinary set goes to the target as the target planned it (it remembers its own plans).
+    const plan = lifecycle.ordinary ? basePlan : lifecycle.plan;
+    const summary = summarizePlan(lifecycle.plan);
     this.#host.update(planned(summary));
     // Events leave the target: Secret values are masked (the apply below gets the real plan).
-    this.#host.emit('planned', { reconciler: name, revision, plan: maskPlanSecrets(plan), summary });
+    this.#host.emit('planned', {
+      reconciler: name,
+      revision,
+      plan: maskPlanSecrets(lifecycle.plan),
+      summary,
+    });
     if (plan.drifted.length > 0) {
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
+    }
+    if (!lifecycle.ordinary) {
+      const run = new LifecycleRun(this.#lifecycleHost(revision), revision, plan, lifecycle.schedule, before);
+      const outcome = await run.run();
+      this.#host.emit('applied', { reconciler: name, revision, writes: outcome.writes, summary });
+      return { summary, ...outcome };
     }
     // Invariant 3: the whole set is validated before the first write.
     await this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
@@ -335,16 +589,61 @@ export class Pass {
     this.#host.emit('applied', { reconciler: name, revision, writes, summary });
 
     const pruned =
-      this.#options.prune && plan.prune.length > 0 ? await this.#prune(revision, plan, applied) : 0;
+      this.#options.prune && plan.prune.length > 0
+        ? (await this.#prune(revision, plan.prune, applied)).deleted.length
+        : 0;
     return { summary, writes, pruned, refs: applied.map((e) => e.ref) };
   }
 
+  /**
+   * The plan with each object's phase and wave, its schedule for the operation, and whether it is
+   * ordinary (one Sync step, no hooks, nothing skipped): an ordinary set takes the apply path it
+   * always took. A bad lifecycle annotation is a render error naming file, line and object.
+   */
+  #lifecycleOf(
+    plan: Plan,
+    operation: LifecycleOperation,
+  ): { plan: Plan; schedule: LifecycleSchedule<PlannedObject>; ordinary: boolean } {
+    let lifecycle: LifecyclePlan;
+    try {
+      lifecycle = planLifecycle(plan, operation, { wait: this.#options.wait });
+    } catch (error) {
+      throw this.#wrap(error, 'render', ErrorCodes.RenderInvalidObject);
+    }
+    const { plan: annotated, schedule } = lifecycle;
+    const ordinary =
+      schedule.steps.length <= 1 &&
+      schedule.notRun.length === 0 &&
+      schedule.onFailure.length === 0 &&
+      !annotated.objects.some((o) => o.lifecycle?.hook) &&
+      // Objects applied in waves leave in wave order, even when what remains has none.
+      !plan.prune.some((e) => e.wave !== undefined || e.pruneLast);
+    return { plan: annotated, schedule, ordinary };
+  }
+
+  /** What the lifecycle runner needs of this pass. */
+  #lifecycleHost(revision: string): LifecycleHost {
+    return {
+      options: this.#options,
+      memory: this.#memory,
+      signal: this.#signal,
+      storeInventory: (inventory, appliedRevision) => this.#storeInventory(inventory, appliedRevision),
+      prune: (entries, applied) => this.#prune(revision, entries, applied),
+      emit: (event, payload) => this.#host.emit(event, payload),
+      wrap: (error, stage, code) => this.#wrap(error, stage, code),
+    };
+  }
+
   /** Deletes what left the set; failed deletes stay in the inventory and fail the pass. */
-  async #prune(revision: string, plan: Plan, applied: readonly InventoryEntry[]): Promise<number> {
+  async #prune(
+    revision: string,
+    entries: readonly InventoryEntry[],
+    applied: readonly InventoryEntry[],
+  ): Promise<PruneResult> {
     const { target, name } = this.#options;
     this.#checkAborted();
     const result: PruneResult = await this.#inStage('prune', ErrorCodes.PruneFailed, () =>
-      target.prune(plan.prune, { signal: this.#signal }),
+      target.prune(entries, { signal: this.#signal }),
     );
     await this.#storeInventory(
       mergeInventory(
@@ -361,7 +660,7 @@ export class Pass {
         `${refs.length} object${refs.length === 1 ? '' : 's'} could not be deleted: ${listRefs(refs)}: ${result.failed[0]?.message ?? ''}`,
       );
     }
-    return result.deleted.length;
+    return result;
   }
 
   /** Stores the inventory (and the applied revision when given), in memory, in status and in the store. */
@@ -463,7 +762,7 @@ export class Pass {
     const from = artifact.revision;
     const to = healthy.artifact.revision;
     this.#memory.held = { revision: artifact.revision, digest: artifact.digest };
-    const applied = await this.#applySet(to, healthy.manifests);
+    const applied = await this.#applySet(to, healthy.manifests, 'rollback');
     const health = await this.#waitHealthy(to, applied.refs);
     this.#host.emit('rolledBack', {
       reconciler: this.#options.name,
@@ -573,6 +872,8 @@ function sameInventory(a: Inventory, b: Inventory): boolean {
     return (
       other !== undefined &&
       entry.digest === other.digest &&
+      entry.wave === other.wave &&
+      entry.pruneLast === other.pruneLast &&
       entry.ref.apiVersion === other.ref.apiVersion &&
       entry.ref.kind === other.ref.kind &&
       entry.ref.namespace === other.ref.namespace &&

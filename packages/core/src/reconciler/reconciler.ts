@@ -11,7 +11,10 @@ import {
 import type { Gate } from './gate.js';
 import { newMemory, persistState, type ReconcilerMemory } from './memory.js';
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { Pass, type PassHost, type PassResult } from './pass.js';
+import { Pass, type PassHost, type PassRequest, type PassResult, type UninstallResult } from './pass.js';
+
+export type { UninstallResult } from './pass.js';
+
 import { intervalDelay, retryDelay } from './scheduling.js';
 import { addHistory, produceStatus, type ReconcilerStatus, type StatusRecipe } from './status.js';
 import { registerTargetUser } from './target-owners.js';
@@ -63,6 +66,13 @@ export interface ReconcileResult {
 export interface ReconcileCallOptions {
   /** Aborts the pass (and any pass it was coalesced into). */
   readonly signal?: AbortSignal;
+  /**
+   * `reconcile` only: apply exactly this revision (the one a person reviewed in a plan) instead of
+   * the newest. Needs a source with `fetchRevision` unless it is the newest; a revision the source
+   * can no longer serve fails the pass with `SOURCE_REVISION_UNAVAILABLE`. It ends a `rollbackTo`
+   * hold. Passes asking for different revisions are never coalesced.
+   */
+  readonly revision?: string;
 }
 
 /** Options of {@link Reconciler.stop}. */
@@ -94,6 +104,12 @@ interface Request {
   readonly kind: 'scheduled' | 'trigger' | 'manual';
   readonly signal: AbortSignal | undefined;
   readonly resolve: (result: ReconcileResult) => void;
+  /** A revision asked for: only requests asking the same are coalesced. */
+  readonly ask: PassRequest;
+}
+
+function sameAsk(a: PassRequest, b: PassRequest): boolean {
+  return a.revision === b.revision && a.rollbackTo === b.rollbackTo;
 }
 
 /** One pass and the callers it will answer. */
@@ -197,7 +213,46 @@ export class Reconciler {
    * are in the result, the status and the `failed` event.
    */
   reconcile(options: ReconcileCallOptions = {}): Promise<ReconcileResult> {
-    return this.#request('manual', options.signal);
+    return this.#request('manual', options.signal, { revision: options.revision });
+  }
+
+  /**
+   * Applies `revision` from the source's history again, as `argocd app rollback` does (rollback
+   * hooks run), and holds it: later passes keep applying it while the source serves what it served
+   * at this call, until a new revision arrives or {@link release} is called. The hold is stored
+   * with the state, so a restarted process keeps holding. Needs a source with `fetchRevision`
+   * (else the pass fails with `SOURCE_REVISION_UNAVAILABLE`). Never rejects, like `reconcile`.
+   */
+  rollbackTo(revision: string, options: { readonly signal?: AbortSignal } = {}): Promise<ReconcileResult> {
+    return this.#request('manual', options.signal, { rollbackTo: revision });
+  }
+
+  /**
+   * Ends a {@link rollbackTo} hold: the next pass applies the source's newest revision. Resolves
+   * once the state without the hold is stored.
+   */
+  async release(): Promise<void> {
+    await this.#current?.done;
+    const { pinned, ...rest } = this.#memory.stored;
+    if (!pinned) return;
+    this.#memory.stored = rest;
+    await persistState(this.#options, this.#memory);
+  }
+
+  /**
+   * Deletes everything this reconciler owns, as \`helm uninstall\` or deleting an Argo CD
+   * Application with its resources does: stops the reconciler first, renders the last applied
+   * revision for its delete hooks (from memory, or `fetchRevision`), runs the PreDelete hooks
+   * (Argo CD `PreDelete`, Helm `pre-delete`), deletes every owned object in reverse apply order
+   * except those kept by `helm.sh/resource-policy: keep`, `argocd.argoproj.io/sync-options:
+   * Delete=false` or `gitops-kit.dev/prune: disabled`, waits until they are gone, runs the
+   * PostDelete hooks, and stores an empty inventory. Without a revision it can render, it deletes
+   * without hooks and says so in the result. Throws the typed error of the step that failed (the
+   * inventory then keeps what was not deleted).
+   */
+  async uninstall(options: { readonly signal?: AbortSignal } = {}): Promise<UninstallResult> {
+    await this.stop({ abort: false });
+    return this.#outsidePasses(options.signal, (pass) => pass.uninstall());
   }
 
   /**
@@ -205,7 +260,7 @@ export class Reconciler {
    * while suspended it resolves at once with a `skipped` result.
    */
   trigger(): Promise<ReconcileResult> {
-    return this.#request('trigger', undefined);
+    return this.#request('trigger', undefined, {});
   }
 
   /**
@@ -213,14 +268,19 @@ export class Reconciler {
    * nothing (no apply, no store, no status, no events). Secret values are masked in it, as in the
    * `planned` event. Throws the typed error of a failing stage, including `EmptySetRefused`.
    */
-  async plan(options: ReconcileCallOptions = {}): Promise<Plan> {
+  plan(options: ReconcileCallOptions = {}): Promise<Plan> {
+    return this.#outsidePasses(options.signal, (pass) => pass.preview());
+  }
+
+  /** Runs work on a pass of its own (not queued with the others), bounded by `timeout` and the caller's signal. */
+  async #outsidePasses<T>(signal: AbortSignal | undefined, work: (pass: Pass) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const unlink = this.#link(options.signal, controller);
+    const unlink = this.#link(signal, controller);
     const cancel = this.#options.clock.setTimer(this.#options.timeout, () =>
       controller.abort(this.#timeoutError()),
     );
     try {
-      return await new Pass(this.#host(), controller.signal).preview();
+      return await work(new Pass(this.#host(), controller.signal));
     } finally {
       cancel();
       unlink();
@@ -231,7 +291,7 @@ export class Reconciler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    if (!this.#suspended) void this.#request('scheduled', undefined);
+    if (!this.#suspended) void this.#request('scheduled', undefined, {});
   }
 
   /**
@@ -268,7 +328,7 @@ export class Reconciler {
     if (!this.#suspended) return;
     this.#suspended = false;
     this.#update(resumed(this.#now(), !this.#current));
-    if (this.#started) void this.#request('scheduled', undefined);
+    if (this.#started) void this.#request('scheduled', undefined, {});
   }
 
   /**
@@ -283,14 +343,18 @@ export class Reconciler {
   }
 
   /** Queues a request: joins a pass that has not started, else the next pass, else starts one. */
-  #request(kind: Request['kind'], signal: AbortSignal | undefined): Promise<ReconcileResult> {
+  #request(
+    kind: Request['kind'],
+    signal: AbortSignal | undefined,
+    ask: PassRequest,
+  ): Promise<ReconcileResult> {
     if (this.#suspended && kind !== 'manual') {
       return Promise.resolve(this.#skipped(R.Suspended, 'Reconciliation is suspended'));
     }
     return new Promise((resolve) => {
-      const request: Request = { kind, signal, resolve };
+      const request: Request = { kind, signal, resolve, ask };
       const current = this.#current;
-      if (current && !current.started) {
+      if (current && !current.started && sameAsk(current.requests[0]?.ask ?? {}, ask)) {
         current.requests.push(request);
         current.unlink.push(this.#link(signal, current.controller));
       } else if (current) {
@@ -340,7 +404,11 @@ export class Reconciler {
     }
     next = next.filter((r) => !r.signal?.aborted);
     if (next.length > 0) {
-      this.#launch(next);
+      // Requests asking for different revisions get passes of their own, in the order asked.
+      const ask = (next[0] as Request).ask;
+      const later = next.filter((r) => !sameAsk(r.ask, ask));
+      if (later.length > 0) this.#next = later;
+      this.#launch(next.filter((r) => sameAsk(r.ask, ask)));
       return;
     }
     this.#schedule(result);
@@ -359,7 +427,7 @@ export class Reconciler {
     this.#clearTimer();
     this.#cancelTimer = o.clock.setTimer(delay, () => {
       this.#cancelTimer = undefined;
-      void this.#request('scheduled', undefined);
+      void this.#request('scheduled', undefined, {});
     });
     const at = new Date(o.clock.now() + delay).toISOString();
     this.#update(nextRunScheduled(at));
@@ -398,7 +466,7 @@ export class Reconciler {
       run.controller.abort(this.#timeoutError()),
     );
     this.#update(passStarted(this.#now()));
-    const pass = new Pass(this.#host(), run.controller.signal);
+    const pass = new Pass(this.#host(), run.controller.signal, run.requests[0]?.ask ?? {});
     try {
       const result = await pass.run();
       return await this.#succeeded(result, startedAt);

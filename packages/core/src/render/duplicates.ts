@@ -10,6 +10,8 @@ import type { Manifest } from '../types.js';
 export function assertNoDuplicates(manifests: readonly Manifest[]): void {
   const seen = new Map<string, Manifest>();
   for (const manifest of manifests) {
+    // A hook named by the server (`generateName`) is a new object on every run: never a duplicate.
+    if (typeof manifest.object.metadata?.name !== 'string') continue;
     const ref = refOf(manifest.object);
     const key = refKey(ref);
     const first = seen.get(key);

@@ -13,6 +13,8 @@ import {
 } from 'yaml';
 import { isRecord } from '../diff/values.js';
 import { ErrorCodes, type ErrorLocation, formatLocation, type GitOpsError, RenderError } from '../errors.js';
+import { LifecycleAnnotations } from '../lifecycle/annotations.js';
+import { LifecycleErrorCodes } from '../lifecycle/codes.js';
 import type { KubeObject, Manifest } from '../types.js';
 
 /**
@@ -195,10 +197,11 @@ export function checkManifestObject(value: unknown, where: ErrorLocation): KubeO
     );
   }
   const { name, namespace } = metadata;
-  if (name === undefined || name === null || name === '') {
+  const generated = name === undefined || name === null || name === '' ? generatedName(metadata) : undefined;
+  if (generated === undefined && (name === undefined || name === null || name === '')) {
     throw new RenderError(ErrorCodes.RenderMissingField, 'object has no metadata.name', { location: named });
   }
-  if (typeof name !== 'string') {
+  if (generated === undefined && typeof name !== 'string') {
     throw new RenderError(
       ErrorCodes.RenderInvalidObject,
       `metadata.name must be a string, found ${typeName(name)}`,
@@ -209,7 +212,7 @@ export function checkManifestObject(value: unknown, where: ErrorLocation): KubeO
   }
   const full = {
     ...where,
-    object: `${object} ${typeof namespace === 'string' && namespace ? `${namespace}/` : ''}${name}`,
+    object: `${object} ${typeof namespace === 'string' && namespace ? `${namespace}/` : ''}${generated === undefined ? String(name) : `${generated}*`}`,
   };
   if (namespace !== undefined && namespace !== null && typeof namespace !== 'string') {
     throw new RenderError(
@@ -239,8 +242,37 @@ export function checkManifestObject(value: unknown, where: ErrorLocation): KubeO
       }
     }
   }
+  if (generated !== undefined && !isHook(metadata)) {
+    throw new RenderError(
+      LifecycleErrorCodes.GenerateNameNotHook,
+      `metadata.generateName ${JSON.stringify(generated)} without metadata.name is allowed only on hooks: ` +
+        'an ordinary object needs a stable name to be tracked, updated and pruned (each pass would create ' +
+        'another copy); set metadata.name, or make it a hook with argocd.argoproj.io/hook or helm.sh/hook',
+      { location: full },
+    );
+  }
   if (namespace === null || namespace === '') delete metadata.namespace;
+  if (generated !== undefined) delete metadata.name;
   return value as KubeObject;
+}
+
+/** `metadata.generateName` when it is a non-empty string. */
+function generatedName(metadata: Record<string, unknown>): string | undefined {
+  const { generateName } = metadata;
+  return typeof generateName === 'string' && generateName !== '' ? generateName : undefined;
+}
+
+/**
+ * Whether the object is a hook (Argo CD or Helm), the only objects that may be named by the server:
+ * each run creates a new one, and the names created are recorded for their delete policies.
+ */
+function isHook(metadata: Record<string, unknown>): boolean {
+  const annotations = metadata.annotations;
+  if (!isRecord(annotations)) return false;
+  const argo = annotations[LifecycleAnnotations.argoHook];
+  const helm = annotations[LifecycleAnnotations.helmHook];
+  const argoHook = typeof argo === 'string' && argo.trim() !== '' && argo.trim() !== 'Skip';
+  return argoHook || (typeof helm === 'string' && helm.trim() !== '');
 }
 
 /** The one-based line where a node's content starts. */

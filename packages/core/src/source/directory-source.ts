@@ -79,6 +79,21 @@ export class DirectorySource implements Source {
     this.description = `directory ${this.#path}`;
   }
 
+  /**
+   * A folder keeps no history: the revision is served only while the folder still holds it (the
+   * current content digests to it); any other is a `SourceError` with code
+   * `SOURCE_REVISION_UNAVAILABLE`. So a reconciler over a folder cannot roll back after a restart,
+   * and says why.
+   */
+  async fetchRevision(revision: string, options: FetchOptions): Promise<Artifact> {
+    const current = await this.fetch(options);
+    if (current.revision === revision) return current;
+    throw new SourceError(
+      ErrorCodes.SourceRevisionUnavailable,
+      `${this.description} keeps no history: revision ${revision} is gone (it now holds ${current.revision})`,
+    );
+  }
+
   /** Digests the folder and returns the previous artifact when unchanged, or a new snapshot. */
   async fetch(options: FetchOptions): Promise<Artifact> {
     const { signal, previous } = options;

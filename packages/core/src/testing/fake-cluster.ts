@@ -19,6 +19,7 @@ import {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from '../kube/conventions.js';
+import { keptByAnnotation } from '../lifecycle/policy.js';
 import { buildPlan, pruneCandidates } from '../plan.js';
 import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
 import type {
@@ -278,6 +279,9 @@ export class FakeCluster implements Target {
         skipped.push({ ref: entry.ref, reason: `not owned by ${this.owner} (no ${OWNER_LABEL} label)` });
       } else if (isPruneDisabled(live.object)) {
         skipped.push({ ref: entry.ref, reason: `kept by annotation ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}` });
+      } else if (keptByAnnotation(live.object.metadata.annotations) !== undefined) {
+        const reason = keptByAnnotation(live.object.metadata.annotations) as string;
+        skipped.push({ ref: entry.ref, reason });
       } else if (this.#deleteFailures.has(key)) {
         failed.push({ entry, message: this.#deleteFailures.get(key) ?? 'delete failed' });
       } else {

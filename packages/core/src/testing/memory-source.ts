@@ -192,14 +192,35 @@ export class MemorySource implements Source {
     if (failure) throw failure;
     const head = this.head;
     if (!head) throw new SourceError(ErrorCodes.SourceNotFound, `${this.description}: nothing committed yet`);
-    let artifact = this.#artifacts.get(head.revision);
+    return this.#artifactOf(head);
+  }
+
+  /** The artifact of a commit, written once and reused. */
+  #artifactOf(commit: MemoryCommit): Promise<Artifact> {
+    let artifact = this.#artifacts.get(commit.revision);
     if (!artifact) {
-      artifact = this.#materialize(head);
-      this.#artifacts.set(head.revision, artifact);
+      artifact = this.#materialize(commit);
+      this.#artifacts.set(commit.revision, artifact);
       // A failed write must not be cached: the next fetch tries again.
-      artifact.catch(() => this.#artifacts.delete(head.revision));
+      artifact.catch(() => this.#artifacts.delete(commit.revision));
     }
     return artifact;
+  }
+
+  /**
+   * Returns the artifact of an earlier commit, as {@link fetch} returned it then. A revision never
+   * committed here is a `SourceError` with code `SOURCE_REVISION_UNAVAILABLE`.
+   */
+  async fetchRevision(revision: string, options: FetchOptions): Promise<Artifact> {
+    options.signal.throwIfAborted();
+    const commit = this.#commits.find((c) => c.revision === revision);
+    if (!commit) {
+      throw new SourceError(
+        ErrorCodes.SourceRevisionUnavailable,
+        `${this.description}: revision ${revision} was never committed here`,
+      );
+    }
+    return this.#artifactOf(commit);
   }
 
   /**

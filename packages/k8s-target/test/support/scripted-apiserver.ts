@@ -38,6 +38,7 @@ export const DEFAULT_DISCOVERY: Readonly<Record<string, readonly ServedResource[
     { name: 'namespaces', kind: 'Namespace', namespaced: false },
     { name: 'configmaps', kind: 'ConfigMap', namespaced: true },
     { name: 'secrets', kind: 'Secret', namespaced: true },
+    { name: 'pods', kind: 'Pod', namespaced: true },
   ],
   '/apis/apps/v1': [
     { name: 'deployments', kind: 'Deployment', namespaced: true },
