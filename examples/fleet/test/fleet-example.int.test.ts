@@ -14,7 +14,7 @@ describe('the fleet example against two real apiservers', () => {
   beforeAll(async () => {
     envs.push(
       ...(await Promise.all(
-        [0, 1].map(() => startTestenv({ kube: true, s3: false, git: false, tools: false })),
+        [0, 1].map(() => startTestenv({ kube: { bare: true }, s3: false, git: false, tools: false })),
       )),
     );
     clusters = await mkdtemp(join(tmpdir(), 'fleet-example-'));

@@ -59,7 +59,7 @@ describe('a fleet over five real apiservers', () => {
 
   beforeAll(async () => {
     const started = await Promise.allSettled(
-      NAMES.map(() => startTestenv({ kube: true, s3: false, git: false, tools: false })),
+      NAMES.map(() => startTestenv({ kube: { bare: true }, s3: false, git: false, tools: false })),
     );
     for (const s of started) if (s.status === 'fulfilled') envs.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');

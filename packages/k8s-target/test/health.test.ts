@@ -788,9 +788,10 @@ describe('a progress deadline exceeded before the last spec write (a rollback, a
     expect(assessHealth(scale, at('2026-12-01T10:00:30Z')).status).toBe('Failed');
   });
 
-  it('the grace ends one progress deadline after the write: the new rollout failed too', () => {
+  it('the grace ends two progress deadlines and 30 s after the write: the new rollout failed too', () => {
     const object = withSpecWrite(deployment(timedOut('2026-12-01T10:00:00Z')), '2026-12-01T10:00:05Z');
-    // progressDeadlineSeconds is 600 in these fixtures.
-    expect(assessHealth(object, at('2026-12-01T10:10:06Z')).status).toBe('Failed');
+    // progressDeadlineSeconds is 600 in these fixtures: the grace ends at 10:20:35.
+    expect(assessHealth(object, at('2026-12-01T10:20:30Z')).status).toBe('InProgress');
+    expect(assessHealth(object, at('2026-12-01T10:20:36Z')).status).toBe('Failed');
   });
 });

@@ -39,17 +39,13 @@ export function deploymentHealth(
       if (condition.reason === 'ProgressDeadlineExceeded') {
         // A timeout from before the spec's last write is about the previous rollout (a rollback,
         // or a fix of a bad image): the controller keeps that condition until the new rollout
-        // makes progress, so it says nothing yet about this one — for one progress deadline after
-        // the write, after which the new rollout has had its own chance and failed it as well.
+        // makes progress, so it says nothing yet about this one — for a while after the write: two
+        // progress deadlines and half a minute (a busy cluster may be slow to start the new
+        // rollout), after which the new rollout has had its own chance and failed it as well.
         const written = lastSpecWrite(object);
         const at = Date.parse(condition.lastUpdateTime);
-        const deadlineMs = intAt(object, 'spec.progressDeadlineSeconds', 600) * 1000;
-        if (
-          written !== undefined &&
-          !Number.isNaN(at) &&
-          at <= written &&
-          context.now < written + deadlineMs
-        ) {
+        const graceMs = 2 * intAt(object, 'spec.progressDeadlineSeconds', 600) * 1000 + 30_000;
+        if (written !== undefined && !Number.isNaN(at) && at <= written && context.now < written + graceMs) {
           return inProgress('Rolling out again after an earlier rollout exceeded its progress deadline');
         }
         return failed(`Progress deadline exceeded${condition.message ? `: ${condition.message}` : ''}`);
