@@ -166,7 +166,9 @@ async function realFleet(count: number): Promise<Record<string, number>> {
   const interval = 2_000;
   const startedEnvs = performance.now();
   const envs: Testenv[] = await Promise.all(
-    Array.from({ length: count }, () => startTestenv({ kube: { bare: true }, s3: false, git: false, tools: false })),
+    Array.from({ length: count }, () =>
+      startTestenv({ kube: { bare: true }, s3: false, git: false, tools: false }),
+    ),
   );
   console.log(`${count} apiservers started in ${seconds(performance.now() - startedEnvs)} s`);
   try {
