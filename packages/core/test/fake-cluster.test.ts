@@ -164,6 +164,27 @@ describe('FakeCluster plan', () => {
     expect(live?.metadata.annotations).toEqual({ 'someone/else': 'added' });
   });
 
+  it('Replace=true writes the manifest whole: fields others added are gone, status stays', async () => {
+    const cluster = new FakeCluster();
+    const replaced = (data: Record<string, string>): KubeObject => {
+      const object = configMap('cfg', data);
+      object.metadata.annotations = { 'argocd.argoproj.io/sync-options': 'Replace=true' };
+      return object;
+    };
+    const { inventory } = await sync(cluster, [namespace('shop'), replaced({ a: '1' })]);
+    const cfg = ref(configMap('cfg', {}));
+    cluster.edit(cfg, (draft) => {
+      draft.metadata.labels = { ...draft.metadata.labels, 'someone/else': 'added' };
+      draft.status = { seen: true };
+    });
+    await sync(cluster, [namespace('shop'), replaced({ a: '2' })], inventory);
+    const live = cluster.get(cfg);
+    expect(live?.data).toEqual({ a: '2' });
+    expect(live?.metadata.labels?.['someone/else']).toBeUndefined();
+    expect(live?.metadata.labels?.[OWNER_LABEL]).toBeDefined();
+    expect(live?.status).toEqual({ seen: true });
+  });
+
   it('reports a hand-deleted object as a drifted create', async () => {
     const cluster = new FakeCluster();
     const objects = [namespace('shop'), configMap('cfg', { a: '1' })];

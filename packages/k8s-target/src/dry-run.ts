@@ -44,11 +44,13 @@ export async function validateNow(
  */
 export async function dryRun(
   context: TargetContext,
-  objects: readonly PlannedObject[],
+  all: readonly PlannedObject[],
   state: PlanState,
   signal: AbortSignal,
 ): Promise<void> {
-  const results = await mapSettled(objects, context.concurrency, (object) =>
+  // SkipDryRunOnMissingResource=true on a kind nobody serves yet: no dry-run, as in Argo CD.
+  const tried = all.filter((object) => !preparedOf(state, object).missing);
+  const results = await mapSettled(tried, context.concurrency, (object) =>
     applyRequest(context, preparedOf(state, object), signal, true),
   );
   signal.throwIfAborted();
@@ -56,7 +58,7 @@ export async function dryRun(
   const errors: unknown[] = [];
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') return;
-    const object = objects[i] as PlannedObject;
+    const object = tried[i] as PlannedObject;
     const item = preparedOf(state, object);
     if (isImmutableError(result.reason) && recreateAllowed(item.body, context.recreateOnImmutable)) {
       state.recreate.add(refKey(object.ref));

@@ -9,6 +9,7 @@ import {
   type ObjectRef,
   OWNER_ANNOTATION,
   OWNER_LABEL,
+  readSyncOptions,
   refOf,
   ValidationError,
   type ValidationIssue,
@@ -29,8 +30,28 @@ export interface Prepared {
   readonly body: KubeObject;
   readonly digest: string;
   readonly tier: ApplyTier;
-  /** The kind is defined by a CRD of this set that the server does not serve yet. */
+  /**
+   * The kind is not served yet: defined by a CRD of this set, or (with `missing`) by none, allowed
+   * by `SkipDryRunOnMissingResource=true`.
+   */
   readonly pending: boolean;
+  /**
+   * `SkipDryRunOnMissingResource=true` on a kind nobody in the set defines and the server does not
+   * serve: never dry-run, `info` is a guess (no plural) resolved again right before the write.
+   */
+  readonly missing: boolean;
+  /** `argocd.argoproj.io/sync-options` that change the writes: `Replace=true`, `Validate=false`. */
+  readonly writeOptions: WriteOptions;
+}
+
+/** How an object is written, from its Argo CD sync options. */
+export interface WriteOptions {
+  /** `Replace=true`: PUT the whole object (POST when absent) instead of a server-side apply. */
+  readonly replace: boolean;
+  /** `Validate=false`: `fieldValidation=Ignore` on its dry-run and write. */
+  readonly validate: boolean;
+  /** `SkipDryRunOnMissingResource=true`. */
+  readonly skipDryRunOnMissingResource: boolean;
 }
 
 /**
@@ -51,11 +72,18 @@ export async function prepare(
 
   const prepared = manifests.map((manifest): Prepared => {
     const { object } = manifest;
-    const { info, pending } = resolved.get(`${object.apiVersion}|${object.kind}`) as {
-      info: ResourceInfo;
-      pending: boolean;
-    };
-    const namespace = info.namespaced ? (object.metadata.namespace ?? targetNamespace) : undefined;
+    const found = resolved.get(`${object.apiVersion}|${object.kind}`);
+    const writeOptions = writeOptionsOf(object);
+    // A kind nobody serves or defines, allowed by SkipDryRunOnMissingResource: its scope is unknown,
+    // so it keeps the namespace it was written with (none defaulted).
+    const missing = found === undefined;
+    const info = found?.info ?? guessedInfo(object);
+    const pending = found?.pending ?? true;
+    const namespace = missing
+      ? object.metadata.namespace
+      : info.namespaced
+        ? (object.metadata.namespace ?? targetNamespace)
+        : undefined;
     const body = markedBody(context, object, namespace);
     return {
       manifest,
@@ -65,6 +93,8 @@ export async function prepare(
       digest: digestObject(body),
       tier: applyTierOf(object.apiVersion, object.kind),
       pending,
+      missing,
+      writeOptions,
     };
   });
   if (restrictions) {
@@ -188,7 +218,8 @@ async function resolveKinds(
         resolved.set(key, { info: await discovery.resolve(apiVersion, kind, signal), pending: false });
       } catch (error) {
         if (!(error instanceof UnknownKindError)) throw error;
-        for (const manifest of users) {
+        // SkipDryRunOnMissingResource=true: left unresolved (prepare guesses), written once served.
+        for (const manifest of users.filter((m) => !writeOptionsOf(m.object).skipDryRunOnMissingResource)) {
           issues.push({ message: error.message, location: locationOf(manifest, refOf(manifest.object)) });
         }
       }
@@ -196,6 +227,32 @@ async function resolveKinds(
   );
   if (issues.length > 0) throw new ValidationError(K8sErrorCodes.UnknownKind, issues);
   return resolved;
+}
+
+/** The write options of an object (the renderer already refused a malformed annotation; defaults then). */
+export function writeOptionsOf(object: KubeObject): WriteOptions {
+  try {
+    const options = readSyncOptions(object.metadata.annotations ?? {}, {});
+    return {
+      replace: options.replace,
+      validate: options.validate,
+      skipDryRunOnMissingResource: options.skipDryRunOnMissingResource,
+    };
+  } catch {
+    return { replace: false, validate: true, skipDryRunOnMissingResource: false };
+  }
+}
+
+/** Where an unserved kind would be, as far as the manifest tells: namespaced when it names a namespace. */
+function guessedInfo(object: KubeObject): ResourceInfo {
+  const slash = object.apiVersion.indexOf('/');
+  return {
+    group: slash > 0 ? object.apiVersion.slice(0, slash) : '',
+    version: object.apiVersion.slice(slash + 1),
+    kind: object.kind,
+    resource: '',
+    namespaced: object.metadata.namespace !== undefined,
+  };
 }
 
 /** The body we send: the rendered object, its namespace defaulted (or dropped when cluster-scoped), our marks added. */

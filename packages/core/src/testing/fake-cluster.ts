@@ -19,6 +19,7 @@ import {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from '../kube/conventions.js';
+import { readSyncOptions } from '../lifecycle/annotations.js';
 import { keptByAnnotation } from '../lifecycle/policy.js';
 import { buildPlan, pruneCandidates } from '../plan.js';
 import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
@@ -472,7 +473,12 @@ export class FakeCluster implements Target {
   #write(ref: ObjectRef, desired: KubeObject): void {
     const key = this.#key(ref);
     const existing = this.#store.get(key);
-    const merged = applyMerge(existing?.object, existing?.applied, desired) as KubeObject;
+    // `Replace=true` (Argo CD's `kubectl replace`): the object becomes the manifest, fields other
+    // writers set are gone; status stays, as a PUT to the main resource leaves it.
+    const status = existing?.object.status;
+    const merged = replaces(desired)
+      ? (structuredClone({ ...desired, ...(status === undefined ? {} : { status }) }) as KubeObject)
+      : (applyMerge(existing?.object, existing?.applied, desired) as KubeObject);
     if (existing && jsonEqual(merged, existing.object)) {
       // A server-side apply that changes nothing leaves the object and its resourceVersion as
       // they are (so applying the same plan twice changes nothing): the request still counts.
@@ -517,6 +523,15 @@ export class FakeCluster implements Target {
     if (typeof selector === 'string') return (object) => object.kind === selector;
     const key = this.#key(selector);
     return (object) => refKey(refOf(object)) === key;
+  }
+}
+
+/** `argocd.argoproj.io/sync-options: Replace=true` (a malformed annotation was refused by the renderer). */
+function replaces(object: KubeObject): boolean {
+  try {
+    return readSyncOptions(object.metadata.annotations ?? {}, {}).replace;
+  } catch {
+    return false;
   }
 }
 

@@ -102,3 +102,9 @@ export async function sync(
   const result = await target.apply(plan, call());
   return { plan, result, inventory: { entries: result.applied } };
 }
+
+/** The object with `argocd.argoproj.io/sync-options: <options>` added to its annotations. */
+export function withSyncOptions(object: KubeObject, options: string): KubeObject {
+  const annotations = { ...object.metadata.annotations, 'argocd.argoproj.io/sync-options': options };
+  return { ...object, metadata: { ...object.metadata, annotations } };
+}

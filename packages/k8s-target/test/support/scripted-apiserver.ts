@@ -4,7 +4,8 @@ import { KubeClient, type KubeRequest, type Transport } from '@gitops-kit/k8s-ta
 /**
  * A scripted apiserver behind `KubeClient`'s `Transport` seam, for unit tests of KubernetesTarget.
  * It answers discovery from a table, keeps the objects a test seeds or applies by path, filters
- * lists by one `key=value` label selector, honours `dryRun` and delete preconditions, and records
+ * lists by one `key=value` label selector, honours `dryRun` and delete preconditions, answers PUT
+ * (409 on a stale resourceVersion) and POST (409 when the object exists) as replace and create, and records
  * every request in order. Failures and delays are scripted per request. It does not validate,
  * merge or default anything: tests say what the server answers.
  */
@@ -234,6 +235,30 @@ export class ScriptedApiServer {
         });
       }
       return { statusCode: 200, text: JSON.stringify(body) };
+    }
+    if (request.method === 'PUT' || request.method === 'POST') {
+      const body = structuredClone(request.body) as KubeObject;
+      const path = request.method === 'POST' ? `${request.path}/${body.metadata.name}` : request.path;
+      const current = this.#objects.get(path);
+      if (request.method === 'POST' && current) {
+        return status({ status: 409, reason: 'AlreadyExists', message: `${path} already exists` });
+      }
+      if (request.method === 'PUT') {
+        if (!current) return notFound(path);
+        if (body.metadata.resourceVersion !== current.object.metadata.resourceVersion) {
+          return status({ status: 409, reason: 'Conflict', message: 'the object has been modified' });
+        }
+      }
+      body.metadata.uid = current?.object.metadata.uid ?? `uid-${++this.#uid}`;
+      body.metadata.resourceVersion = String(request.dryRun ? this.#version : ++this.#version);
+      if (!request.dryRun) {
+        this.#objects.set(path, {
+          collection,
+          ...(namespace === undefined ? {} : { namespace }),
+          object: body,
+        });
+      }
+      return { statusCode: request.method === 'POST' ? 201 : 200, text: JSON.stringify(body) };
     }
     if (request.method === 'DELETE') {
       if (!existing) return notFound(request.path);
