@@ -105,9 +105,10 @@ describe('health on the living cluster (real controllers, scheduler and kwok nod
     const first = await sync(target, [namespace(ns), web, settings], emptyInventory);
     const missing = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'absent' };
     const early = await target.health([refOf(web), refOf(settings), missing], { signal: signal() });
-    // Read at once after the apply, the controllers have not caught up yet.
-    expect(early.status).toBe('InProgress');
-    expect(early.objects.map((o) => o.status)).toEqual(['InProgress', 'Current', 'NotFound']);
+    // The controllers may already have made the Deployment available when this first reading
+    // comes (it was seen on a quiet machine); InProgress before Failed is proven below.
+    expect(['InProgress', 'Current']).toContain(early.objects[0]?.status);
+    expect(early.objects.slice(1).map((o) => o.status)).toEqual(['Current', 'NotFound']);
     await healthUntil(target, [refOf(web), refOf(settings)], 'Current');
     const [rs] = await replicaSetsOf(admin, ns);
     expect(rs?.status).toMatchObject({ replicas: 2, readyReplicas: 2, availableReplicas: 2 });
