@@ -53,20 +53,29 @@ interface LeaseObject {
   spec?: LeaseRecord;
 }
 
-function toStored(object: LeaseObject): StoredLease {
+/** A Lease object as stored: its resourceVersion and spec. Shared with the shard Lease store. */
+export function toStoredLease(object: LeaseObject): StoredLease {
   return { resourceVersion: object.metadata?.resourceVersion ?? '', spec: object.spec ?? {} };
+}
+
+/** The path of the Leases of a namespace, or of one Lease. Shared with the shard Lease store. */
+export function leasePath(namespace: string, name?: string): string {
+  return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${
+    name === undefined ? '' : `/${encodeURIComponent(name)}`
+  }`;
+}
+
+/** Turns a 409 answer into a {@link LeaseConflictError}; rethrows anything else. */
+export function leaseConflict(error: unknown): never {
+  if (isStatus(error, 409)) throw new LeaseConflictError((error as Error).message);
+  throw error;
 }
 
 /** A {@link LeaseStore} on the Kubernetes API, through a k8s-target {@link KubeClient}. */
 export function kubeLeaseStore(client: KubeClient): LeaseStore {
-  const path = (namespace: string, name?: string): string =>
-    `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${
-      name === undefined ? '' : `/${encodeURIComponent(name)}`
-    }`;
-  const conflicts = (error: unknown): never => {
-    if (isStatus(error, 409)) throw new LeaseConflictError((error as Error).message);
-    throw error;
-  };
+  const path = leasePath;
+  const conflicts = leaseConflict;
+  const toStored = toStoredLease;
   return {
     async get(namespace, name, signal) {
       try {

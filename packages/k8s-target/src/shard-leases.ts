@@ -7,9 +7,17 @@ import {
   type ShardOptions,
   systemClock,
 } from '@gitops-kit/core';
-import { isStatus, LeaseConflictError } from './errors.js';
+import { LeaseConflictError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
-import { type LeaseRecord, microTime, type StoredLease } from './leader-election.js';
+import {
+  kubeLeaseStore,
+  type LeaseRecord,
+  leaseConflict,
+  leasePath,
+  microTime,
+  type StoredLease,
+  toStoredLease,
+} from './leader-election.js';
 
 /**
  * Reconcilers sharded over replicas through `coordination.k8s.io/v1` Leases. Every replica holds
@@ -76,31 +84,12 @@ interface LeaseObject {
 
 /** A {@link ShardLeaseStore} on the Kubernetes API. */
 export function kubeShardLeaseStore(client: KubeClient): ShardLeaseStore {
-  const base = (namespace: string): string =>
-    `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
-  const stored = (o: LeaseObject): StoredLease => ({
-    resourceVersion: o.metadata?.resourceVersion ?? '',
-    spec: o.spec ?? {},
-  });
-  const conflict = (error: unknown): never => {
-    if (isStatus(error, 409)) throw new LeaseConflictError((error as Error).message);
-    throw error;
-  };
+  const base = (namespace: string): string => leasePath(namespace);
+  const stored = toStoredLease;
+  const conflict = leaseConflict;
+  const plain = kubeLeaseStore(client);
   return {
-    async get(namespace, name, signal) {
-      try {
-        return stored(
-          await client.request<LeaseObject>({
-            method: 'GET',
-            path: `${base(namespace)}/${encodeURIComponent(name)}`,
-            signal,
-          }),
-        );
-      } catch (error) {
-        if (isStatus(error, 404)) return undefined;
-        throw error;
-      }
-    },
+    get: (namespace, name, signal) => plain.get(namespace, name, signal),
     create(namespace, name, labels, spec, signal) {
       const body = {
         apiVersion: 'coordination.k8s.io/v1',
@@ -113,7 +102,7 @@ export function kubeShardLeaseStore(client: KubeClient): ShardLeaseStore {
         .then(stored, conflict);
     },
     update(namespace, name, resourceVersion, spec, signal, annotations) {
-      const path = `${base(namespace)}/${encodeURIComponent(name)}`;
+      const path = leasePath(namespace, name);
       // A merge patch with the resourceVersion: optimistic like a PUT, and the labels stay.
       const body = { metadata: { resourceVersion, ...(annotations ? { annotations } : {}) }, spec };
       return client
