@@ -16,6 +16,7 @@
 #                       building the control plane
 #   USE_EXISTING_CLUSTER=true  the tests use $KUBECONFIG: the control plane is not built
 #   GITOPS_KIT_BUILD_P  parallel compile jobs for `go build -p` (default: nproc)
+#   GITOPS_KIT_PROVISION_LANES  builds run at once (default 2)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -71,13 +72,18 @@ new_module() {
   printf 'module %s\n\ngo 1.23\n' "$2" >"$1/go.mod"
 }
 
-# build_step NAME VERSION MAIN_PKGS... -- : see the callers. Runs in a subshell so a
-# failure is reported with its log.
+# build_step NAME VERSION SETUP LDFLAGS OUTPUTS...: builds one cache folder, in the
+# background: up to $lanes builds run at once (a cold build spends much of its time
+# downloading modules or linking on one core, which another build's compiling fills).
+# `await_step NAME` waits for one build (a build that reuses another's compiled packages
+# starts after it, rather than compiling them twice at once); `await_all_steps` waits for
+# the rest and fails, naming the step and its log, when any build failed.
 #   name      cache folder name (bin/<name>-<version>)
 #   setup     shell function run inside the scratch module before `go build`; it may set
 #             `extra_ldflags` from what `go get` resolved (e.g. a dependency's version)
 #   ldflags   extra -ldflags
 #   outputs   "binary=package" pairs
+declare -A step_pid=() step_label=()
 build_step() {
   local name="$1" version="$2" setup="$3" ldflags="$4"
   shift 4
@@ -87,37 +93,64 @@ build_step() {
     record "$name $version (cached)" "$step_start"
     return 0
   fi
+  # A finished build stays known to `wait`, which await_step collects it with later.
+  while (($(jobs -rp | wc -l) >= lanes)); do sleep 1; done
+  step_start=$SECONDS
   local mod="$src_root/$name-$version"
   local logf="$log_root/build-$name-$version.log"
   log "building $name $version (log: $logf)"
-  rm -rf "$dest.tmp"
+  rm -rf "$dest.tmp" "$dest.secs"
   mkdir -p "$dest.tmp"
-  # The subshell runs in the background and is collected with `wait`: in a tested context
-  # (`if ! ( ... )`) bash would ignore `set -e` inside it and carry on after a failed step.
   (
     set -euo pipefail
-    new_module "$mod" "gitops-kit.local/build/$name"
-    cd "$mod"
-    extra_ldflags=""
-    "$setup"
-    for pair in "$@"; do
-      out="${pair%%=*}"
-      pkg="${pair#*=}"
-      echo "+ go build $pkg -> $out (ldflags:$ldflags $extra_ldflags)"
-      go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags $extra_ldflags" -o "$dest.tmp/$out" "$pkg"
-    done
-  ) >"$logf" 2>&1 &
-  local rc=0
-  wait $! || rc=$?
+    (
+      new_module "$mod" "gitops-kit.local/build/$name"
+      cd "$mod"
+      extra_ldflags=""
+      "$setup"
+      for pair in "$@"; do
+        out="${pair%%=*}"
+        pkg="${pair#*=}"
+        echo "+ go build $pkg -> $out (ldflags:$ldflags $extra_ldflags)"
+        go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags $extra_ldflags" -o "$dest.tmp/$out" "$pkg"
+      done
+    ) >"$logf" 2>&1
+    rm -rf "$dest"
+    mv "$dest.tmp" "$dest"
+    printf '%s\n' "$version" >"$dest/.complete"
+    printf '%s\n' "$((SECONDS - step_start))" >"$dest.secs"
+  ) &
+  step_pid[$name]=$!
+  step_label[$name]="$name $version"
+}
+
+# await_step NAME: waits for NAME's build (no-op when it was cached); exits on its failure.
+await_step() {
+  local name="$1" pid="${step_pid[$1]:-}" rc=0
+  [[ -n "$pid" ]] || return 0
+  wait "$pid" || rc=$?
+  unset "step_pid[$name]"
+  local label="${step_label[$name]}" version="${step_label[$name]#* }"
+  local logf="$log_root/build-$name-$version.log" secs_file="$bin_root/$name-$version.secs"
   if [[ $rc -ne 0 ]]; then
     tail -n 30 "$logf" >&2 || true
-    fail "building $name $version; full log: $logf"
+    fail "building $label; full log: $logf"
   fi
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
-  printf '%s\n' "$version" >"$dest/.complete"
-  record "$name $version (built)" "$step_start"
+  local secs
+  secs="$(cat "$secs_file")"
+  rm -f "$secs_file"
+  summary+=("$(printf '%-56s %5ds' "$label (built)" "$secs")")
+  log "$label built in ${secs}s"
 }
+
+await_all_steps() {
+  local name
+  for name in "${!step_pid[@]}"; do await_step "$name"; done
+}
+
+lanes="${GITOPS_KIT_PROVISION_LANES:-2}"
+# A failed step ends the script: the builds still running end with it.
+trap 'kill $(jobs -rp) 2>/dev/null || true' EXIT
 
 # --- Kubernetes: kube-apiserver (+ kubectl when the machine has none), and the living
 # cluster's kube-controller-manager and kube-scheduler, from the same release ----------
@@ -212,6 +245,8 @@ if [[ "${USE_EXISTING_CLUSTER:-}" == "true" ]]; then
 elif kube_living_ok; then
   log "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS has kube-controller-manager, kube-scheduler, kwok: using them"
 else
+  # Most of their packages are kube-apiserver's: compiled once, by that build.
+  await_step kube-apiserver
   build_step kube-controllers "$KUBE_VERSION" setup_kube_controllers "$(kube_ldflags)" \
     "kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager" \
     "kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler"
@@ -289,5 +324,6 @@ setup_time_provider() {
 build_step terraform-provider-time "$TIME_PROVIDER_VERSION" setup_time_provider "" \
   "$time_provider_rel/terraform-provider-time_$TIME_PROVIDER_VERSION=github.com/hashicorp/terraform-provider-time"
 
+await_all_steps
 log "summary (total $((SECONDS - total_start))s):"
 for line in "${summary[@]}"; do log "  $line"; done
