@@ -112,7 +112,8 @@ build_step() {
         out="${pair%%=*}"
         pkg="${pair#*=}"
         echo "+ go build $pkg -> $out (ldflags:$ldflags $extra_ldflags)"
-        go build -p "$jobs" -trimpath -ldflags "-s -w $ldflags $extra_ldflags" -o "$dest.tmp/$out" "$pkg"
+        # -s -w strips debug information from the binary, so the compiler need not make it.
+        go build -p "$jobs" -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w $ldflags $extra_ldflags" -o "$dest.tmp/$out" "$pkg"
       done
     ) >"$logf" 2>&1
     rm -rf "$dest"
