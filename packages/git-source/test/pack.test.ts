@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchRequest, parseFetchResponse } from '../src/fetch-pack.js';
+import { fetchPackDirect, fetchRequest, parseFetchResponse } from '../src/fetch-pack.js';
 import { indexPack } from '../src/pack-index.js';
 import { PackObjects } from '../src/pack-reader.js';
 import { removeTempDirs, tempDir } from './support/helpers.js';
@@ -207,5 +207,34 @@ describe('fetch-pack', () => {
     ).toBeUndefined();
     // Cut off before the final flush.
     expect(parseFetchResponse(body.subarray(0, body.length - 4))).toBeUndefined();
+  });
+  it('leaves a server that does not answer in kind to the fallback, and reports refused credentials', async () => {
+    const answering = (statusCode: number, contentType: string, body = '') => ({
+      request: async () => ({
+        url: 'http://git.example/repo.git/git-upload-pack',
+        method: 'POST',
+        statusCode,
+        statusMessage: '',
+        headers: { 'content-type': contentType },
+        body: (async function* () {
+          yield Buffer.from(body);
+        })(),
+      }),
+    });
+    const request = { want: 'a'.repeat(40), depth: 1, haves: [], shallows: [] };
+    const url = 'http://git.example/repo.git';
+    // A v0 server answers the POST with its ref advertisement, or refuses it.
+    expect(await fetchPackDirect(answering(200, 'text/plain'), url, request)).toBeUndefined();
+    expect(
+      await fetchPackDirect(answering(400, 'application/x-git-upload-pack-result'), url, request),
+    ).toBeUndefined();
+    const v0 = `${'e'.repeat(40)} refs/heads/main\0caps\n`;
+    const advert = `${(v0.length + 4).toString(16).padStart(4, '0')}${v0}0000`;
+    expect(
+      await fetchPackDirect(answering(200, 'application/x-git-upload-pack-result', advert), url, request),
+    ).toBeUndefined();
+    await expect(fetchPackDirect(answering(401, 'text/plain'), url, request)).rejects.toMatchObject({
+      kind: 'auth',
+    });
   });
 });
