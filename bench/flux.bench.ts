@@ -468,6 +468,9 @@ async function runKit(
         requests: result.requests as number,
         apiserverRequests,
       };
+      const retries = result.retries as string[];
+      if (retries.length > 0)
+        console.log(`gitops-kit ${shape} ${label}: ${retries.length} passes retried: ${retries[0]}`);
       console.log(
         `gitops-kit ${shape} ${label}: ${seconds(figures.ms)} s, ${figures.requests} requests, ` +
           `${result.writes} writes (${result.objectWrites} to objects) (apiserver: ${apiserverRequests})`,

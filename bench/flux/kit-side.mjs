@@ -6,7 +6,7 @@
  *   argv[2]  JSON: { repoUrl, token, cacheDir, concurrency, units: [{ name, path }] }
  *   KUBECONFIG  the apiserver
  *   message { cmd: 'pass' }  one pass of every unit (at most `concurrency` at once); answers
- *                            { ms, requests, writes, objectWrites }
+ *                            { ms, requests, writes, objectWrites, retries }
  *   message { cmd: 'exit' }  answers { peakRssMiB } and exits
  *
  * Each unit is a Reconciler (GitSource of the unit's folder, RawRenderer, KubernetesTarget,
@@ -52,10 +52,22 @@ async function passAll() {
   let next = 0;
   let objectWrites = 0;
   const failures = [];
+  const retries = [];
   const worker = async () => {
     while (next < reconcilers.length) {
       const reconciler = reconcilers[next++];
-      const result = await reconciler.reconcile();
+      let result = await reconciler.reconcile();
+      // A busy apiserver answers 429 while a watch cache (re)initializes; client-go (Flux) retries
+      // those itself, KubeClient does not: retry the pass, as the Manager would, time included.
+      for (
+        let retry = 0;
+        retry < 5 && result.outcome === 'failed' && /TooManyRequests/.test(result.message);
+        retry++
+      ) {
+        retries.push(`${reconciler.name}: ${result.message.slice(0, 120)}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        result = await reconciler.reconcile();
+      }
       if (result.outcome !== 'succeeded') {
         failures.push(
           `${reconciler.name}: ${result.outcome}: ${result.message} ${result.error?.message ?? ''}`,
@@ -67,7 +79,7 @@ async function passAll() {
   await Promise.all(Array.from({ length: Math.min(config.concurrency, reconcilers.length) }, worker));
   const ms = performance.now() - started;
   if (failures.length > 0) throw new Error(failures.slice(0, 3).join('\n'));
-  return { ms, requests: client.counters.requests, writes: client.counters.writes, objectWrites };
+  return { ms, requests: client.counters.requests, writes: client.counters.writes, objectWrites, retries };
 }
 
 process.on('message', (message) => {
