@@ -63,6 +63,12 @@ export interface FetchRequest {
    * ref listing a fetch by name does) and must then store it under `refName`.
    */
   readonly commit?: string | undefined;
+  /**
+   * The annotated tag object `refName` points at, when it is one: an engine that asks for
+   * `commit` directly asks for this object instead (it brings the commit), and stores it under
+   * `refName`.
+   */
+  readonly tagObject?: string | undefined;
 }
 
 /**

@@ -24,6 +24,8 @@ export const GitErrorCodes = {
   Aborted: 'SOURCE_GIT_ABORTED',
   /** The server did not answer within `timeoutMs` (connection, response, or a stalled transfer). */
   Timeout: 'SOURCE_GIT_TIMEOUT',
+  /** A packfile of the local repository cache is corrupt (an object does not match its id). */
+  CorruptRepository: 'SOURCE_GIT_REPOSITORY_CORRUPT',
 } as const;
 
 /** Why a transport call failed, so the source can pick an error code. */
@@ -68,6 +70,14 @@ export class ArtifactProblem extends SourceError {
     );
     this.kind = kind;
     this.file = file;
+  }
+}
+
+/** A pack of the local repository cache whose data does not match its index or its object ids. */
+export class PackCorruptError extends SourceError {
+  /** @param pack the pack file's name, named in the message; @param detail what is wrong */
+  constructor(pack: string, detail: string) {
+    super(GitErrorCodes.CorruptRepository, `repository cache, ${pack}: ${detail}`);
   }
 }
 

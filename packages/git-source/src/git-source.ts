@@ -366,7 +366,7 @@ export class GitSource implements Source {
         await this.#engine.fetch(context, this.#repoDir, {
           refName: historyOf ?? resolved.fullName,
           depth: historyOf ? FULL_HISTORY : byCommit ? undefined : 1,
-          ...(byCommit ? {} : { commit: resolved.commit }),
+          ...(byCommit ? {} : { commit: resolved.commit, tagObject: resolved.tagObject }),
         });
         if (!(await this.#hasAll(needed))) {
           throw gitError(

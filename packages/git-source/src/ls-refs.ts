@@ -1,16 +1,10 @@
 import type { HttpClient } from 'isomorphic-git';
-import { TransportError } from './errors.js';
 import type { RemoteRef } from './ref.js';
-
-/** Encodes one pkt-line. */
-function pkt(line: string): string {
-  return `${(Buffer.byteLength(line) + 4).toString(16).padStart(4, '0')}${line}`;
-}
+import { commandRequest, postUploadPackV2 } from './upload-pack.js';
 
 /** The body of a protocol v2 `ls-refs` request for refs under `prefix`, annotated tags peeled. */
 export function lsRefsRequest(prefix: string | undefined): Buffer {
-  const args = ['peel\n', ...(prefix ? [`ref-prefix ${prefix}\n`] : [])];
-  return Buffer.from(`${pkt('command=ls-refs\n')}0001${args.map(pkt).join('')}0000`, 'utf8');
+  return commandRequest('ls-refs', ['peel\n', ...(prefix ? [`ref-prefix ${prefix}\n`] : [])]);
 }
 
 /**
@@ -48,25 +42,6 @@ export async function listRefsDirect(
   url: string,
   prefix: string | undefined,
 ): Promise<RemoteRef[] | undefined> {
-  const response = await http.request({
-    url: `${url.replace(/\/+$/, '')}/git-upload-pack`,
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-git-upload-pack-request',
-      accept: 'application/x-git-upload-pack-result',
-      'git-protocol': 'version=2',
-    },
-    body: (async function* () {
-      yield lsRefsRequest(prefix);
-    })(),
-  });
-  const chunks: Uint8Array[] = [];
-  if (response.body) for await (const chunk of response.body) chunks.push(chunk);
-  if (response.statusCode === 401 || response.statusCode === 403) {
-    throw new TransportError('auth', `the server refused the credentials (HTTP ${response.statusCode})`);
-  }
-  if (response.statusCode !== 200) return undefined;
-  if (!/application\/x-git-upload-pack-result/.test(response.headers?.['content-type'] ?? ''))
-    return undefined;
-  return parseLsRefs(Buffer.concat(chunks));
+  const body = await postUploadPackV2(http, url, lsRefsRequest(prefix));
+  return body && parseLsRefs(body);
 }
