@@ -11,6 +11,7 @@
  * @module @gitops-kit/core
  */
 export { abortReason, type Clock, sleep, systemClock } from './clock.js';
+export { alignDeclared } from './diff/align.js';
 export { type DiffOptions, diffObjects, diffValues } from './diff/diff.js';
 export { type FormatPlanOptions, formatChanges, formatPlan, formatPlanSummary } from './diff/format.js';
 export {

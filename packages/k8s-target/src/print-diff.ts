@@ -10,6 +10,7 @@ import {
 } from '@gitops-kit/core';
 import { structuredPatch } from 'diff';
 import { stringify } from 'yaml';
+import { alignDesired } from './compare.js';
 import { projectLive, stripServerFields } from './diff-projection.js';
 import { ownedFields } from './managed-fields.js';
 
@@ -101,7 +102,9 @@ export function diffTexts(
   const prefixes = options.ignorePrefixes ?? ['gitops-kit.dev/'];
   const owned = object.live ? ownedFields(object.live, options.fieldManager ?? 'gitops-kit') : undefined;
   const liveClean = object.live ? withoutMarks(stripServerFields(object.live), prefixes) : undefined;
-  const desiredClean = withoutMarks(stripServerFields(object.manifest.object), prefixes);
+  const desiredMarked = withoutMarks(stripServerFields(object.manifest.object), prefixes);
+  // The planner's tolerances, so a quantity or a `null` it rightly took as equal prints as equal.
+  const desiredClean = alignDesired(desiredMarked, liveClean);
   const masked = maskSecretValues(liveClean, desiredClean);
   const live = masked.live ? projectLive(masked.live, masked.desired, owned) : undefined;
   return { live: live === undefined ? '' : toDiffYaml(live), desired: toDiffYaml(masked.desired) };
