@@ -117,6 +117,13 @@ export {
 export { assignShards, countMoved, type ShardOptions } from './fleet/shard-ring.js';
 export { summarizeHealth } from './health.js';
 export {
+  type ApplyPolicy,
+  applyPolicyOf,
+  FLUX_SSA_ANNOTATION,
+  keptByApplyPolicy,
+  SSA_ANNOTATION,
+} from './kube/apply-policy.js';
+export {
   APPLY_TIERS,
   type ApplyTier,
   applyTierOf,
@@ -131,6 +138,22 @@ export {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from './kube/conventions.js';
+export {
+  checkIgnoreRules,
+  describeIgnoreRule,
+  type IgnoredFields,
+  type IgnoreRule,
+  type IgnoreTarget,
+  isIgnoredPointer,
+  matchesIgnoreTarget,
+  parseSelector,
+  resolveIgnored,
+  type UnusedIgnoreRule,
+  unusedIgnoreRules,
+  valueAt,
+  withoutPointers,
+  withValueAt,
+} from './kube/ignore-rules.js';
 export {
   type ArgoHookType,
   beforeHookCreation,

@@ -3,6 +3,7 @@
  * Artifact, a Renderer turns it into Manifests, a Target plans, applies, prunes and reports health,
  * and a StateStore keeps the inventory between processes. Everything here is plain data.
  */
+import type { UnusedIgnoreRule } from './kube/ignore-rules.js';
 import type { ObjectRef } from './refs.js';
 
 /** Object metadata: the fields gitops-kit reads; everything else passes through untouched. */
@@ -212,6 +213,11 @@ export interface PlannedObject {
   readonly live?: KubeObject | undefined;
   /** Its phase and wave in the pass, set by the reconciler's plan (targets leave it out). */
   readonly lifecycle?: PlannedLifecycle | undefined;
+  /**
+   * Fields left alone by ignore rules or the object's apply policy (`Merge`), as JSON pointers
+   * into the desired and the live object: not compared, not printed, not sent (see `IgnoreRule`).
+   */
+  readonly ignored?: { readonly desired: readonly string[]; readonly live: readonly string[] } | undefined;
 }
 
 /** What a reconcile would change, as a value: print it, test it, or apply it. */
@@ -228,6 +234,8 @@ export interface Plan {
   readonly drifted: readonly PlannedObject[];
   /** Inventory entries missing from the desired set, in delete order (reverse of apply order). */
   readonly prune: readonly InventoryEntry[];
+  /** Ignore rules the target was given that matched no field of any object (a typo, a stale rule). */
+  readonly unusedIgnoreRules?: readonly UnusedIgnoreRule[] | undefined;
 }
 
 /** Options for {@link Target.plan}. */

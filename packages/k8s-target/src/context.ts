@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '@gitops-kit/core';
+import { type Clock, checkIgnoreRules, type IgnoreRule, systemClock } from '@gitops-kit/core';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Discovery } from './discovery.js';
 import type { CustomHealthChecks } from './health/types.js';
@@ -30,12 +30,15 @@ export interface TargetContext {
   readonly establishTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly clock: Clock;
+  /** Ignore rules, checked once here. */
+  readonly ignore: readonly IgnoreRule[];
 }
 
 /** Resolves the options: defaults applied, a client built from the KubeConfig unless one is given. */
 export function createContext(options: KubernetesTargetOptions): TargetContext {
   if (!options.name) throw new Error('KubernetesTarget needs a name');
   const concurrency = options.concurrency ?? 16;
+  checkIgnoreRules(options.ignore ?? []);
   const client =
     options.client ??
     KubeClient.fromKubeConfig(options.kubeConfig ?? defaultKubeConfig(), {
@@ -60,6 +63,7 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
     establishTimeoutMs: options.establishTimeoutMs ?? 60_000,
     pollIntervalMs: options.pollIntervalMs ?? 200,
     clock: options.clock ?? systemClock,
+    ignore: options.ignore ?? [],
   };
 }
 

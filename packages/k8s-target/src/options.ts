@@ -1,4 +1,4 @@
-import type { Clock } from '@gitops-kit/core';
+import type { Clock, IgnoreRule } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomHealthChecks } from './health/types.js';
 import type { Impersonation, KubeClient } from './kube-client.js';
@@ -53,4 +53,10 @@ export interface KubernetesTargetOptions {
   readonly pollIntervalMs?: number | undefined;
   /** Time of those waits (default the system clock), injected so tests can pass a manual clock. */
   readonly clock?: Clock | undefined;
+  /**
+   * Fields to leave to others (an HPA's `spec.replicas`), by JSON pointer or field manager, for
+   * the objects a target selector picks: never sent on update, never compared, never drift. A rule
+   * that matches nothing is listed in the plan's `unusedIgnoreRules`. See the README's "Drift control".
+   */
+  readonly ignore?: readonly IgnoreRule[] | undefined;
 }

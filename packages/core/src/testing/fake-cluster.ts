@@ -1,5 +1,5 @@
 import { abortReason, type Clock, systemClock } from '../clock.js';
-import { diffObjects } from '../diff/diff.js';
+import { diffObjects, diffValues } from '../diff/diff.js';
 import { projectOnto, unionShape } from '../diff/project.js';
 import { isRecord, jsonEqual } from '../diff/values.js';
 import { digestObject } from '../digest.js';
@@ -11,6 +11,7 @@ import {
   type ValidationIssue,
 } from '../errors.js';
 import { summarizeHealth } from '../health.js';
+import { applyPolicyOf, keptByApplyPolicy } from '../kube/apply-policy.js';
 import {
   applyTierOf,
   CLUSTER_SCOPED_KINDS,
@@ -19,6 +20,15 @@ import {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from '../kube/conventions.js';
+import {
+  checkIgnoreRules,
+  type IgnoreRule,
+  resolveIgnored,
+  unusedIgnoreRules,
+  valueAt,
+  withoutPointers,
+  withValueAt,
+} from '../kube/ignore-rules.js';
 import { readSyncOptions } from '../lifecycle/annotations.js';
 import { keptByAnnotation } from '../lifecycle/policy.js';
 import { buildPlan, pruneCandidates } from '../plan.js';
@@ -59,6 +69,12 @@ export interface FakeClusterOptions {
   readonly objects?: readonly KubeObject[];
   /** Clock for `creationTimestamp`. Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Ignore rules, as the Kubernetes target reads them: fields at their JSON pointers are left as
+   * they are live (not compared, not written once the object exists). The fake cluster keeps no
+   * managed fields, so `managers` rules match only objects given with `metadata.managedFields`.
+   */
+  readonly ignore?: readonly IgnoreRule[];
 }
 
 /** One write or delete the fake cluster performed, in order. */
@@ -137,6 +153,7 @@ export class FakeCluster implements Target {
   readonly #validationFailures = new Map<string, string>();
   readonly #applyFailures = new Map<string, string>();
   readonly #deleteFailures = new Map<string, string>();
+  readonly #ignore: readonly IgnoreRule[];
   #resourceVersion = 0;
   #uid = 0;
 
@@ -147,6 +164,8 @@ export class FakeCluster implements Target {
     this.defaultNamespace = options.defaultNamespace ?? 'default';
     this.#clusterScoped = new Set([...CLUSTER_SCOPED_KINDS, ...(options.clusterScopedKinds ?? [])]);
     this.#clock = options.clock ?? systemClock;
+    checkIgnoreRules(options.ignore ?? []);
+    this.#ignore = options.ignore ?? [];
     for (const object of options.objects ?? []) this.add(object);
   }
 
@@ -163,13 +182,18 @@ export class FakeCluster implements Target {
           applyTierOf(a.object.apiVersion, a.object.kind) - applyTierOf(b.object.apiVersion, b.object.kind) ||
           a.index - b.index,
       );
+    const used: number[] = [];
     const objects = ordered.map(({ manifest, object }): PlannedObject => {
       const ref = refOf(object);
       const digest = digestObject(object);
       const desired = this.#withOwner(object);
       const live = this.#store.get(refKey(ref));
       const sameAsInventory = inventoryByKey.get(refKey(ref))?.digest === digest;
+      if (!live && applyPolicyOf(object) === 'Ignore') {
+        return { ref, action: 'unchanged', manifest, digest, drifted: false, changes: [] };
+      }
       if (!live) {
+        this.#keptPointers(desired, undefined, used);
         return {
           ref,
           action: 'create',
@@ -179,10 +203,20 @@ export class FakeCluster implements Target {
           changes: diffObjects(undefined, desired),
         };
       }
-      const managed = projectOnto(live.object, unionShape(live.applied ?? {}, desired));
       const base = { ref, manifest, digest, live: structuredClone(live.object) };
-      if (jsonEqual(managed, desired)) return { ...base, action: 'unchanged', drifted: false, changes: [] };
-      return { ...base, action: 'update', drifted: sameAsInventory, changes: diffObjects(managed, desired) };
+      const policy = applyPolicyOf(object);
+      if (policy === 'Ignore' || policy === 'IfNotPresent') {
+        return { ...base, action: 'unchanged', drifted: false, changes: [] };
+      }
+      // Fields left to others (ignore rules, `Merge`) are compared on neither side.
+      const kept = this.#keptPointers(desired, live, used);
+      const wanted = withoutPointers(desired, kept);
+      const managed = withoutPointers(
+        projectOnto(live.object, unionShape(live.applied ?? {}, desired)),
+        kept,
+      );
+      if (jsonEqual(managed, wanted)) return { ...base, action: 'unchanged', drifted: false, changes: [] };
+      return { ...base, action: 'update', drifted: sameAsInventory, changes: diffObjects(managed, wanted) };
     });
     return buildPlan(
       objects,
@@ -190,6 +224,7 @@ export class FakeCluster implements Target {
         inventory,
         objects.map((o) => o.ref),
       ),
+      unusedIgnoreRules(this.#ignore, used),
     );
   }
 
@@ -250,7 +285,7 @@ export class FakeCluster implements Target {
             location: locationOf(planned),
           });
         }
-        this.#write(planned.ref, this.#withOwner(this.normalize(planned.manifest.object)));
+        this.#write(planned.ref, this.#keepOthers(this.#withOwner(this.normalize(planned.manifest.object))));
         writes++;
       }
       applied.push({ ref: planned.ref, digest: planned.digest });
@@ -280,8 +315,8 @@ export class FakeCluster implements Target {
         skipped.push({ ref: entry.ref, reason: `not owned by ${this.owner} (no ${OWNER_LABEL} label)` });
       } else if (isPruneDisabled(live.object)) {
         skipped.push({ ref: entry.ref, reason: `kept by annotation ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}` });
-      } else if (keptByAnnotation(live.object.metadata.annotations) !== undefined) {
-        const reason = keptByAnnotation(live.object.metadata.annotations) as string;
+      } else if (keptReason(live.object) !== undefined) {
+        const reason = keptReason(live.object) as string;
         skipped.push({ ref: entry.ref, reason });
       } else if (this.#deleteFailures.has(key)) {
         failed.push({ entry, message: this.#deleteFailures.get(key) ?? 'delete failed' });
@@ -461,6 +496,34 @@ export class FakeCluster implements Target {
     };
   }
 
+  /**
+   * The fields of `desired` left to others, as pointers: those the ignore rules name, and with
+   * `Merge` those someone else changed since we applied them (a real server knows them from
+   * managed fields; here, a live value that differs from what we applied).
+   */
+  #keptPointers(desired: KubeObject, live: LiveEntry | undefined, used: number[]): string[] {
+    const ignored = resolveIgnored(this.#ignore, desired, live?.object);
+    used.push(...ignored.used);
+    const kept = new Set(ignored.desired);
+    if (live?.applied && applyPolicyOf(desired) === 'Merge') {
+      for (const change of diffValues(live.applied, projectOnto(live.object, live.applied)))
+        kept.add(change.path);
+    }
+    return [...kept];
+  }
+
+  /** The body to write: on an existing object, the fields left to others take their live values. */
+  #keepOthers(desired: KubeObject): KubeObject {
+    const live = this.#store.get(this.#key(refOf(desired)));
+    if (!live) return desired;
+    let body = desired;
+    for (const pointer of this.#keptPointers(desired, live, [])) {
+      const value = valueAt(live.object, pointer);
+      body = value === undefined ? withoutPointers(body, [pointer]) : withValueAt(body, pointer, value);
+    }
+    return body;
+  }
+
   #applyProblem(ref: ObjectRef): string | undefined {
     const injected = this.#applyFailures.get(this.#key(ref));
     if (injected !== undefined) return injected;
@@ -552,4 +615,9 @@ function locationOf(object: PlannedObject): ErrorLocation {
 
 function checkSignal(signal: AbortSignal): void {
   if (signal.aborted) throw abortReason(signal);
+}
+
+/** Why prune leaves an object by its annotations (lifecycle or apply policy), or undefined. */
+function keptReason(object: KubeObject): string | undefined {
+  return keptByAnnotation(object.metadata.annotations) ?? keptByApplyPolicy(object);
 }
