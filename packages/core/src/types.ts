@@ -338,6 +338,44 @@ export interface Target {
    * objects are whose, and adopting a neighbour's objects would prune them.
    */
   readonly owner?: string;
+  /**
+   * Whether the target was configured to watch what it applied (reconcilers then watch by default,
+   * see {@link watchDrift}).
+   */
+  readonly watch?: boolean;
+  /**
+   * Optional: watches the objects the target last applied and calls `onDrift` soon after someone
+   * else changes or deletes one in a way the next plan would revert (fields left to others by
+   * ignore rules or policies are no drift). Returns the function that stops watching. A reconciler
+   * with `watch` subscribes once started and answers each notice with {@link repair}, queued with
+   * its passes.
+   */
+  watchDrift?(onDrift: (notice: DriftNotice) => void): () => void;
+  /**
+   * Optional: applies the given objects again as last applied, without a full pass (no fetch,
+   * render or prune). Objects no longer drifted are left alone.
+   */
+  repair?(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult>;
+}
+
+/** What {@link Target.watchDrift} reports: one object changed or deleted by someone else. */
+export interface DriftNotice {
+  /** The object. */
+  readonly ref: ObjectRef;
+  /** True when it was deleted. */
+  readonly deleted: boolean;
+  /** Who changed it, as far as the target can tell (the field manager of the newest change). */
+  readonly changedBy?: string | undefined;
+  /** The fields the next plan would set back (masked for Secrets), empty for a deletion. */
+  readonly changes: readonly FieldChange[];
+}
+
+/** What {@link Target.repair} did. */
+export interface RepairResult {
+  /** The objects written again. */
+  readonly repaired: readonly ObjectRef[];
+  /** How many write requests were made. */
+  readonly writes: number;
 }
 
 /** The outcome of one reconcile, as stored in history. */

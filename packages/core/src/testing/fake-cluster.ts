@@ -35,6 +35,8 @@ import { buildPlan, pruneCandidates } from '../plan.js';
 import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
 import type {
   ApplyResult,
+  DriftNotice,
+  FieldChange,
   HealthReport,
   HealthStatus,
   Inventory,
@@ -46,6 +48,7 @@ import type {
   PlannedObject,
   PlanOptions,
   PruneResult,
+  RepairResult,
   Target,
   TargetCallOptions,
 } from '../types.js';
@@ -69,6 +72,11 @@ export interface FakeClusterOptions {
   readonly objects?: readonly KubeObject[];
   /** Clock for `creationTimestamp`. Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Reconcilers watch this cluster by default (`Target.watch`): a hand change ({@link edit},
+   * {@link add}, {@link remove}) of an applied object is reported to `watchDrift` listeners at once.
+   */
+  readonly watch?: boolean;
   /**
    * Ignore rules, as the Kubernetes target reads them: fields at their JSON pointers are left as
    * they are live (not compared, not written once the object exists). The fake cluster keeps no
@@ -154,6 +162,11 @@ export class FakeCluster implements Target {
   readonly #applyFailures = new Map<string, string>();
   readonly #deleteFailures = new Map<string, string>();
   readonly #ignore: readonly IgnoreRule[];
+  /** What we last wrote per object (before fields left to others), for drift notices and repairs. */
+  readonly #desired = new Map<string, KubeObject>();
+  readonly #watchers = new Set<(notice: DriftNotice) => void>();
+  /** Whether reconcilers watch this cluster by default. */
+  readonly watch: boolean;
   #resourceVersion = 0;
   #uid = 0;
 
@@ -166,6 +179,7 @@ export class FakeCluster implements Target {
     this.#clock = options.clock ?? systemClock;
     checkIgnoreRules(options.ignore ?? []);
     this.#ignore = options.ignore ?? [];
+    this.watch = options.watch ?? false;
     for (const object of options.objects ?? []) this.add(object);
   }
 
@@ -285,7 +299,9 @@ export class FakeCluster implements Target {
             location: locationOf(planned),
           });
         }
-        this.#write(planned.ref, this.#keepOthers(this.#withOwner(this.normalize(planned.manifest.object))));
+        const desired = this.#withOwner(this.normalize(planned.manifest.object));
+        this.#desired.set(this.#key(planned.ref), desired);
+        this.#write(planned.ref, this.#keepOthers(desired));
         writes++;
       }
       applied.push({ ref: planned.ref, digest: planned.digest });
@@ -322,6 +338,7 @@ export class FakeCluster implements Target {
         failed.push({ entry, message: this.#deleteFailures.get(key) ?? 'delete failed' });
       } else {
         this.#store.delete(key);
+        this.#desired.delete(key);
         this.#operations.push({ op: 'delete', ref: entry.ref });
         deleted.push(entry.ref);
       }
@@ -359,6 +376,27 @@ export class FakeCluster implements Target {
       .map(refOf);
   }
 
+  /** Calls `onDrift` whenever a hand change makes an applied object differ from what was applied. */
+  watchDrift(onDrift: (notice: DriftNotice) => void): () => void {
+    const listener = (notice: DriftNotice): void => onDrift(notice);
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Writes the given objects again as last applied, when they still drift (a deleted one is created). */
+  async repair(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult> {
+    const repaired: ObjectRef[] = [];
+    for (const ref of refs) {
+      checkSignal(options.signal);
+      const key = this.#key(ref);
+      const desired = this.#desired.get(key);
+      if (!desired || this.#driftOf(key) === undefined) continue;
+      this.#write(ref, this.#keepOthers(desired));
+      repaired.push(ref);
+    }
+    return { repaired, writes: repaired.length };
+  }
+
   // ---------------------------------------------------------------- simulation hooks
 
   /**
@@ -375,6 +413,7 @@ export class FakeCluster implements Target {
     const next = isRecord(returned) ? (returned as KubeObject) : draft;
     live.object = this.#stamp(next, live.object);
     live.readings = 0;
+    this.#notify(key, false);
     return structuredClone(live.object);
   }
 
@@ -385,12 +424,16 @@ export class FakeCluster implements Target {
     const existing = this.#store.get(key);
     const stamped = this.#stamp(normalized, existing?.object);
     this.#store.set(key, { object: stamped, applied: existing?.applied, readings: 0 });
+    this.#notify(key, false);
     return structuredClone(stamped);
   }
 
   /** Deletes an object by hand; returns whether it existed. */
   remove(ref: ObjectRef): boolean {
-    return this.#store.delete(this.#key(ref));
+    const key = this.#key(ref);
+    const existed = this.#store.delete(key);
+    if (existed) this.#notify(key, true);
+    return existed;
   }
 
   /**
@@ -522,6 +565,31 @@ export class FakeCluster implements Target {
       body = value === undefined ? withoutPointers(body, [pointer]) : withValueAt(body, pointer, value);
     }
     return body;
+  }
+
+  /** What the next plan would set back on an applied object (empty array: deleted), or undefined. */
+  #driftOf(key: string): FieldChange[] | undefined {
+    const desired = this.#desired.get(key);
+    if (!desired) return undefined;
+    const policy = applyPolicyOf(desired);
+    if (policy === 'Ignore') return undefined;
+    const live = this.#store.get(key);
+    if (!live) return [];
+    if (policy === 'IfNotPresent') return undefined;
+    const kept = this.#keptPointers(desired, live, []);
+    const managed = projectOnto(live.object, unionShape(live.applied ?? {}, desired));
+    const changes = diffObjects(withoutPointers(managed, kept), withoutPointers(desired, kept));
+    return changes.length > 0 ? changes : undefined;
+  }
+
+  /** Tells the watchers about a hand change of an applied object that the next plan would revert. */
+  #notify(key: string, deleted: boolean): void {
+    if (this.#watchers.size === 0) return;
+    const changes = this.#driftOf(key);
+    const desired = this.#desired.get(key);
+    if (changes === undefined || !desired) return;
+    const notice: DriftNotice = { ref: refOf(desired), deleted, changedBy: 'fake-cluster', changes };
+    for (const watcher of this.#watchers) watcher(notice);
   }
 
   #applyProblem(ref: ObjectRef): string | undefined {
