@@ -68,7 +68,7 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
 }
 
 /** The KubeConfig from the default loading rules. */
-function defaultKubeConfig(): KubeConfig {
+export function defaultKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   return kubeConfig;

@@ -3,6 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomHealthChecks } from './health/types.js';
 import type { Impersonation, KubeClient } from './kube-client.js';
 import type { Restrictions } from './restrictions.js';
+import type { WatchStream } from './watch-stream.js';
 
 /** How deletes propagate to dependants (`Background` by default). */
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
@@ -59,4 +60,11 @@ export interface KubernetesTargetOptions {
    * that matches nothing is listed in the plan's `unusedIgnoreRules`. See the README's "Drift control".
    */
   readonly ignore?: readonly IgnoreRule[] | undefined;
+  /**
+   * Revert hand edits and deletions within seconds (reconcilers using this target watch by
+   * default): one watch per applied kind, see `watchDrift`. Default false.
+   */
+  readonly watch?: boolean | undefined;
+  /** How watches are streamed (default: through the KubeConfig); for tests and custom transports. */
+  readonly watchStream?: WatchStream | undefined;
 }
