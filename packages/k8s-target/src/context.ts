@@ -5,6 +5,7 @@ import type { CustomHealthChecks } from './health/types.js';
 import { KubeClient } from './kube-client.js';
 import type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
 import { ownerLabelValue } from './ownership.js';
+import type { ResolvedPrevention } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
 
 /**
@@ -32,6 +33,8 @@ export interface TargetContext {
   readonly clock: Clock;
   /** Ignore rules, checked once here. */
   readonly ignore: readonly IgnoreRule[];
+  /** Drift prevention, when on. */
+  readonly prevention: ResolvedPrevention | undefined;
 }
 
 /** Resolves the options: defaults applied, a client built from the KubeConfig unless one is given. */
@@ -64,6 +67,9 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
     pollIntervalMs: options.pollIntervalMs ?? 200,
     clock: options.clock ?? systemClock,
     ignore: options.ignore ?? [],
+    prevention: options.prevention
+      ? { options: options.prevention === true ? {} : options.prevention, identity: undefined }
+      : undefined,
   };
 }
 

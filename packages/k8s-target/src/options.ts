@@ -2,6 +2,7 @@ import type { Clock, IgnoreRule } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomHealthChecks } from './health/types.js';
 import type { Impersonation, KubeClient } from './kube-client.js';
+import type { PreventionOptions } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
 import type { WatchStream } from './watch-stream.js';
 
@@ -67,4 +68,11 @@ export interface KubernetesTargetOptions {
   readonly watch?: boolean | undefined;
   /** How watches are streamed (default: through the KubeConfig); for tests and custom transports. */
   readonly watchStream?: WatchStream | undefined;
+  /**
+   * Drift prevention: apply, with the set, a ValidatingAdmissionPolicy and binding that make the
+   * apiserver refuse UPDATE and DELETE of our objects by anyone but the reconciler, the cluster's
+   * controllers and a break-glass group (`true` for the defaults). Pruned with the set when
+   * turned off; see `preventionStatus`. Default off.
+   */
+  readonly prevention?: boolean | PreventionOptions | undefined;
 }

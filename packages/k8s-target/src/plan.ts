@@ -16,6 +16,7 @@ import { removedFields } from './managed-fields.js';
 import { isOwnedBy } from './ownership.js';
 import type { PlanMemory } from './plan-state.js';
 import { prepare } from './prepare.js';
+import { preventionManifests } from './prevention.js';
 import { readLive } from './read-live.js';
 
 /**
@@ -29,7 +30,12 @@ export async function planSet(
   inventory: Inventory,
   signal: AbortSignal,
 ): Promise<Plan> {
-  const prepared = await prepare(context, manifests, signal);
+  // Drift prevention's policy and binding are members of the set, applied and pruned with it,
+  // first in their tier so they are in force before the objects they protect are written.
+  const set = context.prevention
+    ? [...(await preventionManifests(context, context.prevention, signal)), ...manifests]
+    : manifests;
+  const prepared = await prepare(context, set, signal);
   const live = await readLive(context, prepared, signal);
   const stored = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry.digest]));
   const ordered = [...prepared].sort((a, b) => a.tier - b.tier);

@@ -30,6 +30,7 @@ import { listOwned } from './list-owned.js';
 import type { KubernetesTargetOptions } from './options.js';
 import { planSet } from './plan.js';
 import { deferredKeys, PlanMemory } from './plan-state.js';
+import { type PreventionStatus, readPreventionStatus } from './prevention.js';
 import { pruneEntries } from './prune.js';
 import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-store.js';
 import { kubeConfigWatchStream, type WatchStream } from './watch-stream.js';
@@ -91,6 +92,14 @@ export class KubernetesTarget implements Target {
   /** Request counts of the drift watches (zero until watched). */
   get watchCounters(): { readonly watches: number; readonly lists: number; readonly relists: number } {
     return this.#drift?.counters ?? { watches: 0, lists: 0, relists: 0 };
+  }
+
+  /**
+   * Whether drift prevention is in force: its policy and binding exist and the apiserver has read
+   * the policy's current version (inactive when the `prevention` option is off and they were pruned).
+   */
+  preventionStatus(options: TargetCallOptions): Promise<PreventionStatus> {
+    return scoped(options.signal, (signal) => readPreventionStatus(this.#context, signal));
   }
 
   /** Stops the drift watches. */
