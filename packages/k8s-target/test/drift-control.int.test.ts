@@ -71,6 +71,24 @@ describe('drift control (living cluster)', () => {
     expect(replicasOf(reverted)).toBe(3);
   });
 
+  it('a managers rule leaves every field that manager owns (its scale entry included)', async () => {
+    const { target, admin } = await kubeTarget({
+      ignore: [{ managers: ['hpa-like'], target: { kind: 'Deployment' } }],
+    });
+    const ns = uniqueName('managers');
+    const set = [namespace(ns), deployment(ns, 'web', 2)];
+    let state = await sync(target, set, emptyInventory);
+    // Before the other manager wrote anything, the rule matches nothing.
+    expect(state.plan.unusedIgnoreRules?.map((r) => r.index)).toEqual([0]);
+    for (let i = 0; i < 5; i++) {
+      await scale(admin, ns, 'web', 4 + i);
+      state = await sync(target, set, state.inventory);
+      expect({ writes: state.writes, drifted: state.plan.drifted.length }).toEqual({ writes: 0, drifted: 0 });
+    }
+    expect(state.plan.unusedIgnoreRules).toBeUndefined();
+    expect(state.plan.unchanged[1]?.ignored?.live).toEqual(['/spec/replicas']);
+  });
+
   it('an ignored field we alone own is kept at its live value when the object is updated', async () => {
     const { target, admin } = await kubeTarget({ ignore: [{ paths: ['/spec/replicas'] }] });
     const ns = uniqueName('pin');
