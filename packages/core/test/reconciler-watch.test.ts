@@ -1,7 +1,14 @@
 import { OptionError, type ReconcilerEvents } from '@gitops-kit/core';
 import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
-import { advanceAndIdle, cmRef, configMap, rig } from './support/reconciler-fixtures.js';
+import {
+  advanceAndIdle,
+  cmRef,
+  configMap,
+  GatedSource,
+  memorySource,
+  rig,
+} from './support/reconciler-fixtures.js';
 
 function watchedRig() {
   const clock = new ManualClock();
@@ -55,6 +62,41 @@ describe('Reconciler with watch: instant revert', () => {
     r.cluster.remove(cmRef('a'));
     await advanceAndIdle(r.clock, r.reconciler, 50);
     expect(r.cluster.get(cmRef('a'))).toBeUndefined();
+  });
+
+  it('a notice while a pass runs is answered by one pass queued after it, never a repair alongside', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster({ clock, watch: true });
+    const base = memorySource(clock, { 'a.yaml': configMap('a') });
+    const source = new GatedSource(base);
+    const r = rig(undefined, { interval: 600_000, source }, { clock, cluster, source: base });
+    const repairs: number[] = [];
+    const repair = cluster.repair.bind(cluster);
+    cluster.repair = async (refs, options) => {
+      repairs.push(refs.length);
+      return repair(refs, options);
+    };
+    r.reconciler.start();
+    await source.entered();
+    source.open();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(source.calls).toBe(1);
+
+    const pass = r.reconciler.reconcile();
+    await source.entered(); // a pass holds the fetch stage
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand' };
+    });
+    await r.clock.advance(50);
+    source.open();
+    await pass;
+    await source.entered(); // the queued pass
+    source.open();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(repairs).toEqual([]);
+    expect(source.calls).toBe(3); // the pass in flight, then the one queued for the notice
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    await r.reconciler.stop();
   });
 
   it('refuses watch with a target that cannot watch', () => {
