@@ -71,6 +71,9 @@ export function applyBody(
   return body;
 }
 
+/** The prepared objects as declared, behind the ones {@link withApplyBody} made. */
+const declared = new WeakMap<Prepared, Prepared>();
+
 /** The prepared object with the body the apply (and its dry-run) sends, the digest unchanged. */
 export function withApplyBody(
   context: TargetContext,
@@ -78,7 +81,18 @@ export function withApplyBody(
   live: KubeObject | undefined,
 ): Prepared {
   const body = applyBody(context, item, live, driftView(context, item, live));
-  return body === item.body ? item : { ...item, body };
+  if (body === item.body) return item;
+  const sent = { ...item, body };
+  declared.set(sent, item);
+  return sent;
+}
+
+/**
+ * The prepared object as declared, before {@link withApplyBody} left fields out for a live object:
+ * what a later write (a repair, a creation after a deletion) starts from.
+ */
+export function declaredOf(item: Prepared): Prepared {
+  return declared.get(item) ?? item;
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

@@ -10,7 +10,7 @@ import { isRecord } from '@gitops-kit/core/internal';
 import { diffDesired } from './compare.js';
 import type { TargetContext } from './context.js';
 import { resourcePath } from './discovery.js';
-import { applyBody, driftView } from './drift-rules.js';
+import { applyBody, declaredOf, driftView } from './drift-rules.js';
 import { isStatus } from './errors.js';
 import { KindWatch, type WatchCounters } from './kind-watch.js';
 import { mapAll } from './pool.js';
@@ -65,7 +65,7 @@ export class DriftWatch {
    */
   applying(items: readonly Prepared[]): void {
     this.#applying++;
-    for (const item of items) this.#desired.set(refKey(item.ref), item);
+    for (const item of items) this.#desired.set(refKey(item.ref), declaredOf(item));
     this.#sync();
   }
 

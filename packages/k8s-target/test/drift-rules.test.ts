@@ -1,7 +1,7 @@
 import type { KubeObject } from '@gitops-kit/core';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../src/context.js';
-import { applyBody, driftView } from '../src/drift-rules.js';
+import { applyBody, declaredOf, driftView, withApplyBody } from '../src/drift-rules.js';
 import type { KubernetesTargetOptions } from '../src/options.js';
 import type { Prepared } from '../src/prepare.js';
 import { scriptedTarget } from './support/objects.js';
@@ -67,6 +67,14 @@ describe('drift rules: what the apply sends', () => {
     const item = prepared(desired);
     const view = driftView(ignoreReplicas, item, current);
     expect(applyBody(ignoreReplicas, item, current, view).spec).toHaveProperty('replicas', 5);
+  });
+
+  it('the body sent for a live object remembers the declared one (a repair that creates starts from it)', () => {
+    const item = prepared(desired);
+    const sent = withApplyBody(ignoreReplicas, item, live([ours, hpa], 7));
+    expect(sent.body.spec).not.toHaveProperty('replicas');
+    expect(declaredOf(sent)).toBe(item);
+    expect(declaredOf(item)).toBe(item);
   });
 
   it('Merge leaves every field another manager owns (here the scale entry’s replicas)', () => {
