@@ -217,7 +217,14 @@ export interface PlannedObject {
    * Fields left alone by ignore rules or the object's apply policy (`Merge`), as JSON pointers
    * into the desired and the live object: not compared, not printed, not sent (see `IgnoreRule`).
    */
-  readonly ignored?: { readonly desired: readonly string[]; readonly live: readonly string[] } | undefined;
+  readonly ignored?:
+    | {
+        /** Pointers into the desired object. */
+        readonly desired: readonly string[];
+        /** Pointers into the live object (list items at their live position). */
+        readonly live: readonly string[];
+      }
+    | undefined;
 }
 
 /** What a reconcile would change, as a value: print it, test it, or apply it. */

@@ -45,6 +45,7 @@ export type {
   CustomHealthChecks,
   HealthResult,
 } from './health/types.js';
+export type { WatchCounters } from './kind-watch.js';
 export {
   type Impersonation,
   KubeClient,

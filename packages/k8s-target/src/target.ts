@@ -25,6 +25,7 @@ import { createContext, defaultKubeConfig, type TargetContext } from './context.
 import { DriftWatch } from './drift-watch.js';
 import { validateNow } from './dry-run.js';
 import { K8sErrorCodes } from './errors.js';
+import type { WatchCounters } from './kind-watch.js';
 import type { KubeClient } from './kube-client.js';
 import { listOwned } from './list-owned.js';
 import type { KubernetesTargetOptions } from './options.js';
@@ -90,7 +91,7 @@ export class KubernetesTarget implements Target {
   }
 
   /** Request counts of the drift watches (zero until watched). */
-  get watchCounters(): { readonly watches: number; readonly lists: number; readonly relists: number } {
+  get watchCounters(): Readonly<WatchCounters> {
     return this.#drift?.counters ?? { watches: 0, lists: 0, relists: 0 };
   }
 

@@ -73,8 +73,8 @@ export interface FakeClusterOptions {
   /** Clock for `creationTimestamp`. Default the system clock. */
   readonly clock?: Clock;
   /**
-   * Reconcilers watch this cluster by default (`Target.watch`): a hand change ({@link edit},
-   * {@link add}, {@link remove}) of an applied object is reported to `watchDrift` listeners at once.
+   * Reconcilers watch this cluster by default (`Target.watch`): a hand change (`edit`, `add`,
+   * `remove`) of an applied object is reported to `watchDrift` listeners at once.
    */
   readonly watch?: boolean;
   /**
