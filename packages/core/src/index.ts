@@ -11,6 +11,7 @@
  * @module @gitops-kit/core
  */
 export { abortReason, type Clock, sleep, systemClock } from './clock.js';
+export { alignDeclared } from './diff/align.js';
 export { type DiffOptions, diffObjects, diffValues } from './diff/diff.js';
 export { type FormatPlanOptions, formatChanges, formatPlan, formatPlanSummary } from './diff/format.js';
 export {
@@ -116,6 +117,13 @@ export {
 export { assignShards, countMoved, type ShardOptions } from './fleet/shard-ring.js';
 export { summarizeHealth } from './health.js';
 export {
+  type ApplyPolicy,
+  applyPolicyOf,
+  FLUX_SSA_ANNOTATION,
+  keptByApplyPolicy,
+  SSA_ANNOTATION,
+} from './kube/apply-policy.js';
+export {
   APPLY_TIERS,
   type ApplyTier,
   applyTierOf,
@@ -130,6 +138,22 @@ export {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from './kube/conventions.js';
+export {
+  checkIgnoreRules,
+  describeIgnoreRule,
+  type IgnoredFields,
+  type IgnoreRule,
+  type IgnoreTarget,
+  isIgnoredPointer,
+  matchesIgnoreTarget,
+  parseSelector,
+  resolveIgnored,
+  type UnusedIgnoreRule,
+  unusedIgnoreRules,
+  valueAt,
+  withoutPointers,
+  withValueAt,
+} from './kube/ignore-rules.js';
 export {
   type ArgoHookType,
   beforeHookCreation,
@@ -291,6 +315,7 @@ export type {
   ArtifactMeta,
   ChangeAction,
   Condition,
+  DriftNotice,
   FetchOptions,
   FieldChange,
   HealthOptions,
@@ -312,6 +337,7 @@ export type {
   ReconcileOutcome,
   Renderer,
   RenderOptions,
+  RepairResult,
   Source,
   SourceChange,
   StateStore,

@@ -15,9 +15,14 @@ export function pruneCandidates(inventory: Inventory, desired: readonly ObjectRe
 
 /**
  * Assembles a {@link Plan} from planned objects (in apply order) and the entries to prune, deriving
- * the per-action lists so every target reports them the same way.
+ * the per-action lists so every target reports them the same way; ignore rules that matched
+ * nothing are carried when there are any.
  */
-export function buildPlan(objects: readonly PlannedObject[], prune: readonly InventoryEntry[]): Plan {
+export function buildPlan(
+  objects: readonly PlannedObject[],
+  prune: readonly InventoryEntry[],
+  unusedIgnoreRules: Plan['unusedIgnoreRules'] = [],
+): Plan {
   return {
     objects,
     create: objects.filter((o) => o.action === 'create'),
@@ -25,6 +30,7 @@ export function buildPlan(objects: readonly PlannedObject[], prune: readonly Inv
     unchanged: objects.filter((o) => o.action === 'unchanged'),
     drifted: objects.filter((o) => o.drifted),
     prune,
+    ...(unusedIgnoreRules.length > 0 ? { unusedIgnoreRules } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * Artifact, a Renderer turns it into Manifests, a Target plans, applies, prunes and reports health,
  * and a StateStore keeps the inventory between processes. Everything here is plain data.
  */
+import type { UnusedIgnoreRule } from './kube/ignore-rules.js';
 import type { ObjectRef } from './refs.js';
 
 /** Object metadata: the fields gitops-kit reads; everything else passes through untouched. */
@@ -212,6 +213,18 @@ export interface PlannedObject {
   readonly live?: KubeObject | undefined;
   /** Its phase and wave in the pass, set by the reconciler's plan (targets leave it out). */
   readonly lifecycle?: PlannedLifecycle | undefined;
+  /**
+   * Fields left alone by ignore rules or the object's apply policy (`Merge`), as JSON pointers
+   * into the desired and the live object: not compared, not printed, not sent (see `IgnoreRule`).
+   */
+  readonly ignored?:
+    | {
+        /** Pointers into the desired object. */
+        readonly desired: readonly string[];
+        /** Pointers into the live object (list items at their live position). */
+        readonly live: readonly string[];
+      }
+    | undefined;
 }
 
 /** What a reconcile would change, as a value: print it, test it, or apply it. */
@@ -228,6 +241,8 @@ export interface Plan {
   readonly drifted: readonly PlannedObject[];
   /** Inventory entries missing from the desired set, in delete order (reverse of apply order). */
   readonly prune: readonly InventoryEntry[];
+  /** Ignore rules the target was given that matched no field of any object (a typo, a stale rule). */
+  readonly unusedIgnoreRules?: readonly UnusedIgnoreRule[] | undefined;
 }
 
 /** Options for {@link Target.plan}. */
@@ -330,6 +345,44 @@ export interface Target {
    * objects are whose, and adopting a neighbour's objects would prune them.
    */
   readonly owner?: string;
+  /**
+   * Whether the target was configured to watch what it applied (reconcilers then watch by default,
+   * see {@link watchDrift}).
+   */
+  readonly watch?: boolean;
+  /**
+   * Optional: watches the objects the target last applied and calls `onDrift` soon after someone
+   * else changes or deletes one in a way the next plan would revert (fields left to others by
+   * ignore rules or policies are no drift). Returns the function that stops watching. A reconciler
+   * with `watch` subscribes once started and answers each notice with {@link repair}, queued with
+   * its passes.
+   */
+  watchDrift?(onDrift: (notice: DriftNotice) => void): () => void;
+  /**
+   * Optional: applies the given objects again as last applied, without a full pass (no fetch,
+   * render or prune). Objects no longer drifted are left alone.
+   */
+  repair?(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult>;
+}
+
+/** What {@link Target.watchDrift} reports: one object changed or deleted by someone else. */
+export interface DriftNotice {
+  /** The object. */
+  readonly ref: ObjectRef;
+  /** True when it was deleted. */
+  readonly deleted: boolean;
+  /** Who changed it, as far as the target can tell (the field manager of the newest change). */
+  readonly changedBy?: string | undefined;
+  /** The fields the next plan would set back (masked for Secrets), empty for a deletion. */
+  readonly changes: readonly FieldChange[];
+}
+
+/** What {@link Target.repair} did. */
+export interface RepairResult {
+  /** The objects written again. */
+  readonly repaired: readonly ObjectRef[];
+  /** How many write requests were made. */
+  readonly writes: number;
 }
 
 /** The outcome of one reconcile, as stored in history. */

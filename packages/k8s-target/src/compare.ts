@@ -1,4 +1,5 @@
 import {
+  alignDeclared,
   diffValues,
   type FieldChange,
   isSecret,
@@ -108,4 +109,13 @@ export function diffDesired(desired: KubeObject, live: KubeObject, limit = 100):
 /** The changes of creating `desired`: one per leaf, masked for Secrets. */
 export function creationChanges(desired: KubeObject, limit = 100): FieldChange[] {
   return diffValues(undefined, comparable(desired), { mask: maskFor(desired), limit, declaredOnly: true });
+}
+
+/**
+ * The desired object aligned on the live one by the planner's own tolerances (see core's
+ * `alignDeclared`): what {@link diffDesired} counts as equal (quantities, `null` and empty values)
+ * reads the same on both sides, so a printed diff shows the changes the plan found and no others.
+ */
+export function alignDesired(desired: KubeObject, live: KubeObject | undefined): KubeObject {
+  return alignDeclared(live, desired, { equivalent: sameQuantity }) as KubeObject;
 }

@@ -1,10 +1,11 @@
-import { type Clock, systemClock } from '@gitops-kit/core';
+import { type Clock, checkIgnoreRules, type IgnoreRule, systemClock } from '@gitops-kit/core';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Discovery } from './discovery.js';
 import type { CustomHealthChecks } from './health/types.js';
 import { KubeClient } from './kube-client.js';
 import type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
 import { ownerLabelValue } from './ownership.js';
+import type { ResolvedPrevention } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
 
 /**
@@ -30,12 +31,17 @@ export interface TargetContext {
   readonly establishTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly clock: Clock;
+  /** Ignore rules, checked once here. */
+  readonly ignore: readonly IgnoreRule[];
+  /** Drift prevention, when on. */
+  readonly prevention: ResolvedPrevention | undefined;
 }
 
 /** Resolves the options: defaults applied, a client built from the KubeConfig unless one is given. */
 export function createContext(options: KubernetesTargetOptions): TargetContext {
   if (!options.name) throw new Error('KubernetesTarget needs a name');
   const concurrency = options.concurrency ?? 16;
+  checkIgnoreRules(options.ignore ?? []);
   const client =
     options.client ??
     KubeClient.fromKubeConfig(options.kubeConfig ?? defaultKubeConfig(), {
@@ -60,11 +66,15 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
     establishTimeoutMs: options.establishTimeoutMs ?? 60_000,
     pollIntervalMs: options.pollIntervalMs ?? 200,
     clock: options.clock ?? systemClock,
+    ignore: options.ignore ?? [],
+    prevention: options.prevention
+      ? { options: options.prevention === true ? {} : options.prevention, identity: undefined }
+      : undefined,
   };
 }
 
 /** The KubeConfig from the default loading rules. */
-function defaultKubeConfig(): KubeConfig {
+export function defaultKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   return kubeConfig;

@@ -9,7 +9,14 @@
  */
 
 // The ownership marks are core's Kubernetes conventions, re-exported for users of this package.
-export { FORCE_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL, PRUNE_ANNOTATION } from '@gitops-kit/core';
+export {
+  FLUX_SSA_ANNOTATION,
+  FORCE_ANNOTATION,
+  OWNER_ANNOTATION,
+  OWNER_LABEL,
+  PRUNE_ANNOTATION,
+  SSA_ANNOTATION,
+} from '@gitops-kit/core';
 export {
   CLUSTER_SECRET_TYPE,
   CLUSTER_SECRET_TYPE_LABEL,
@@ -38,6 +45,7 @@ export type {
   CustomHealthChecks,
   HealthResult,
 } from './health/types.js';
+export type { WatchCounters } from './kind-watch.js';
 export {
   type Impersonation,
   KubeClient,
@@ -58,6 +66,7 @@ export {
 } from './leader-election.js';
 export type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
 export { isOwnedBy, ownerLabelValue } from './ownership.js';
+export { type PreventionOptions, type PreventionStatus, preventionName } from './prevention.js';
 export { type FormatPlanDiffOptions, formatPlanDiff, planSummaryLine } from './print-diff.js';
 export {
   assertRestrictions,
@@ -82,3 +91,4 @@ export {
 } from './shard-leases.js';
 export { ConfigMapStateStore, type ConfigMapStateStoreOptions, stateObjectName } from './state-store.js';
 export { KubernetesTarget } from './target.js';
+export type { WatchEvent, WatchStream } from './watch-stream.js';

@@ -1,8 +1,10 @@
-import type { Clock } from '@gitops-kit/core';
+import type { Clock, IgnoreRule } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomHealthChecks } from './health/types.js';
 import type { Impersonation, KubeClient } from './kube-client.js';
+import type { PreventionOptions } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
+import type { WatchStream } from './watch-stream.js';
 
 /** How deletes propagate to dependants (`Background` by default). */
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
@@ -53,4 +55,24 @@ export interface KubernetesTargetOptions {
   readonly pollIntervalMs?: number | undefined;
   /** Time of those waits (default the system clock), injected so tests can pass a manual clock. */
   readonly clock?: Clock | undefined;
+  /**
+   * Fields to leave to others (an HPA's `spec.replicas`), by JSON pointer or field manager, for
+   * the objects a target selector picks: never sent on update, never compared, never drift. A rule
+   * that matches nothing is listed in the plan's `unusedIgnoreRules`. See the README's "Drift control".
+   */
+  readonly ignore?: readonly IgnoreRule[] | undefined;
+  /**
+   * Revert hand edits and deletions within seconds (reconcilers using this target watch by
+   * default): one watch per applied kind, see `watchDrift`. Default false.
+   */
+  readonly watch?: boolean | undefined;
+  /** How watches are streamed (default: through the KubeConfig); for tests and custom transports. */
+  readonly watchStream?: WatchStream | undefined;
+  /**
+   * Drift prevention: apply, with the set, a ValidatingAdmissionPolicy and binding that make the
+   * apiserver refuse UPDATE and DELETE of our objects by anyone but the reconciler, the cluster's
+   * controllers and a break-glass group (`true` for the defaults). Pruned with the set when
+   * turned off; see `preventionStatus`. Default off.
+   */
+  readonly prevention?: boolean | PreventionOptions | undefined;
 }

@@ -1,5 +1,6 @@
 import { isNamespace, type Plan, type PlannedObject, refKey } from '@gitops-kit/core';
 import type { TargetContext } from './context.js';
+import { withApplyBody } from './drift-rules.js';
 import { type Prepared, prepare } from './prepare.js';
 
 /** What the target remembers about a plan it made, between plan, validate and apply. */
@@ -28,7 +29,9 @@ export class PlanMemory {
       plan.objects.map((o) => o.manifest),
       signal,
     );
-    const state = newState(prepared);
+    // The bodies the drift rules allow, against the live objects the plan kept.
+    const live = new Map(plan.objects.map((o) => [refKey(o.ref), o.live]));
+    const state = newState(prepared.map((item) => withApplyBody(context, item, live.get(refKey(item.ref)))));
     this.#plans.set(plan, state);
     return state;
   }

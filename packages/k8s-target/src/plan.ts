@@ -1,18 +1,22 @@
 import {
   buildPlan,
   type Inventory,
+  isIgnoredPointer,
   type Manifest,
   type Plan,
   type PlannedObject,
   pruneCandidates,
   refKey,
+  unusedIgnoreRules,
 } from '@gitops-kit/core';
 import { creationChanges, diffDesired } from './compare.js';
 import type { TargetContext } from './context.js';
+import { driftView, ignoredField, plannedByPolicy, withApplyBody } from './drift-rules.js';
 import { removedFields } from './managed-fields.js';
 import { isOwnedBy } from './ownership.js';
 import type { PlanMemory } from './plan-state.js';
 import { prepare } from './prepare.js';
+import { preventionManifests } from './prevention.js';
 import { readLive } from './read-live.js';
 
 /**
@@ -26,15 +30,25 @@ export async function planSet(
   inventory: Inventory,
   signal: AbortSignal,
 ): Promise<Plan> {
-  const prepared = await prepare(context, manifests, signal);
+  // Drift prevention's policy and binding are members of the set, applied and pruned with it,
+  // first in their tier so they are in force before the objects they protect are written.
+  const set = context.prevention
+    ? [...(await preventionManifests(context, context.prevention, signal)), ...manifests]
+    : manifests;
+  const prepared = await prepare(context, set, signal);
   const live = await readLive(context, prepared, signal);
   const stored = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry.digest]));
   const ordered = [...prepared].sort((a, b) => a.tier - b.tier);
+  const used: number[] = [];
   const objects: PlannedObject[] = ordered.map((item) => {
     const key = refKey(item.ref);
     const current = live.get(key);
     const previous = stored.get(key);
-    const base = { ref: item.ref, manifest: item.manifest, digest: item.digest };
+    const view = driftView(context, item, current);
+    used.push(...view.ignored.used);
+    const base = { ref: item.ref, manifest: item.manifest, digest: item.digest, ...ignoredField(view) };
+    const byPolicy = plannedByPolicy(view, base, current);
+    if (byPolicy) return byPolicy;
     if (!current) {
       return {
         ...base,
@@ -45,13 +59,18 @@ export async function planSet(
         changes: creationChanges(item.body),
       };
     }
-    const changes = diffDesired(item.body, current);
+    const changes = diffDesired(view.compared, current);
     if (changes.length === 0 && previous === item.digest) {
       return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
     }
     // The desired object changed since the last apply (or we have no record of it): fields we
     // applied before and no longer declare will be removed, so they are changes too.
-    const removed = previous === item.digest ? [] : removedFields(item.body, current, context.fieldManager);
+    const removed =
+      previous === item.digest
+        ? []
+        : removedFields(view.compared, current, context.fieldManager).filter(
+            (change) => !isIgnoredPointer(view.ignored.live, change.path),
+          );
     if (changes.length === 0 && removed.length === 0 && isOwnedBy(current, context.name)) {
       // Already exactly as declared and marked as ours (an inventory lost or written elsewhere).
       return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
@@ -70,7 +89,11 @@ export async function planSet(
       inventory,
       prepared.map((p) => p.ref),
     ),
+    unusedIgnoreRules(context.ignore, used),
   );
-  memory.remember(plan, prepared);
+  memory.remember(
+    plan,
+    prepared.map((item) => withApplyBody(context, item, live.get(refKey(item.ref)))),
+  );
   return plan;
 }

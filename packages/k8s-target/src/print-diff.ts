@@ -7,9 +7,11 @@ import {
   maskSecretValues,
   type Plan,
   type PlannedObject,
+  withoutPointers,
 } from '@gitops-kit/core';
 import { structuredPatch } from 'diff';
 import { stringify } from 'yaml';
+import { alignDesired } from './compare.js';
 import { projectLive, stripServerFields } from './diff-projection.js';
 import { ownedFields } from './managed-fields.js';
 
@@ -100,8 +102,16 @@ export function diffTexts(
 ): { live: string; desired: string } {
   const prefixes = options.ignorePrefixes ?? ['gitops-kit.dev/'];
   const owned = object.live ? ownedFields(object.live, options.fieldManager ?? 'gitops-kit') : undefined;
-  const liveClean = object.live ? withoutMarks(stripServerFields(object.live), prefixes) : undefined;
-  const desiredClean = withoutMarks(stripServerFields(object.manifest.object), prefixes);
+  // Fields the ignore rules or the apply policy leave to others are shown on neither side.
+  const liveClean = object.live
+    ? withoutMarks(stripServerFields(withoutPointers(object.live, object.ignored?.live ?? [])), prefixes)
+    : undefined;
+  const desiredMarked = withoutMarks(
+    stripServerFields(withoutPointers(object.manifest.object, object.ignored?.desired ?? [])),
+    prefixes,
+  );
+  // The planner's tolerances, so a quantity or a `null` it rightly took as equal prints as equal.
+  const desiredClean = alignDesired(desiredMarked, liveClean);
   const masked = maskSecretValues(liveClean, desiredClean);
   const live = masked.live ? projectLive(masked.live, masked.desired, owned) : undefined;
   return { live: live === undefined ? '' : toDiffYaml(live), desired: toDiffYaml(masked.desired) };
@@ -208,5 +218,8 @@ export function formatPlanDiff(plan: Plan, options: FormatPlanDiffOptions = {}):
     sections.push(objectSection(object, options, paint));
   }
   if (plan.prune.length > 0) sections.push(plan.prune.map((entry) => pruneLine(entry, paint)));
+  const unused = plan.unusedIgnoreRules ?? [];
+  if (unused.length > 0)
+    sections.push(unused.map((rule) => `! unused ${rule.description}: it matched nothing`));
   return `${sections.map((lines) => lines.join('\n')).join('\n\n')}\n`;
 }

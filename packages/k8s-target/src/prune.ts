@@ -5,6 +5,7 @@ import {
   isPruneDisabled,
   type KubeObject,
   keptByAnnotation,
+  keptByApplyPolicy,
   type ObjectRef,
   type PruneResult,
   type ValidationIssue,
@@ -66,7 +67,7 @@ async function pruneOne(context: TargetContext, entry: InventoryEntry, signal: A
   }
   if (!isOwnedBy(live, name)) return `not owned by ${name} (no ownership mark)`;
   if (isPruneDisabled(live)) return 'kept by annotation gitops-kit.dev/prune: disabled';
-  const kept = keptByAnnotation(live.metadata.annotations);
+  const kept = keptByAnnotation(live.metadata.annotations) ?? keptByApplyPolicy(live);
   if (kept !== undefined) return kept;
   if (typeof live.metadata.deletionTimestamp === 'string') return 'deleted';
   try {

@@ -1,6 +1,7 @@
 import {
   ApplyError,
   type ApplyResult,
+  type DriftNotice,
   ErrorCodes,
   HealthError,
   type HealthOptions,
@@ -9,25 +10,31 @@ import {
   type InventoryEntry,
   type Manifest,
   type ObjectRef,
+  OptionError,
   type Plan,
   type PlanOptions,
   type PruneResult,
+  type RepairResult,
   type Target,
   type TargetCallOptions,
 } from '@gitops-kit/core';
 import { applyPlan } from './apply.js';
 import { scoped, typedReadError, verbError } from './call.js';
 import { readHealth } from './check-health.js';
-import { createContext, type TargetContext } from './context.js';
+import { createContext, defaultKubeConfig, type TargetContext } from './context.js';
+import { DriftWatch } from './drift-watch.js';
 import { validateNow } from './dry-run.js';
 import { K8sErrorCodes } from './errors.js';
+import type { WatchCounters } from './kind-watch.js';
 import type { KubeClient } from './kube-client.js';
 import { listOwned } from './list-owned.js';
 import type { KubernetesTargetOptions } from './options.js';
 import { planSet } from './plan.js';
 import { deferredKeys, PlanMemory } from './plan-state.js';
+import { type PreventionStatus, readPreventionStatus } from './prevention.js';
 import { pruneEntries } from './prune.js';
 import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-store.js';
+import { kubeConfigWatchStream, type WatchStream } from './watch-stream.js';
 
 /**
  * A {@link Target} for Kubernetes: server-side apply in tiers, validation by server-side dry-run,
@@ -41,14 +48,76 @@ export class KubernetesTarget implements Target {
   readonly name: string;
   /** The HTTP client; its `counters` tell how many requests and writes were made. */
   readonly client: KubeClient;
+  /** Whether reconcilers using this target watch it by default (the `watch` option). */
+  readonly watch: boolean;
   readonly #context: TargetContext;
   readonly #plans = new PlanMemory();
+  readonly #stream: (() => WatchStream) | undefined;
+  #drift: DriftWatch | undefined;
 
   /** Resolves the options once; builds a client from the KubeConfig unless one is given. */
   constructor(options: KubernetesTargetOptions) {
     this.#context = createContext(options);
     this.name = this.#context.name;
     this.client = this.#context.client;
+    this.watch = options.watch ?? false;
+    const { watchStream, kubeConfig, client } = options;
+    this.#stream = watchStream
+      ? () => watchStream
+      : kubeConfig || !client
+        ? () => kubeConfigWatchStream(kubeConfig ?? defaultKubeConfig())
+        : undefined;
+  }
+
+  /**
+   * Watches what this target applied (one watch per resource, by owner label) and calls
+   * `onDrift` when someone else changes an object in a way the next plan would revert, or deletes
+   * it; fields left to others by ignore rules or policies are no drift. Returns the function that
+   * stops it. Needs a KubeConfig (or `watchStream`).
+   */
+  watchDrift(onDrift: (notice: DriftNotice) => void): () => void {
+    return this.#driftWatch().subscribe(onDrift);
+  }
+
+  /** Applies the given objects again as the last apply sent them, when they still drift. */
+  repair(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult> {
+    return scoped(options.signal, async (signal) => {
+      try {
+        return await this.#driftWatch().repair(refs, signal);
+      } catch (error) {
+        throw verbError(error, 'apply', ErrorCodes.ApplyFailed);
+      }
+    });
+  }
+
+  /** Request counts of the drift watches (zero until watched). */
+  get watchCounters(): Readonly<WatchCounters> {
+    return this.#drift?.counters ?? { watches: 0, lists: 0, relists: 0 };
+  }
+
+  /**
+   * Whether drift prevention is in force: its policy and binding exist and the apiserver has read
+   * the policy's current version (inactive when the `prevention` option is off and they were pruned).
+   */
+  preventionStatus(options: TargetCallOptions): Promise<PreventionStatus> {
+    return scoped(options.signal, (signal) => readPreventionStatus(this.#context, signal));
+  }
+
+  /** Stops the drift watches. */
+  close(): void {
+    this.#drift?.close();
+  }
+
+  #driftWatch(): DriftWatch {
+    if (this.#drift) return this.#drift;
+    if (!this.#stream) {
+      throw new OptionError(
+        ['watchStream'],
+        `KubernetesTarget ${this.name}: watching needs a kubeConfig or a watchStream`,
+      );
+    }
+    this.#drift = new DriftWatch(this.#context, this.#stream());
+    return this.#drift;
   }
 
   /** A {@link ConfigMapStateStore} using this target's client (and so its credentials and counters). */
@@ -98,7 +167,13 @@ export class KubernetesTarget implements Target {
     return scoped(options.signal, async (signal) => {
       try {
         const state = await this.#plans.stateOf(this.#context, plan, signal);
-        return await applyPlan(this.#context, plan, state, signal);
+        const drift = this.#drift?.active ? this.#drift : undefined;
+        drift?.applying([...state.byKey.values()]);
+        try {
+          return await applyPlan(this.#context, plan, state, signal);
+        } finally {
+          drift?.applied();
+        }
       } catch (error) {
         throw verbError(error, 'apply', ErrorCodes.ApplyFailed);
       }
@@ -111,6 +186,7 @@ export class KubernetesTarget implements Target {
    * (they stay in the inventory); objects outside the restrictions are left alone.
    */
   prune(entries: readonly InventoryEntry[], options: TargetCallOptions): Promise<PruneResult> {
+    this.#drift?.forget(entries.map((e) => e.ref));
     return scoped(options.signal, (signal) => pruneEntries(this.#context, entries, signal));
   }
 

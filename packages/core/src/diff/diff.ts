@@ -71,11 +71,19 @@ function isEmpty(value: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether a desired value declares nothing against a live one under `declaredOnly`: `null` or
+ * absent, or empty where the live value is empty or absent too (the server drops empty values).
+ * One predicate, so the planner and the printed diff (`alignDeclared`) agree on what is no change.
+ */
+export function declaresNothing(live: unknown, desired: unknown): boolean {
+  return desired === null || desired === undefined || (isEmpty(desired) && isEmpty(live));
+}
+
 function walk(w: Walker, path: string, before: unknown, after: unknown): void {
   const { out, limit } = w;
   if (out.length >= limit || jsonEqual(before, after)) return;
-  if (w.declaredOnly && (after === null || after === undefined || (isEmpty(after) && isEmpty(before))))
-    return;
+  if (w.declaredOnly && declaresNothing(before, after)) return;
   const beforeRecord = isRecord(before) ? before : before === undefined ? {} : undefined;
   const afterRecord = isRecord(after) ? after : after === undefined ? {} : undefined;
   if (beforeRecord && afterRecord && (isRecord(before) || isRecord(after))) {

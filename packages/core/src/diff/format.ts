@@ -42,6 +42,7 @@ export function formatPlan(plan: Plan, options: FormatPlanOptions = {}): string 
     }
   }
   for (const entry of plan.prune) lines.push(`${indent}- prune   ${formatRef(entry.ref)}`);
+  for (const rule of plan.unusedIgnoreRules ?? []) lines.push(`${indent}! unused  ${rule.description}`);
   return lines.join('\n');
 }
 

@@ -53,6 +53,10 @@ export interface ReconcilerEvents {
     readonly revision: string;
     /** The objects changed on the target since they were applied. */
     readonly objects: readonly ObjectRef[];
+    /** Who changed them (field managers), when a watch saw the change. */
+    readonly changedBy?: readonly string[];
+    /** True when a watch saw it and the objects were re-applied at once (no full pass). */
+    readonly repaired?: boolean;
   };
   /** The set was written. */
   applied: EventBase & {

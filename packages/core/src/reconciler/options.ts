@@ -63,6 +63,12 @@ export interface ReconcilerOptions {
   readonly gate?: Gate;
   /** Receives errors of event listeners (default: `console.warn`). A listener never breaks a pass. */
   readonly onListenerError?: ListenerErrorHandler;
+  /**
+   * Revert hand edits and deletions within seconds, without waiting for the interval: once started,
+   * watch the target (`Target.watchDrift`) and re-apply what drifted (`Target.repair`), queued with
+   * the passes; the interval pass stays the safety net. Default: the target's own `watch` setting.
+   */
+  readonly watch?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -88,6 +94,7 @@ export interface ResolvedOptions {
   readonly random: () => number;
   readonly gate: Gate | undefined;
   readonly onListenerError: ListenerErrorHandler;
+  readonly watch: boolean;
 }
 
 const MINUTE = 60_000;
@@ -186,6 +193,10 @@ export function resolveOptions(input: ReconcilerOptions): ResolvedOptions {
   const wait = options.wait ?? rollback;
   // A rollback is decided by the health wait: without it no revision can be found unhealthy.
   if (rollback && !wait) throw new OptionError(['rollback', 'wait'], `${who}: option rollback needs wait`);
+  const watch = options.watch ?? target.watch ?? false;
+  if (watch && (typeof target.watchDrift !== 'function' || typeof target.repair !== 'function')) {
+    throw new OptionError(['watch'], `${who}: option watch needs a target with watchDrift and repair`);
+  }
   const jitter = options.jitter ?? 0.1;
   if (!(jitter >= 0 && jitter < 1)) {
     throw new OptionError(['jitter'], `${who}: option jitter must be in [0, 1), got ${String(jitter)}`);
@@ -230,5 +241,6 @@ export function resolveOptions(input: ReconcilerOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     gate: options.gate,
     onListenerError: options.onListenerError ?? warnListenerError,
+    watch,
   };
 }

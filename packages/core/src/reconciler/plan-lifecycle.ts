@@ -61,6 +61,6 @@ export function planLifecycle(
 ): LifecyclePlan {
   const scheduling = { compare: byApplyTier, wait: options.wait ?? false };
   const first = scheduleLifecycle(plan.objects, operation, scheduling);
-  const annotated = buildPlan(annotatePlanned(plan.objects, first), plan.prune);
+  const annotated = buildPlan(annotatePlanned(plan.objects, first), plan.prune, plan.unusedIgnoreRules);
   return { plan: annotated, schedule: scheduleLifecycle(annotated.objects, operation, scheduling) };
 }

@@ -2,6 +2,7 @@ import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../
 import type { PlanSummary } from '../plan.js';
 import { boundMessage } from '../summary.js';
 import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
+import { DriftNotices, repairDrift } from './drift-repair.js';
 import {
   GuardedEmitter,
   type ReconcilerEventName,
@@ -19,6 +20,7 @@ import { intervalDelay, retryDelay } from './scheduling.js';
 import { addHistory, produceStatus, type ReconcilerStatus, type StatusRecipe } from './status.js';
 import { registerTargetUser } from './target-owners.js';
 import {
+  driftRepaired,
   initialStatus,
   nextRunScheduled,
   passDeferred,
@@ -157,6 +159,9 @@ export class Reconciler {
   #binding: ReconcilerBinding | undefined;
   /** The retry delay of the newest deferral, if the newest pass was deferred. */
   #deferredFor: number | undefined;
+  /** Drift notices from the target's watch (`watch`), and the function that stops it. */
+  readonly #notices: DriftNotices;
+  #unwatch: (() => void) | undefined;
 
   /**
    * Checks the options (an `OptionError` naming the option at fault when one cannot work); nothing
@@ -167,6 +172,7 @@ export class Reconciler {
     registerTargetUser(this.#options.target, this.#options.name);
     this.#events = new GuardedEmitter(this.#options.onListenerError);
     this.#status = initialStatus(this.#options.name, this.#now());
+    this.#notices = new DriftNotices(this.#options.clock, () => this.#repair());
   }
 
   /** The name given in the options. */
@@ -291,6 +297,7 @@ export class Reconciler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    if (this.#options.watch) this.#unwatch ??= this.#options.target.watchDrift?.((n) => this.#notices.add(n));
     if (!this.#suspended) void this.#request('scheduled', undefined, {});
   }
 
@@ -301,6 +308,9 @@ export class Reconciler {
   async stop(options: StopOptions = {}): Promise<void> {
     this.#started = false;
     this.#clearTimer();
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    this.#notices.clear();
     this.#update(nextRunScheduled(undefined));
     const queued = this.#next ?? [];
     this.#next = undefined;
@@ -364,6 +374,46 @@ export class Reconciler {
         this.#launch([request]);
       }
     });
+  }
+
+  /**
+   * Answers the drift notices a watch gathered: at once with `Target.repair` when nothing runs
+   * (a run of its own, so passes asked meanwhile queue after it), else by a pass queued after
+   * the one in flight. A failed repair asks for a pass, the safety net.
+   */
+  #repair(): void {
+    if (!this.#started || this.#suspended) {
+      this.#notices.take();
+      return;
+    }
+    if (this.#current) {
+      this.#notices.take();
+      void this.#request('trigger', undefined, {});
+      return;
+    }
+    const controller = new AbortController();
+    const run: Run = { requests: [], controller, started: true, unlink: [], done: Promise.resolve() };
+    this.#current = run;
+    const host = {
+      options: this.#options,
+      memory: this.#memory,
+      emit: (event: 'drifted', payload: ReconcilerEvents['drifted']) => this.#events.emit(event, payload),
+      record: (outcome: ReconcileOutcome, reason: string, startedAt: number, durationMs: number) => {
+        this.#record(this.#memory.lastArtifact, outcome, reason, startedAt, durationMs);
+        this.#update(driftRepaired(this.#memory.stored.history ?? []));
+      },
+    };
+    run.done = repairDrift(host, this.#notices.take(), controller.signal).then(
+      () => this.#afterRepair(false),
+      () => this.#afterRepair(true),
+    );
+  }
+
+  /** Ends a repair's run: queued passes start; a failed repair asks for a pass. */
+  #afterRepair(failed: boolean): void {
+    this.#current = undefined;
+    if (this.#next) this.#afterPass(this.#skipped(R.Aborted, 'A drift repair ran'));
+    else if (failed) void this.#request('trigger', undefined, {});
   }
 
   /** Starts a pass for the given requests, and what follows it: the coalesced next pass or the schedule. */

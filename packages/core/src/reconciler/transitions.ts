@@ -138,6 +138,13 @@ export function storedStateLoaded(stored: StoredState): StatusRecipe {
   };
 }
 
+/** A watch's drift repair added a history entry; conditions stay as the last pass left them. */
+export function driftRepaired(history: readonly HistoryEntry[]): StatusRecipe {
+  return (d) => {
+    d.history = castDraft(history);
+  };
+}
+
 /** The pass got through its precondition and gate: Reconciling=True. */
 export function passStarted(at: string): StatusRecipe {
   return (d) => setCondition(d, 'Reconciling', 'True', R.Progressing, 'Reconciliation in progress', at);

@@ -1,5 +1,5 @@
 import { abortReason, type Clock, systemClock } from '../clock.js';
-import { diffObjects } from '../diff/diff.js';
+import { diffObjects, diffValues } from '../diff/diff.js';
 import { projectOnto, unionShape } from '../diff/project.js';
 import { isRecord, jsonEqual } from '../diff/values.js';
 import { digestObject } from '../digest.js';
@@ -11,6 +11,7 @@ import {
   type ValidationIssue,
 } from '../errors.js';
 import { summarizeHealth } from '../health.js';
+import { applyPolicyOf, keptByApplyPolicy } from '../kube/apply-policy.js';
 import {
   applyTierOf,
   CLUSTER_SCOPED_KINDS,
@@ -19,12 +20,23 @@ import {
   PRUNE_ANNOTATION,
   PRUNE_DISABLED,
 } from '../kube/conventions.js';
+import {
+  checkIgnoreRules,
+  type IgnoreRule,
+  resolveIgnored,
+  unusedIgnoreRules,
+  valueAt,
+  withoutPointers,
+  withValueAt,
+} from '../kube/ignore-rules.js';
 import { readSyncOptions } from '../lifecycle/annotations.js';
 import { keptByAnnotation } from '../lifecycle/policy.js';
 import { buildPlan, pruneCandidates } from '../plan.js';
 import { formatRef, type ObjectRef, refKey, refOf } from '../refs.js';
 import type {
   ApplyResult,
+  DriftNotice,
+  FieldChange,
   HealthReport,
   HealthStatus,
   Inventory,
@@ -36,6 +48,7 @@ import type {
   PlannedObject,
   PlanOptions,
   PruneResult,
+  RepairResult,
   Target,
   TargetCallOptions,
 } from '../types.js';
@@ -59,6 +72,17 @@ export interface FakeClusterOptions {
   readonly objects?: readonly KubeObject[];
   /** Clock for `creationTimestamp`. Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Reconcilers watch this cluster by default (`Target.watch`): a hand change (`edit`, `add`,
+   * `remove`) of an applied object is reported to `watchDrift` listeners at once.
+   */
+  readonly watch?: boolean;
+  /**
+   * Ignore rules, as the Kubernetes target reads them: fields at their JSON pointers are left as
+   * they are live (not compared, not written once the object exists). The fake cluster keeps no
+   * managed fields, so `managers` rules match only objects given with `metadata.managedFields`.
+   */
+  readonly ignore?: readonly IgnoreRule[];
 }
 
 /** One write or delete the fake cluster performed, in order. */
@@ -137,6 +161,12 @@ export class FakeCluster implements Target {
   readonly #validationFailures = new Map<string, string>();
   readonly #applyFailures = new Map<string, string>();
   readonly #deleteFailures = new Map<string, string>();
+  readonly #ignore: readonly IgnoreRule[];
+  /** What we last wrote per object (before fields left to others), for drift notices and repairs. */
+  readonly #desired = new Map<string, KubeObject>();
+  readonly #watchers = new Set<(notice: DriftNotice) => void>();
+  /** Whether reconcilers watch this cluster by default. */
+  readonly watch: boolean;
   #resourceVersion = 0;
   #uid = 0;
 
@@ -147,6 +177,9 @@ export class FakeCluster implements Target {
     this.defaultNamespace = options.defaultNamespace ?? 'default';
     this.#clusterScoped = new Set([...CLUSTER_SCOPED_KINDS, ...(options.clusterScopedKinds ?? [])]);
     this.#clock = options.clock ?? systemClock;
+    checkIgnoreRules(options.ignore ?? []);
+    this.#ignore = options.ignore ?? [];
+    this.watch = options.watch ?? false;
     for (const object of options.objects ?? []) this.add(object);
   }
 
@@ -163,13 +196,18 @@ export class FakeCluster implements Target {
           applyTierOf(a.object.apiVersion, a.object.kind) - applyTierOf(b.object.apiVersion, b.object.kind) ||
           a.index - b.index,
       );
+    const used: number[] = [];
     const objects = ordered.map(({ manifest, object }): PlannedObject => {
       const ref = refOf(object);
       const digest = digestObject(object);
       const desired = this.#withOwner(object);
       const live = this.#store.get(refKey(ref));
       const sameAsInventory = inventoryByKey.get(refKey(ref))?.digest === digest;
+      if (!live && applyPolicyOf(object) === 'Ignore') {
+        return { ref, action: 'unchanged', manifest, digest, drifted: false, changes: [] };
+      }
       if (!live) {
+        this.#keptPointers(desired, undefined, used);
         return {
           ref,
           action: 'create',
@@ -179,10 +217,20 @@ export class FakeCluster implements Target {
           changes: diffObjects(undefined, desired),
         };
       }
-      const managed = projectOnto(live.object, unionShape(live.applied ?? {}, desired));
       const base = { ref, manifest, digest, live: structuredClone(live.object) };
-      if (jsonEqual(managed, desired)) return { ...base, action: 'unchanged', drifted: false, changes: [] };
-      return { ...base, action: 'update', drifted: sameAsInventory, changes: diffObjects(managed, desired) };
+      const policy = applyPolicyOf(object);
+      if (policy === 'Ignore' || policy === 'IfNotPresent') {
+        return { ...base, action: 'unchanged', drifted: false, changes: [] };
+      }
+      // Fields left to others (ignore rules, `Merge`) are compared on neither side.
+      const kept = this.#keptPointers(desired, live, used);
+      const wanted = withoutPointers(desired, kept);
+      const managed = withoutPointers(
+        projectOnto(live.object, unionShape(live.applied ?? {}, desired)),
+        kept,
+      );
+      if (jsonEqual(managed, wanted)) return { ...base, action: 'unchanged', drifted: false, changes: [] };
+      return { ...base, action: 'update', drifted: sameAsInventory, changes: diffObjects(managed, wanted) };
     });
     return buildPlan(
       objects,
@@ -190,6 +238,7 @@ export class FakeCluster implements Target {
         inventory,
         objects.map((o) => o.ref),
       ),
+      unusedIgnoreRules(this.#ignore, used),
     );
   }
 
@@ -250,7 +299,9 @@ export class FakeCluster implements Target {
             location: locationOf(planned),
           });
         }
-        this.#write(planned.ref, this.#withOwner(this.normalize(planned.manifest.object)));
+        const desired = this.#withOwner(this.normalize(planned.manifest.object));
+        this.#desired.set(this.#key(planned.ref), desired);
+        this.#write(planned.ref, this.#keepOthers(desired));
         writes++;
       }
       applied.push({ ref: planned.ref, digest: planned.digest });
@@ -280,13 +331,14 @@ export class FakeCluster implements Target {
         skipped.push({ ref: entry.ref, reason: `not owned by ${this.owner} (no ${OWNER_LABEL} label)` });
       } else if (isPruneDisabled(live.object)) {
         skipped.push({ ref: entry.ref, reason: `kept by annotation ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}` });
-      } else if (keptByAnnotation(live.object.metadata.annotations) !== undefined) {
-        const reason = keptByAnnotation(live.object.metadata.annotations) as string;
+      } else if (keptReason(live.object) !== undefined) {
+        const reason = keptReason(live.object) as string;
         skipped.push({ ref: entry.ref, reason });
       } else if (this.#deleteFailures.has(key)) {
         failed.push({ entry, message: this.#deleteFailures.get(key) ?? 'delete failed' });
       } else {
         this.#store.delete(key);
+        this.#desired.delete(key);
         this.#operations.push({ op: 'delete', ref: entry.ref });
         deleted.push(entry.ref);
       }
@@ -324,6 +376,27 @@ export class FakeCluster implements Target {
       .map(refOf);
   }
 
+  /** Calls `onDrift` whenever a hand change makes an applied object differ from what was applied. */
+  watchDrift(onDrift: (notice: DriftNotice) => void): () => void {
+    const listener = (notice: DriftNotice): void => onDrift(notice);
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  /** Writes the given objects again as last applied, when they still drift (a deleted one is created). */
+  async repair(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult> {
+    const repaired: ObjectRef[] = [];
+    for (const ref of refs) {
+      checkSignal(options.signal);
+      const key = this.#key(ref);
+      const desired = this.#desired.get(key);
+      if (!desired || this.#driftOf(key) === undefined) continue;
+      this.#write(ref, this.#keepOthers(desired));
+      repaired.push(ref);
+    }
+    return { repaired, writes: repaired.length };
+  }
+
   // ---------------------------------------------------------------- simulation hooks
 
   /**
@@ -340,6 +413,7 @@ export class FakeCluster implements Target {
     const next = isRecord(returned) ? (returned as KubeObject) : draft;
     live.object = this.#stamp(next, live.object);
     live.readings = 0;
+    this.#notify(key, false);
     return structuredClone(live.object);
   }
 
@@ -350,12 +424,16 @@ export class FakeCluster implements Target {
     const existing = this.#store.get(key);
     const stamped = this.#stamp(normalized, existing?.object);
     this.#store.set(key, { object: stamped, applied: existing?.applied, readings: 0 });
+    this.#notify(key, false);
     return structuredClone(stamped);
   }
 
   /** Deletes an object by hand; returns whether it existed. */
   remove(ref: ObjectRef): boolean {
-    return this.#store.delete(this.#key(ref));
+    const key = this.#key(ref);
+    const existed = this.#store.delete(key);
+    if (existed) this.#notify(key, true);
+    return existed;
   }
 
   /**
@@ -461,6 +539,59 @@ export class FakeCluster implements Target {
     };
   }
 
+  /**
+   * The fields of `desired` left to others, as pointers: those the ignore rules name, and with
+   * `Merge` those someone else changed since we applied them (a real server knows them from
+   * managed fields; here, a live value that differs from what we applied).
+   */
+  #keptPointers(desired: KubeObject, live: LiveEntry | undefined, used: number[]): string[] {
+    const ignored = resolveIgnored(this.#ignore, desired, live?.object);
+    used.push(...ignored.used);
+    const kept = new Set(ignored.desired);
+    if (live?.applied && applyPolicyOf(desired) === 'Merge') {
+      for (const change of diffValues(live.applied, projectOnto(live.object, live.applied)))
+        kept.add(change.path);
+    }
+    return [...kept];
+  }
+
+  /** The body to write: on an existing object, the fields left to others take their live values. */
+  #keepOthers(desired: KubeObject): KubeObject {
+    const live = this.#store.get(this.#key(refOf(desired)));
+    if (!live) return desired;
+    let body = desired;
+    for (const pointer of this.#keptPointers(desired, live, [])) {
+      const value = valueAt(live.object, pointer);
+      body = value === undefined ? withoutPointers(body, [pointer]) : withValueAt(body, pointer, value);
+    }
+    return body;
+  }
+
+  /** What the next plan would set back on an applied object (empty array: deleted), or undefined. */
+  #driftOf(key: string): FieldChange[] | undefined {
+    const desired = this.#desired.get(key);
+    if (!desired) return undefined;
+    const policy = applyPolicyOf(desired);
+    if (policy === 'Ignore') return undefined;
+    const live = this.#store.get(key);
+    if (!live) return [];
+    if (policy === 'IfNotPresent') return undefined;
+    const kept = this.#keptPointers(desired, live, []);
+    const managed = projectOnto(live.object, unionShape(live.applied ?? {}, desired));
+    const changes = diffObjects(withoutPointers(managed, kept), withoutPointers(desired, kept));
+    return changes.length > 0 ? changes : undefined;
+  }
+
+  /** Tells the watchers about a hand change of an applied object that the next plan would revert. */
+  #notify(key: string, deleted: boolean): void {
+    if (this.#watchers.size === 0) return;
+    const changes = this.#driftOf(key);
+    const desired = this.#desired.get(key);
+    if (changes === undefined || !desired) return;
+    const notice: DriftNotice = { ref: refOf(desired), deleted, changedBy: 'fake-cluster', changes };
+    for (const watcher of this.#watchers) watcher(notice);
+  }
+
   #applyProblem(ref: ObjectRef): string | undefined {
     const injected = this.#applyFailures.get(this.#key(ref));
     if (injected !== undefined) return injected;
@@ -552,4 +683,9 @@ function locationOf(object: PlannedObject): ErrorLocation {
 
 function checkSignal(signal: AbortSignal): void {
   if (signal.aborted) throw abortReason(signal);
+}
+
+/** Why prune leaves an object by its annotations (lifecycle or apply policy), or undefined. */
+function keptReason(object: KubeObject): string | undefined {
+  return keptByAnnotation(object.metadata.annotations) ?? keptByApplyPolicy(object);
 }

@@ -1,0 +1,108 @@
+import { OptionError, type ReconcilerEvents } from '@gitops-kit/core';
+import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  advanceAndIdle,
+  cmRef,
+  configMap,
+  GatedSource,
+  memorySource,
+  rig,
+} from './support/reconciler-fixtures.js';
+
+function watchedRig() {
+  const clock = new ManualClock();
+  const cluster = new FakeCluster({ clock, watch: true });
+  const r = rig(
+    { 'a.yaml': configMap('a'), 'b.yaml': configMap('b') },
+    { interval: 600_000 },
+    { clock, cluster },
+  );
+  const drifted: ReconcilerEvents['drifted'][] = [];
+  r.reconciler.on('drifted', (event) => drifted.push(event));
+  return { ...r, drifted };
+}
+
+describe('Reconciler with watch: instant revert', () => {
+  it('re-applies a hand edit and a deletion without a pass, and says who changed what', async () => {
+    const r = watchedRig();
+    r.reconciler.start();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    const fetchesBefore = r.source.fetchCount;
+
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand' };
+    });
+    r.cluster.remove(cmRef('b'));
+    await advanceAndIdle(r.clock, r.reconciler, 50);
+
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    expect(r.cluster.get(cmRef('b'))?.data).toEqual({ key: 'v1' });
+    expect(r.source.fetchCount).toBe(fetchesBefore); // no pass: nothing fetched
+    expect(r.drifted).toHaveLength(1);
+    expect(r.drifted[0]).toMatchObject({ repaired: true, changedBy: ['fake-cluster'] });
+    expect(r.drifted[0]?.objects.map((o) => o.name).sort()).toEqual(['a', 'b']);
+    expect(r.reconciler.status.history[0]?.reason).toMatch(
+      /^Drift reverted by watch: v1 ConfigMap default\/a changed by fake-cluster \(1 field\); v1 ConfigMap default\/b deleted/,
+    );
+    await r.reconciler.stop();
+  });
+
+  it('leaves a change that matches the desired state alone, and stops watching when stopped', async () => {
+    const r = watchedRig();
+    r.reconciler.start();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.metadata.labels = { ...o.metadata.labels, extra: 'by-hand' };
+    });
+    await advanceAndIdle(r.clock, r.reconciler, 50);
+    expect(r.drifted).toHaveLength(0);
+    await r.reconciler.stop();
+    r.cluster.remove(cmRef('a'));
+    await advanceAndIdle(r.clock, r.reconciler, 50);
+    expect(r.cluster.get(cmRef('a'))).toBeUndefined();
+  });
+
+  it('a notice while a pass runs is answered by one pass queued after it, never a repair alongside', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster({ clock, watch: true });
+    const base = memorySource(clock, { 'a.yaml': configMap('a') });
+    const source = new GatedSource(base);
+    const r = rig(undefined, { interval: 600_000, source }, { clock, cluster, source: base });
+    const repairs: number[] = [];
+    const repair = cluster.repair.bind(cluster);
+    cluster.repair = async (refs, options) => {
+      repairs.push(refs.length);
+      return repair(refs, options);
+    };
+    r.reconciler.start();
+    await source.entered();
+    source.open();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(source.calls).toBe(1);
+
+    const pass = r.reconciler.reconcile();
+    await source.entered(); // a pass holds the fetch stage
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand' };
+    });
+    await r.clock.advance(50);
+    source.open();
+    await pass;
+    await source.entered(); // the queued pass
+    source.open();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(repairs).toEqual([]);
+    expect(source.calls).toBe(3); // the pass in flight, then the one queued for the notice
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    await r.reconciler.stop();
+  });
+
+  it('refuses watch with a target that cannot watch', () => {
+    const target = { ...new FakeCluster(), name: 'plain' } as unknown as FakeCluster;
+    expect(() => rig({}, { watch: true, target: { ...target, watchDrift: undefined } as never })).toThrow(
+      OptionError,
+    );
+  });
+});

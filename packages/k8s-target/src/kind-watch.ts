@@ -1,0 +1,154 @@
+import { type KubeObject, OWNER_LABEL, sleep } from '@gitops-kit/core';
+import type { TargetContext } from './context.js';
+import { type ResourceInfo, resourcePath } from './discovery.js';
+import type { WatchEvent, WatchStream } from './watch-stream.js';
+
+/**
+ * One watch of one resource, for the objects carrying our owner label: a labeled list for a
+ * starting resourceVersion, then a watch from it with bookmarks (so a reconnect resumes where the
+ * last event or bookmark left off), reconnected with exponential backoff when it breaks, and
+ * listed again when the server says the resourceVersion is too old (`410 Gone`).
+ */
+
+/** What a kind watch reports. */
+export interface KindWatchListener {
+  /** An object of the resource was added, modified or deleted. */
+  event(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): void;
+  /**
+   * A list gave every object of the resource (`initial` for the first one, when nothing was missed
+   * yet); later lists follow a `410 Gone` and may reveal changes the watch missed.
+   */
+  listed(items: readonly KubeObject[], initial: boolean): void;
+}
+
+/** Request counts of the watches, for figures and tests (the lists also count on the client). */
+export interface WatchCounters {
+  /** Watch requests opened (each stays open up to its `timeoutSeconds`). */
+  watches: number;
+  /** Lists made to start or restart a watch. */
+  lists: number;
+  /** Lists made again after `410 Gone`. */
+  relists: number;
+}
+
+/** Backoff between failed watch attempts: 250 ms doubling to 30 s. */
+const BACKOFF_MS = { first: 250, max: 30_000 } as const;
+/** How long one watch request stays open before the server ends it (and it is opened again). */
+const WATCH_SECONDS = '300';
+const PAGE = '500';
+
+/** Watches one resource until `signal` aborts. */
+export class KindWatch {
+  readonly #context: TargetContext;
+  readonly #info: ResourceInfo;
+  readonly #stream: WatchStream;
+  readonly #listener: KindWatchListener;
+  readonly #counters: WatchCounters;
+  #resourceVersion: string | undefined;
+  #listedOnce = false;
+
+  constructor(
+    context: TargetContext,
+    info: ResourceInfo,
+    stream: WatchStream,
+    listener: KindWatchListener,
+    counters: WatchCounters,
+  ) {
+    this.#context = context;
+    this.#info = info;
+    this.#stream = stream;
+    this.#listener = listener;
+    this.#counters = counters;
+  }
+
+  /** Lists and watches until `signal` aborts; never rejects. */
+  async run(signal: AbortSignal): Promise<void> {
+    let backoff: number = BACKOFF_MS.first;
+    while (!signal.aborted) {
+      try {
+        if (this.#resourceVersion === undefined) await this.#list(signal);
+        await this.#watch(signal);
+        backoff = BACKOFF_MS.first;
+      } catch (error) {
+        if (signal.aborted) return;
+        if ((error as { statusCode?: unknown }).statusCode === 410) this.#gone();
+        try {
+          await sleep(this.#context.clock, backoff, signal);
+        } catch {
+          return;
+        }
+        backoff = Math.min(backoff * 2, BACKOFF_MS.max);
+      }
+    }
+  }
+
+  /** The resourceVersion is too old: list again before the next watch. */
+  #gone(): void {
+    this.#resourceVersion = undefined;
+    this.#counters.relists++;
+  }
+
+  async #list(signal: AbortSignal): Promise<void> {
+    const items: KubeObject[] = [];
+    let token: string | undefined;
+    let version: string | undefined;
+    const apiVersion = this.#info.group ? `${this.#info.group}/${this.#info.version}` : this.#info.version;
+    for (let first = true; first || token; first = false) {
+      this.#counters.lists++;
+      const page = await this.#context.client.request<{
+        items?: KubeObject[];
+        metadata?: { continue?: string; resourceVersion?: string };
+      }>({
+        method: 'GET',
+        path: resourcePath(this.#info, undefined),
+        query: { labelSelector: this.#selector(), limit: PAGE, continue: token },
+        signal,
+      });
+      // The first page's resourceVersion is the list's: the watch resumes after all of it.
+      version ??= page.metadata?.resourceVersion;
+      for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind: this.#info.kind });
+      token = page.metadata?.continue || undefined;
+    }
+    this.#resourceVersion = version;
+    this.#listener.listed(items, !this.#listedOnce);
+    this.#listedOnce = true;
+  }
+
+  async #watch(signal: AbortSignal): Promise<void> {
+    const query: Record<string, string> = {
+      labelSelector: this.#selector(),
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: WATCH_SECONDS,
+      ...(this.#resourceVersion === undefined ? {} : { resourceVersion: this.#resourceVersion }),
+    };
+    this.#counters.watches++;
+    let gone = false;
+    await this.#stream(
+      resourcePath(this.#info, undefined),
+      query,
+      (event) => {
+        if (this.#onEvent(event)) gone = true;
+      },
+      signal,
+    );
+    if (gone) this.#gone();
+  }
+
+  /** Handles one event; true when it says `410 Gone`. */
+  #onEvent(event: WatchEvent): boolean {
+    if (event.type === 'ERROR') {
+      return (event.object as { code?: unknown }).code === 410;
+    }
+    const version = event.object?.metadata?.resourceVersion;
+    if (typeof version === 'string') this.#resourceVersion = version;
+    if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+      const apiVersion = this.#info.group ? `${this.#info.group}/${this.#info.version}` : this.#info.version;
+      this.#listener.event(event.type, { ...event.object, apiVersion, kind: this.#info.kind });
+    }
+    return false;
+  }
+
+  #selector(): string {
+    return `${OWNER_LABEL}=${this.#context.ownerLabel}`;
+  }
+}
