@@ -21,6 +21,12 @@ import { findTools, type ToolsInfo } from './tools.js';
 
 export type { AssetName, PinnedVersions } from './assets.js';
 export { cacheDir, findAsset, findProviderMirror, pinnedVersions } from './assets.js';
+export {
+  type ChartRepository,
+  type ChartRepositoryOptions,
+  type ChartRepositoryRequest,
+  startChartRepository,
+} from './chart-repo.js';
 export type { GitEnv, KubeEnv, S3Env, StartOptions, Testenv, TestenvInfo, ToolsEnv } from './env.js';
 export { fromInfo, gitEnv, kubeEnv, s3Env, startTestenv } from './env.js';
 export type { CreateRepoOptions, GitInfo, TestRepo } from './git.js';
