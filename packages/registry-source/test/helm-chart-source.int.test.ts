@@ -119,7 +119,7 @@ describe('HelmChartSource over an HTTPS chart repository written by helm repo in
     const first = await reconciler.reconcile();
     expect(first.outcome).toBe('succeeded');
     const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'g-guarded' };
-    expect((cluster.get(ref) as { data: { greeting: string } }).data.greeting).toBe('first');
+    expect((cluster.get(ref) as { data?: { greeting?: string } } | undefined)?.data?.greeting).toBe('first');
 
     // 1.1.0 is indexed, then its archive is replaced by another chart's bytes.
     await publish('guarded', '1.1.0', 'second');
@@ -130,7 +130,7 @@ describe('HelmChartSource over an HTTPS chart repository written by helm repo in
     expect(second.error?.code).toBe(HelmErrorCodes.DigestMismatch);
     expect(second.error?.message).toContain('guarded');
     expect(second.error?.message).toContain('1.1.0');
-    expect((cluster.get(ref) as { data: { greeting: string } }).data.greeting).toBe('first');
+    expect((cluster.get(ref) as { data?: { greeting?: string } } | undefined)?.data?.greeting).toBe('first');
     expect(reconciler.status.lastAppliedRevision).toBe(first.appliedRevision);
   });
 
