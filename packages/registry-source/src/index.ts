@@ -7,6 +7,12 @@
  * @module @gitops-kit/registry-source
  */
 export {
+  type DependencyRepository,
+  HelmDependencyResolver,
+  type HelmDependencyResolverOptions,
+  type OciChartFetcher,
+} from './helm/dependency-resolver.js';
+export {
   HelmDependencyError,
   HelmErrorCodes,
   type HelmErrorSubject,

@@ -14,6 +14,14 @@ export interface ChartDependency {
   readonly repository?: string | undefined;
   /** The name it is rendered under, when it differs. */
   readonly alias?: string | undefined;
+  /** The values path that enables it (`redis.enabled`). */
+  readonly condition?: string | undefined;
+  /** Tags that enable it together with others. */
+  readonly tags?: readonly string[] | undefined;
+  /** `enabled`, when `Chart.yaml` sets it. */
+  readonly enabled?: boolean | undefined;
+  /** `import-values`, as written. */
+  readonly importValues?: readonly unknown[] | undefined;
 }
 
 /** One entry of `Chart.lock`: the exact version `helm dependency update` chose. */
@@ -144,6 +152,10 @@ export async function chartDependencyInfo(
       version: asString(d.version),
       repository: asString(d.repository),
       alias: asString(d.alias),
+      condition: asString(d.condition),
+      tags: Array.isArray(d.tags) ? d.tags.map(String) : undefined,
+      enabled: typeof d.enabled === 'boolean' ? d.enabled : undefined,
+      importValues: Array.isArray(d['import-values']) ? (d['import-values'] as unknown[]) : undefined,
     }))
     .filter((d) => d.name !== '');
   if (dependencies.length === 0) return { chart, dependencies, missing: [], local: [] };
