@@ -1,6 +1,7 @@
 import {
   ApplyError,
   type ApplyResult,
+  type ClusterCapabilities,
   ErrorCodes,
   HealthError,
   type HealthOptions,
@@ -17,6 +18,7 @@ import {
 } from '@gitops-kit/core';
 import { applyPlan } from './apply.js';
 import { scoped, typedReadError, verbError } from './call.js';
+import { CapabilitiesCache } from './capabilities.js';
 import { readHealth } from './check-health.js';
 import { createContext, type TargetContext } from './context.js';
 import { validateNow } from './dry-run.js';
@@ -43,12 +45,31 @@ export class KubernetesTarget implements Target {
   readonly client: KubeClient;
   readonly #context: TargetContext;
   readonly #plans = new PlanMemory();
+  readonly #capabilities: CapabilitiesCache;
 
   /** Resolves the options once; builds a client from the KubeConfig unless one is given. */
   constructor(options: KubernetesTargetOptions) {
     this.#context = createContext(options);
     this.name = this.#context.name;
     this.client = this.#context.client;
+    this.#capabilities = new CapabilitiesCache(this.client, 5 * 60_000, () => this.#context.clock.now());
+  }
+
+  /**
+   * The cluster's version and every served `group/version` and `group/version/Kind` (three
+   * discovery requests, kept five minutes): the reconciler renders Helm charts with them, so
+   * `.Capabilities` checks see this cluster (see the README's "Cluster capabilities").
+   */
+  capabilities(options: TargetCallOptions): Promise<ClusterCapabilities> {
+    return scoped(options.signal, (signal) =>
+      this.#capabilities.get(signal).catch((error: unknown) => {
+        throw typedReadError(
+          error,
+          signal,
+          (message) => new ApplyError(K8sErrorCodes.ReadFailed, message, { cause: error }),
+        );
+      }),
+    );
   }
 
   /** A {@link ConfigMapStateStore} using this target's client (and so its credentials and counters). */
