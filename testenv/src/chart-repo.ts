@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { findAsset } from './assets.js';
 import { run } from './process.js';
+import { makeServingPki } from './serving-pki.js';
 
 /** Options of {@link startChartRepository}. */
 export interface ChartRepositoryOptions {
@@ -66,66 +67,6 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** A CA and a serving certificate for 127.0.0.1 and localhost, made with openssl. */
-async function servingCertificate(dir: string): Promise<{ ca: string; cert: string; key: string }> {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  const p = (name: string): string => join(dir, name);
-  await run('openssl', [
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.crt'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=gitops-kit-testenv-charts-ca',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-  ]);
-  await writeFile(
-    p('server.ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
-  );
-  await run('openssl', [
-    'req',
-    '-new',
-    ...ec,
-    '-keyout',
-    p('server.key'),
-    '-out',
-    p('server.csr'),
-    '-subj',
-    '/CN=127.0.0.1',
-  ]);
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    p('server.csr'),
-    '-CA',
-    p('ca.crt'),
-    '-CAkey',
-    p('ca.key'),
-    '-set_serial',
-    `0x${randomBytes(8).toString('hex')}`,
-    '-days',
-    '2',
-    '-out',
-    p('server.crt'),
-    '-extfile',
-    p('server.ext'),
-  ]);
-  const [ca, cert, key] = await Promise.all(
-    ['ca.crt', 'server.crt', 'server.key'].map((f) => readFile(p(f), 'utf8')),
-  );
-  return { ca: ca as string, cert: cert as string, key: key as string };
-}
-
 /** Helm's folders, private to the repository, so no user configuration is read. */
 function helmEnv(home: string): Record<string, string> {
   return {
@@ -149,7 +90,14 @@ export async function startChartRepository(options: ChartRepositoryOptions = {})
   await mkdir(dir, { recursive: true });
   await mkdir(home, { recursive: true });
   const helm = findAsset('helm');
-  const tls = options.tls ? await servingCertificate(root) : undefined;
+  const pki = options.tls ? await makeServingPki(join(root, 'pki'), 'gitops-kit-charts') : undefined;
+  const tls = pki
+    ? {
+        ca: await readFile(pki.caCert, 'utf8'),
+        cert: await readFile(pki.cert, 'utf8'),
+        key: await readFile(pki.key, 'utf8'),
+      }
+    : undefined;
   const requests: ChartRepositoryRequest[] = [];
   const username = 'charts';
   const password = randomBytes(12).toString('base64url');
