@@ -12,7 +12,7 @@ import { HelmDependencyError, HelmErrorCodes, RepositoryProblem, toHelmDependenc
 import { displayUrl, type RegistryRequestStats, type RepositoryAuth, RequestCounter } from './http.js';
 import { HttpChartRepository } from './http-repository.js';
 import { lockDigest } from './lock-digest.js';
-import { parseRepositoryIndex } from './repository-index.js';
+import { parseRepositoryIndex, type RepositoryIndex } from './repository-index.js';
 import { isExactVersion } from './versions.js';
 
 /** Credentials and trust for the repositories whose URL starts with `url`. */
@@ -91,13 +91,15 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
   /** The packaged charts of the missing dependencies, from the cache or their repositories. */
   async resolve(request: ChartDependencyRequest): Promise<readonly ResolvedChartDependency[]> {
     const pinned = this.#pinnedVersions(request);
+    // One index read per repository per chart, however many dependencies come from it.
+    const indexes = new Map<string, Promise<RepositoryIndex>>();
     const out: ResolvedChartDependency[] = [];
     for (const dependency of request.missing) {
       const repository = this.#repositoryUrl(dependency, request.chartFile);
       const constraint = pinned.get(dependency.name) ?? dependency.version;
       const subject = { chart: dependency.name, version: constraint, url: displayUrl(repository) };
       try {
-        out.push(await this.#one(repository, dependency.name, constraint, request.signal));
+        out.push(await this.#one(repository, dependency.name, constraint, indexes, request.signal));
       } catch (error) {
         if (request.signal.aborted) throw request.signal.reason;
         throw toHelmDependencyError(error, subject, request.chartFile);
@@ -151,6 +153,7 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
     repository: string,
     chart: string,
     constraint: string | undefined,
+    indexes: Map<string, Promise<RepositoryIndex>>,
     signal: AbortSignal,
   ): Promise<ResolvedChartDependency> {
     const exact = isExactVersion(constraint) ? (constraint ?? '').replace(/^=/, '') : undefined;
@@ -178,7 +181,12 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
       timeoutMs: this.#timeoutMs,
       counter: this.#counter,
     });
-    const index = await this.#index(repo, repository, chart, constraint, signal);
+    let reading = indexes.get(repository);
+    if (!reading) {
+      reading = this.#index(repo, repository, chart, constraint, signal);
+      indexes.set(repository, reading);
+    }
+    const index = await reading;
     const chosen = repo.choose(index, chart, exact ?? constraint);
     const cached = await this.#cache.find(repository, chart, chosen.entry.version);
     if (cached) return { name: chart, version: chosen.entry.version, archive: cached };
@@ -194,7 +202,7 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
     chart: string,
     constraint: string | undefined,
     signal: AbortSignal,
-  ) {
+  ): Promise<RepositoryIndex> {
     const kept = await this.#cache.index(repository);
     try {
       const answer = await repo.index({ chart, version: constraint }, kept?.validators, signal);
