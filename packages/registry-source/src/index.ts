@@ -1,0 +1,45 @@
+/**
+ * `@gitops-kit/registry-source`: sources that read registries. The OCI distribution client (`oci/`)
+ * is shared by `OCISource` (Flux-format OCI artifacts, cosign verification) and the Helm chart
+ * source. One export statement per module, sorted by path, so additions merge without conflicts.
+ *
+ * @packageDocumentation
+ * @module @gitops-kit/registry-source
+ */
+export { type ArchiveContents, type ArchiveFile, readTarGz, safeArchivePath } from './archive/tar.js';
+export {
+  RegistryError,
+  type RegistryErrorCode,
+  RegistryErrorCodes,
+  type RegistryErrorOptions,
+  SignatureVerificationError,
+} from './errors.js';
+export { RegistryAuth, type RegistryAuthOptions, type RegistryCredentials } from './oci/auth.js';
+export { type AuthChallenge, parseChallenges } from './oci/challenge.js';
+export {
+  type BlobOptions,
+  type CallOptions,
+  type FetchedManifest,
+  type ManifestHead,
+  RegistryClient,
+  type RegistryClientOptions,
+  type Repository,
+} from './oci/client.js';
+export { DigestVerifier, digestOf, isDigest } from './oci/digest.js';
+export {
+  type ClosableFetch,
+  createNodeFetch,
+  type FetchInit,
+  type FetchLike,
+  type NodeFetchOptions,
+} from './oci/http.js';
+export {
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  MANIFEST_ACCEPT,
+  MediaTypes,
+  parseManifest,
+} from './oci/manifest.js';
+export { apiHost, formatReference, type OciReference, parseReference } from './oci/reference.js';
+export type { RegistryStatsSnapshot } from './oci/stats.js';
