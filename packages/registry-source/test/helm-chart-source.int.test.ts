@@ -7,6 +7,7 @@ import { type ChartRepository, startChartRepository, type ToolsEnv, testenv } fr
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { tempDir, writeChart } from './support/charts.js';
+import { failure } from './support/failure.js';
 
 const signal = new AbortController().signal;
 
@@ -28,15 +29,6 @@ async function indexDigest(name: string, version: string): Promise<string> {
     entries: Record<string, { version: string; digest: string }[]>;
   };
   return (index.entries[name] ?? []).find((e) => e.version === version)?.digest ?? '';
-}
-
-async function failure(promise: Promise<unknown>): Promise<HelmSourceError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!error) throw new Error('expected a failure');
-  return error as HelmSourceError;
 }
 
 beforeAll(async () => {
@@ -135,31 +127,31 @@ describe('HelmChartSource over an HTTPS chart repository written by helm repo in
   });
 
   it('names chart, version and URL in typed errors, without credentials', async () => {
-    const unknown = await failure(source('1.0.0', { chart: 'nope' }).fetch({ signal }));
+    const unknown = await failure<HelmSourceError>(source('1.0.0', { chart: 'nope' }).fetch({ signal }));
     expect(unknown.code).toBe(HelmErrorCodes.ChartNotFound);
     expect(unknown.message).toContain('"nope"');
     expect(unknown.message).toContain(repo.url);
 
-    const noMatch = await failure(source('^9.0').fetch({ signal }));
+    const noMatch = await failure<HelmSourceError>(source('^9.0').fetch({ signal }));
     expect(noMatch.code).toBe(HelmErrorCodes.VersionNotFound);
     expect(noMatch.message).toContain('^9.0');
     expect(noMatch.message).toContain(repo.url);
     expect(noMatch.version).toBe('^9.0');
 
-    const refused = await failure(
+    const refused = await failure<HelmSourceError>(
       source('1.0.0', { auth: { username: repo.username, password: 'wrong-secret' } }).fetch({ signal }),
     );
     expect(refused.code).toBe(HelmErrorCodes.AuthFailed);
     expect(refused.message).toContain('HTTP 401');
     expect(refused.message).not.toContain('wrong-secret');
 
-    const untrusted = await failure(source('1.0.0', { ca: undefined }).fetch({ signal }));
+    const untrusted = await failure<HelmSourceError>(source('1.0.0', { ca: undefined }).fetch({ signal }));
     expect(untrusted.code).toBe(HelmErrorCodes.Unreachable);
 
     const down = await startChartRepository();
     const url = down.url;
     await down.close();
-    const unreachable = await failure(
+    const unreachable = await failure<HelmSourceError>(
       new HelmChartSource({
         url,
         chart: 'app',

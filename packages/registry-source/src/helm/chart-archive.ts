@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { ArtifactFileInput } from '@gitops-kit/core';
-import { readTarGz, type TarLimits, TarProblem } from './tar.js';
+import type { ArtifactFileInput, ResolvedArtifactLimits } from '@gitops-kit/core';
+import { readTarGz } from '../archive/tar.js';
+import { RegistryError } from '../errors.js';
 
 /** Why a chart archive was refused; the caller names the chart and URL. */
 export class ChartArchiveProblem extends Error {}
@@ -10,31 +11,35 @@ export function sha256Of(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
+async function* once(bytes: Buffer): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
 /**
  * The files of a packaged chart (`<name>-<version>.tgz`) with the chart's top folder removed, as
- * Helm's loader reads them: `Chart.yaml` at the root, subcharts in `charts/` kept packaged. Paths
- * that would leave the folder are refused; an archive without `Chart.yaml` is not a chart.
+ * Helm's loader reads them: `Chart.yaml` at the root, subcharts in `charts/` kept packaged. The
+ * archive reader refuses paths that would leave the folder and skips links; an archive without
+ * `Chart.yaml` is not a chart.
  */
-export function chartFiles(archive: Buffer, limits: TarLimits): ArtifactFileInput[] {
-  let entries: ReturnType<typeof readTarGz>;
+export async function chartFiles(
+  archive: Buffer,
+  limits: ResolvedArtifactLimits,
+): Promise<ArtifactFileInput[]> {
+  let entries: Awaited<ReturnType<typeof readTarGz>>;
   try {
-    entries = readTarGz(archive, limits);
+    entries = await readTarGz(once(archive), limits, 'the chart archive');
   } catch (error) {
-    if (error instanceof TarProblem)
+    if (error instanceof RegistryError)
       throw new ChartArchiveProblem(`the chart archive is unusable: ${error.message}`);
     throw error;
   }
   const files: ArtifactFileInput[] = [];
   const seen = new Set<string>();
-  for (const entry of entries) {
-    const parts = entry.path.replace(/^\.\//, '').split('/');
-    const inChart = parts.slice(1).filter((part) => part !== '' && part !== '.');
+  for (const entry of entries.files) {
+    const inChart = entry.path.split('/').slice(1);
     if (inChart.length === 0) continue;
-    if (entry.path.startsWith('/') || inChart.includes('..') || entry.path.includes('\\')) {
-      throw new ChartArchiveProblem(`the chart archive holds an unsafe path "${entry.path}"`);
-    }
     const path = inChart.join('/');
-    if (seen.has(path)) continue; // Helm keeps the first of duplicated names too.
+    if (seen.has(path)) continue;
     seen.add(path);
     files.push({ path, content: entry.content, executable: entry.executable });
   }

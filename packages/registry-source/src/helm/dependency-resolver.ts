@@ -7,11 +7,13 @@ import type {
   ChartDependencyResolver,
   ResolvedChartDependency,
 } from '@gitops-kit/core';
+import { sha256Of } from './chart-archive.js';
 import { DependencyCache } from './dependency-cache.js';
 import { HelmDependencyError, HelmErrorCodes, RepositoryProblem, toHelmDependencyError } from './errors.js';
 import { displayUrl, type RegistryRequestStats, type RepositoryAuth, RequestCounter } from './http.js';
 import { HttpChartRepository } from './http-repository.js';
 import { lockDigest } from './lock-digest.js';
+import { OciChartRepository } from './oci-chart.js';
 import { parseRepositoryIndex, type RepositoryIndex } from './repository-index.js';
 import { isExactVersion } from './versions.js';
 
@@ -27,19 +29,12 @@ export interface DependencyRepository {
   readonly passCredentials?: boolean | undefined;
   /** PEM CA certificate(s) for HTTPS. */
   readonly ca?: string | Buffer | undefined;
+  /** `oci://` over plain HTTP (`helm --plain-http`). */
+  readonly plainHttp?: boolean | undefined;
 }
 
-/** Gets a chart from an `oci://` repository: set by the OCI side of the package. Internal. */
-export interface OciChartFetcher {
-  /** The exact version resolved (a range against the registry's tags) and the verified archive. */
-  fetch(
-    repository: string,
-    chart: string,
-    constraint: string | undefined,
-    settings: DependencyRepository | undefined,
-    signal: AbortSignal,
-  ): Promise<{ version: string; digest: string; archive: Buffer }>;
-}
+/** What one dependency chart archive may hold. */
+const OCI_LIMITS = { maxFiles: 5_000, maxFileBytes: 16 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 };
 
 /** Options of {@link HelmDependencyResolver}. */
 export interface HelmDependencyResolverOptions {
@@ -49,8 +44,6 @@ export interface HelmDependencyResolverOptions {
   readonly repositories?: readonly DependencyRepository[] | undefined;
   /** Per-request timeout (default 30 s). */
   readonly requestTimeoutMs?: number | undefined;
-  /** How `oci://` dependencies are fetched. Internal. */
-  readonly oci?: OciChartFetcher | undefined;
 }
 
 /**
@@ -69,14 +62,12 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
   readonly #repositories: readonly DependencyRepository[];
   readonly #counter = new RequestCounter();
   readonly #timeoutMs: number | undefined;
-  readonly #oci: OciChartFetcher | undefined;
 
   /** Nothing is contacted until a chart needs it. */
   constructor(options: HelmDependencyResolverOptions = {}) {
     this.#cache = new DependencyCache(options.cacheDir ?? join(tmpdir(), 'gitops-kit-helm-dependencies'));
     this.#repositories = [...(options.repositories ?? [])].sort((a, b) => b.url.length - a.url.length);
     this.#timeoutMs = options.requestTimeoutMs;
-    this.#oci = options.oci;
     this.cacheKey = createHash('sha256')
       .update(JSON.stringify(this.#repositories.map((r) => [r.url, r.name ?? ''])))
       .digest('hex')
@@ -162,18 +153,8 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
       if (cached) return { name: chart, version: exact, archive: cached };
     }
     const settings = this.#settingsFor(repository);
-    if (repository.startsWith('oci://')) {
-      if (!this.#oci) {
-        throw new RepositoryProblem('option', `"${chart}": oci:// dependencies need the OCI client`, {
-          chart,
-          version: constraint,
-          url: repository,
-        });
-      }
-      const got = await this.#oci.fetch(repository, chart, constraint, settings, signal);
-      const archive = await this.#cache.put(repository, chart, got.version, got.digest, got.archive);
-      return { name: chart, version: got.version, archive };
-    }
+    if (repository.startsWith('oci://'))
+      return this.#fromOci(repository, chart, constraint, settings, signal);
     const repo = new HttpChartRepository(repository, {
       auth: settings?.auth,
       passCredentials: settings?.passCredentials,
@@ -193,6 +174,58 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
     const { archive, digest } = await repo.download(chosen, signal);
     const path = await this.#cache.put(repository, chart, chosen.entry.version, digest, archive);
     return { name: chart, version: chosen.entry.version, archive: path };
+  }
+
+  /**
+   * A chart from an OCI registry as `helm dependency build` gets it: the version (a range against
+   * the tag list, or the last tag list kept when the registry is down), its manifest, its chart layer.
+   */
+  async #fromOci(
+    repository: string,
+    chart: string,
+    constraint: string | undefined,
+    settings: DependencyRepository | undefined,
+    signal: AbortSignal,
+  ): Promise<ResolvedChartDependency> {
+    const registry = new OciChartRepository(
+      repository,
+      chart,
+      { credentials: settings?.auth, caPem: settings?.ca?.toString(), plainHttp: settings?.plainHttp },
+      OCI_LIMITS,
+    );
+    try {
+      let tags: string[] | undefined;
+      if (!isExactVersion(constraint)) {
+        const key = `${registry.url}#tags`;
+        try {
+          tags = await registry.tags(constraint, signal);
+          await this.#cache.putIndex(key, { text: JSON.stringify(tags), validators: {} });
+        } catch (error) {
+          const kept = await this.#cache.index(key);
+          if (
+            signal.aborted ||
+            !(error instanceof RepositoryProblem) ||
+            error.kind !== 'unreachable' ||
+            !kept
+          )
+            throw error;
+          tags = JSON.parse(kept.text) as string[];
+        }
+      }
+      const version = await registry.version(constraint, signal, tags);
+      const cached = await this.#cache.find(repository, chart, version);
+      if (cached) return { name: chart, version, archive: cached };
+      const digest = await registry.digestOf(version, signal);
+      const archive = await registry.archive(version, digest, signal);
+      // The cache is keyed by the archive's own digest (the layer's, checked by the client).
+      const path = await this.#cache.put(repository, chart, version, sha256Of(archive), archive);
+      return { name: chart, version, archive: path };
+    } finally {
+      const { requests, bytes } = registry.client.stats();
+      this.#counter.requests += requests;
+      this.#counter.bytes += bytes;
+      registry.client.close();
+    }
   }
 
   /** The repository's index: asked again conditionally, the kept copy when unchanged or unreachable. */

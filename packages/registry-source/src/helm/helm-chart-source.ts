@@ -16,6 +16,7 @@ import { ChartArchiveProblem, chartFiles } from './chart-archive.js';
 import { type ChartBackend, httpChartBackend, type PollState } from './chart-backend.js';
 import { HelmErrorCodes, HelmSourceError, RepositoryProblem, toHelmSourceError } from './errors.js';
 import { displayUrl, type RegistryRequestStats, type RepositoryAuth, RequestCounter } from './http.js';
+import { OciChartRepository, ociChartBackend } from './oci-chart.js';
 import { isValidConstraint } from './versions.js';
 
 /** Options of {@link HelmChartSource}. */
@@ -46,8 +47,10 @@ export interface HelmChartSourceOptions {
   readonly keepArtifacts?: number | undefined;
   /** Caps on the unpacked chart (defaults: 5,000 files, 16 MiB a file, 64 MiB in all). */
   readonly limits?: ArtifactLimits | undefined;
-  /** Overrides how the chart is reached (for `oci://` this is set by the OCI client). Internal use. */
-  readonly backend?: ChartBackend | undefined;
+  /** `oci://` over plain HTTP (`helm --plain-http`). Default false. */
+  readonly plainHttp?: boolean | undefined;
+  /** Skip TLS verification of an `oci://` registry (throwaway test registries only). */
+  readonly insecureSkipTlsVerify?: boolean | undefined;
 }
 
 /** What a record keeps so a restarted process polls as cheaply as the last one. */
@@ -84,6 +87,7 @@ export class HelmChartSource implements Source {
   /** The version or range followed. */
   readonly version: string | undefined;
   readonly #backend: ChartBackend;
+  readonly #oci: OciChartRepository | undefined;
   readonly #counter = new RequestCounter();
   readonly #store: ArtifactStore<RecordData>;
   readonly #keep: number;
@@ -136,16 +140,30 @@ export class HelmChartSource implements Source {
       timeoutMs: options.requestTimeoutMs,
       counter: this.#counter,
     };
-    if (options.backend) this.#backend = options.backend;
-    else if (isOci) {
-      throw new HelmSourceError(
-        HelmErrorCodes.InvalidOption,
-        `chart "${chart}": oci:// repositories need the OCI client (not built into this version)`,
-        subject,
-      );
+    this.#limits = resolveArtifactLimits(options.limits, DEFAULT_LIMITS).limits;
+    if (isOci) {
+      try {
+        this.#oci = new OciChartRepository(
+          url,
+          chart,
+          {
+            credentials: settings.auth,
+            caPem: options.ca?.toString(),
+            plainHttp: options.plainHttp,
+            insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+          },
+          this.#limits,
+        );
+      } catch (error) {
+        throw new HelmSourceError(
+          HelmErrorCodes.InvalidOption,
+          `chart "${chart}": ${error instanceof Error ? error.message : String(error)}`,
+          subject,
+        );
+      }
+      this.#backend = ociChartBackend(this.#oci);
     } else this.#backend = httpChartBackend(stripCredentials(url), settings);
     this.description = `helm ${this.#backend.url.replace(/\/$/, '')} ${chart}@${options.version ?? '*'}`;
-    this.#limits = resolveArtifactLimits(options.limits, DEFAULT_LIMITS).limits;
     this.#keep = Math.max(1, options.keepArtifacts ?? 2);
     this.#settings = JSON.stringify([this.#backend.url, chart, options.version ?? '', this.#limits]);
     const cacheDir =
@@ -160,7 +178,9 @@ export class HelmChartSource implements Source {
 
   /** Requests and body bytes used so far (index, manifests, archives). */
   stats(): RegistryRequestStats {
-    return this.#counter.snapshot();
+    if (!this.#oci) return this.#counter.snapshot();
+    const { requests, bytes } = this.#oci.client.stats();
+    return { requests, bytes };
   }
 
   /**
@@ -210,7 +230,7 @@ export class HelmChartSource implements Source {
       let record = await this.#store.get(name);
       if (!record || record.revision !== revision) {
         const archive = await answer.archive(signal);
-        const files = chartFiles(archive, this.#limits);
+        const files = await chartFiles(archive, this.#limits);
         record = await this.#store.write(files, {
           name,
           revision,

@@ -27,3 +27,53 @@ export async function helm(binary: string, home: Record<string, string>, args: s
   });
   return stdout;
 }
+
+/** Where and how to push: testenv's registry facts. */
+export interface PushTarget {
+  host: string;
+  plainHttp: boolean;
+  caFile?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/**
+ * Packages a chart folder and pushes it with the real `helm push` to `oci://<host>/<path>`;
+ * returns the manifest digest helm printed.
+ */
+export async function pushChart(
+  binary: string,
+  home: Record<string, string>,
+  chartDir: string,
+  registry: PushTarget,
+  path: string,
+): Promise<string> {
+  const out = join(home.HOME ?? '.', 'packaged');
+  await mkdir(out, { recursive: true });
+  const packaged = (await helm(binary, home, ['package', chartDir, '--destination', out]))
+    .trim()
+    .replace(/^.*saved it to: /s, '');
+  const tls = registry.plainHttp ? ['--plain-http'] : registry.caFile ? ['--ca-file', registry.caFile] : [];
+  if (registry.username && registry.password) {
+    await helm(binary, home, [
+      'registry',
+      'login',
+      registry.host,
+      '--username',
+      registry.username,
+      '--password',
+      registry.password,
+      ...tls,
+    ]);
+  }
+  const { stdout, stderr } = await exec(
+    binary,
+    ['push', packaged, `oci://${registry.host}/${path}`, ...tls],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...home },
+    },
+  );
+  const digest = /Digest: (sha256:[0-9a-f]{64})/.exec(`${stdout}\n${stderr}`)?.[1];
+  if (!digest) throw new Error(`helm push printed no digest: ${stdout}${stderr}`);
+  return digest;
+}
