@@ -7,16 +7,24 @@ import {
   HelmDependencyResolver,
   HelmErrorCodes,
 } from '@gitops-kit/registry-source';
-import { type ChartRepository, startChartRepository, type ToolsEnv, testenv } from '@gitops-kit/testenv';
+import {
+  type ChartRepository,
+  type RunningRegistry,
+  startChartRepository,
+  startRegistry,
+  type ToolsEnv,
+  testenv,
+} from '@gitops-kit/testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkClone } from '../../git-source/test/support/helpers.js';
 import { tempDir, writeChart } from './support/charts.js';
-import { helm, helmHome } from './support/helm-cli.js';
+import { helm, helmHome, pushChart } from './support/helm-cli.js';
 
 const signal = new AbortController().signal;
 
 let tools: ToolsEnv;
 let repo: ChartRepository;
+let registry: RunningRegistry;
 let work: string;
 
 beforeAll(async () => {
@@ -26,8 +34,16 @@ beforeAll(async () => {
   for (const version of ['1.0.0', '1.4.0', '2.0.0']) {
     await repo.publish(await writeChart(join(work, `redis-${version}`), { name: 'redis', version }));
   }
+  // A registry of this file's own (TLS and basic auth), so the test can stop it.
+  registry = await startRegistry(join(work, 'registry'));
+  const home = await helmHome(join(work, 'push-home'));
+  for (const version of ['3.0.0', '3.1.0', '4.0.0']) {
+    const dir = await writeChart(join(work, `common-${version}`), { name: 'common', version });
+    await pushChart(tools.helm, home, dir, registry.info, 'charts');
+  }
 });
 afterAll(async () => {
+  await registry?.stop();
   await repo?.close();
   await rm(work, { recursive: true, force: true });
 });
@@ -40,7 +56,14 @@ const names = (manifests: Manifest[]): string[] =>
 function resolver(cacheDir: string, password = repo.password): HelmDependencyResolver {
   return new HelmDependencyResolver({
     cacheDir,
-    repositories: [{ url: repo.url, name: 'deps', auth: { username: repo.username, password }, ca: repo.ca }],
+    repositories: [
+      { url: repo.url, name: 'deps', auth: { username: repo.username, password }, ca: repo.ca },
+      {
+        url: `oci://${registry.info.host}/`,
+        auth: { username: registry.info.username ?? '', password: registry.info.password ?? '' },
+        ca: registry.info.caPem,
+      },
+    ],
   });
 }
 
@@ -73,11 +96,14 @@ async function chartFiles(dir: string): Promise<Record<string, string>> {
 }
 
 describe('HelmDependencyResolver with the real helm', () => {
-  it('renders a Git chart with a dependency from an HTTPS repository, and again from the cache with the repository stopped', async () => {
+  it('renders a Git chart with a dependency on an HTTPS repository and one on an OCI registry, and again from the cache with both stopped', async () => {
     const dir = await writeChart(join(work, 'git-app'), {
       name: 'app',
       version: '0.1.0',
-      dependencies: [{ name: 'redis', version: '^1.0.0', repository: repo.url }],
+      dependencies: [
+        { name: 'redis', version: '^1.0.0', repository: repo.url },
+        { name: 'common', version: '^3.0.0', repository: `oci://${registry.info.host}/charts` },
+      ],
     });
     const artifact = await gitChart('app', await chartFiles(dir));
     const cacheDir = join(work, 'cache-git');
@@ -90,14 +116,17 @@ describe('HelmDependencyResolver with the real helm', () => {
     });
     expect(names(await renderer.render(artifact, { signal }))).toEqual([
       'shop-app=0.1.0',
+      'shop-common=3.1.0',
       'shop-redis=1.4.0',
     ]);
-    expect(first.stats().requests).toBe(2); // index.yaml and the archive
+    // index.yaml and the archive; the tag list, the manifest HEAD and GET and the chart layer.
+    expect(first.stats().requests).toBeGreaterThanOrEqual(6);
     // Nothing was written into the artifact.
     expect(await readdir(join(artifact.dir, 'chart'))).not.toContain('charts');
 
     // The servers stop: the kept index and the cached archive are enough.
     await repo.stop();
+    await registry.stop();
     try {
       const offline = resolver(cacheDir);
       const again = new HelmRenderer({
@@ -106,7 +135,11 @@ describe('HelmDependencyResolver with the real helm', () => {
         releaseName: 'shop',
         dependencies: offline,
       });
-      expect(names(await again.render(artifact, { signal }))).toEqual(['shop-app=0.1.0', 'shop-redis=1.4.0']);
+      expect(names(await again.render(artifact, { signal }))).toEqual([
+        'shop-app=0.1.0',
+        'shop-common=3.1.0',
+        'shop-redis=1.4.0',
+      ]);
       expect(offline.stats().bytes).toBe(0);
     } finally {
       await repo.start();
