@@ -7,6 +7,15 @@
  * @module @gitops-kit/registry-source
  */
 export { type ArchiveContents, type ArchiveFile, readTarGz, safeArchivePath } from './archive/tar.js';
+export { type CosignKey, loadTrustedKeys, type TrustedKey } from './cosign/keys.js';
+export {
+  COSIGN_PAYLOAD_TYPE,
+  checkSignature,
+  payloadDigest,
+  SIGNATURE_ANNOTATION,
+  type SignatureCheck,
+} from './cosign/simple-signing.js';
+export { signatureTag, type VerifiedSignature, verifyCosignSignature } from './cosign/verify.js';
 export {
   RegistryError,
   type RegistryErrorCode,
@@ -37,6 +46,7 @@ export {
   type ManifestHead,
   RegistryClient,
   type RegistryClientOptions,
+  type RegistryConnectionOptions,
   type Repository,
 } from './oci/client.js';
 export { DigestVerifier, digestOf, isDigest } from './oci/digest.js';
@@ -57,3 +67,6 @@ export {
 } from './oci/manifest.js';
 export { apiHost, formatReference, type OciReference, parseReference } from './oci/reference.js';
 export type { RegistryStatsSnapshot } from './oci/stats.js';
+export { Annotations, copiedLayerName, type LayerSelector, metaOf, selectLayer } from './oci-source/layer.js';
+export { OCISource, type OCISourceOptions, type OCIVerifyOptions } from './oci-source/oci-source.js';
+export { checkOciRef, describeOciRef, highestTag, type OCIRef } from './oci-source/select.js';

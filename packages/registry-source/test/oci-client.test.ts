@@ -7,6 +7,7 @@ import {
 } from '@gitops-kit/registry-source';
 import { describe, expect, it } from 'vitest';
 import { nextTagsPage } from '../src/oci/tags.js';
+import { registryError } from './support/errors.js';
 import { FakeRegistry } from './support/fake-registry.js';
 
 const repo = { registry: 'registry.test', repository: 'team/app' };
@@ -30,15 +31,6 @@ function image(registry: FakeRegistry, tag: string, layer = `content of ${tag}`)
       },
     ],
   });
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<RegistryError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RegistryError);
-  return error as RegistryError;
 }
 
 describe('parseReference', () => {
@@ -179,7 +171,9 @@ describe('RegistryClient', () => {
       fetch: registry.fetch,
       credentials: { username: 'u', password: 'wr0ngpass' },
     });
-    const error = await codeOf(client.headManifest(repo, 'v1', { reference: 'registry.test/team/app:v1' }));
+    const error = await registryError(
+      client.headManifest(repo, 'v1', { reference: 'registry.test/team/app:v1' }),
+    );
     expect(error.code).toBe(RegistryErrorCodes.AuthFailed);
     expect(error.status).toBe(401);
     expect(error.message).toContain('registry.test/team/app:v1');
@@ -197,7 +191,7 @@ describe('RegistryClient', () => {
       fetch: registry.fetch,
       credentials: { username: 'u', password: 'nope-secret' },
     });
-    const error = await codeOf(client.headManifest(repo, 'v1'));
+    const error = await registryError(client.headManifest(repo, 'v1'));
     expect(error.code).toBe(RegistryErrorCodes.AuthFailed);
     expect(error.message).toContain('https://auth.test/token');
     expect(error.message).not.toContain('nope-secret');
@@ -211,9 +205,9 @@ describe('RegistryClient', () => {
     expect(fetched.digest).toBe(digest);
     expect(fetched.manifest.kind).toBe('manifest');
     registry.corruptManifests.set(digest, Buffer.from(JSON.stringify({ schemaVersion: 2, layers: [] })));
-    const byTag = await codeOf(client.getManifest(repo, 'v1'));
+    const byTag = await registryError(client.getManifest(repo, 'v1'));
     expect(byTag.code).toBe(RegistryErrorCodes.DigestMismatch);
-    const byDigest = await codeOf(client.getManifest(repo, digest));
+    const byDigest = await registryError(client.getManifest(repo, digest));
     expect(byDigest.code).toBe(RegistryErrorCodes.DigestMismatch);
     expect(byDigest.message).toContain(digest);
   });
@@ -225,12 +219,12 @@ describe('RegistryClient', () => {
     const client = new RegistryClient({ fetch: registry.fetch });
     expect((await client.getBlob(repo, digest, { maxBytes: 100 })).toString()).toBe('0123456789');
     expect(client.stats().bytes).toBe(10);
-    const tooBig = await codeOf(client.getBlob(repo, digest, { maxBytes: 5 }));
+    const tooBig = await registryError(client.getBlob(repo, digest, { maxBytes: 5 }));
     expect(tooBig.code).toBe(RegistryErrorCodes.TooLarge);
-    const announcedBig = await codeOf(client.getBlob(repo, digest, { maxBytes: 5, expectedSize: 10 }));
+    const announcedBig = await registryError(client.getBlob(repo, digest, { maxBytes: 5, expectedSize: 10 }));
     expect(announcedBig.code).toBe(RegistryErrorCodes.TooLarge);
     registry.corruptBlobs.set(digest, Buffer.from('0123456780'));
-    const mismatch = await codeOf(client.getBlob(repo, digest, { maxBytes: 100 }));
+    const mismatch = await registryError(client.getBlob(repo, digest, { maxBytes: 100 }));
     expect(mismatch.code).toBe(RegistryErrorCodes.DigestMismatch);
   });
 
@@ -257,7 +251,7 @@ describe('RegistryClient', () => {
     expect(await client.listTags(repo)).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(registry.count((r) => r.url.includes('/tags/list'))).toBe(3);
     const limited = new RegistryClient({ fetch: registry.fetch, maxTags: 3 });
-    expect((await codeOf(limited.listTags(repo))).code).toBe(RegistryErrorCodes.TooLarge);
+    expect((await registryError(limited.listTags(repo))).code).toBe(RegistryErrorCodes.TooLarge);
   });
 
   it('a registry that is down is a typed error naming the URL, never the credentials', async () => {
@@ -269,7 +263,7 @@ describe('RegistryClient', () => {
       fetch: registry.fetch,
       credentials: { username: 'u', password: 's3cret' },
     });
-    const error = await codeOf(client.headManifest(repo, 'v1'));
+    const error = await registryError(client.headManifest(repo, 'v1'));
     expect(error.code).toBe(RegistryErrorCodes.Unreachable);
     expect(error.message).toContain('ECONNREFUSED');
     expect(error.message).toContain('https://registry.test/v2/team/app/manifests/v1');
@@ -279,7 +273,7 @@ describe('RegistryClient', () => {
   it('a missing tag is not found; plain HTTP is used when asked', async () => {
     const registry = new FakeRegistry();
     const client = new RegistryClient({ fetch: registry.fetch, plainHttp: true });
-    const error = await codeOf(client.headManifest(repo, 'nope'));
+    const error = await registryError(client.headManifest(repo, 'nope'));
     expect(error.code).toBe(RegistryErrorCodes.NotFound);
     expect(registry.requests[0]?.url).toBe('http://registry.test/v2/team/app/manifests/nope');
   });

@@ -12,18 +12,22 @@ import { nextTagsPage } from './tags.js';
 /** A repository on a registry (an {@link OciReference} without tag and digest will do). */
 export type Repository = Pick<OciReference, 'registry' | 'repository'>;
 
-/** Options of {@link RegistryClient}. */
-export interface RegistryClientOptions {
+/** How to connect to a registry: shared by the client and the sources built on it. */
+export interface RegistryConnectionOptions {
   /** Credentials (basic, or a bearer token); anonymous when absent. */
   readonly credentials?: RegistryCredentials | undefined;
   /** PEM certificate authorities to trust (for a registry with a private CA). */
   readonly caPem?: string | readonly string[] | undefined;
   /** Skip TLS verification (tests against throwaway registries only). */
   readonly insecureSkipTlsVerify?: boolean | undefined;
-  /** Talk plain HTTP instead of HTTPS (`helm --plain-http`, `flux --insecure`). */
+  /** Talk plain HTTP instead of HTTPS (`helm --plain-http`, Flux's `spec.insecure`). */
   readonly plainHttp?: boolean | undefined;
   /** Your own transport (undici's `fetch` with a dispatcher, a test double); `caPem` is then yours to apply. */
   readonly fetch?: FetchLike | undefined;
+}
+
+/** Options of {@link RegistryClient}. */
+export interface RegistryClientOptions extends RegistryConnectionOptions {
   /** Give up on a silent socket after this long (ms, default 30 s; the built-in transport only). */
   readonly idleTimeoutMs?: number | undefined;
   /** Largest manifest accepted (bytes, default 4 MiB, as distribution's own limit). */

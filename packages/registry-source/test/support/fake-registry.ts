@@ -57,6 +57,16 @@ export class FakeRegistry {
     return digest;
   }
 
+  /** Stores an artifact (its blobs and manifest) under a tag and returns the manifest digest. */
+  putArtifact(
+    repository: string,
+    tag: string | undefined,
+    artifact: { config: Buffer; manifest: Buffer; layer?: Buffer; payload?: Buffer },
+  ): string {
+    for (const blob of [artifact.config, artifact.layer, artifact.payload]) if (blob) this.putBlob(blob);
+    return this.putManifestBytes(repository, tag, artifact.manifest);
+  }
+
   /** Stores a manifest under a tag of a repository and returns its digest. */
   putManifest(repository: string, tag: string | undefined, manifest: unknown, mediaType?: string): string {
     const bytes = Buffer.from(JSON.stringify(manifest));
@@ -66,6 +76,21 @@ export class FakeRegistry {
       (manifest as { mediaType?: string }).mediaType ??
       'application/vnd.oci.image.manifest.v1+json';
     this.manifests.set(`${repository}@${digest}`, { bytes, mediaType: type });
+    if (tag !== undefined) {
+      const tags = this.tags.get(repository) ?? new Map<string, string>();
+      this.tags.set(repository, tags);
+      tags.set(tag, digest);
+    }
+    return digest;
+  }
+
+  /** Stores raw manifest bytes (exactly as given) under a tag and returns their digest. */
+  putManifestBytes(repository: string, tag: string | undefined, bytes: Buffer): string {
+    const digest = sha256(bytes);
+    const mediaType =
+      (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ??
+      'application/vnd.oci.image.manifest.v1+json';
+    this.manifests.set(`${repository}@${digest}`, { bytes, mediaType });
     if (tag !== undefined) {
       const tags = this.tags.get(repository) ?? new Map<string, string>();
       this.tags.set(repository, tags);
