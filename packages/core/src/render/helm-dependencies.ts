@@ -45,7 +45,12 @@ export interface ChartLock {
 /** What a {@link ChartDependencyResolver} is asked. */
 export interface ChartDependencyRequest {
   /** The chart's own name and version, for messages. */
-  readonly chart: { readonly name: string; readonly version: string };
+  readonly chart: {
+    /** `name` of `Chart.yaml`. */
+    readonly name: string;
+    /** `version` of `Chart.yaml`. */
+    readonly version: string;
+  };
   /** `Chart.yaml` relative to the artifact root, for error locations. */
   readonly chartFile: string;
   /** Every dependency `Chart.yaml` declares (Helm checks the lock against all of them). */
