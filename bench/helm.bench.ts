@@ -10,20 +10,23 @@
  *   - a no-change poll: HelmChartSource.fetch with the previous artifact (a conditional index GET),
  *     versus `helm repo update` (what a Helm user or CI runs to see a new version; Flux's
  *     HelmRepository downloads the index the same way);
- *   - a second render of the same chart from the dependency cache (a new renderer, no render cache).
+ *   - a second render of the same chart from the dependency cache (a new renderer, no render cache);
+ *   - the same chart pushed with `helm push` to a registry: a no-change poll of `oci://` at an exact
+ *     version (one manifest HEAD) against `helm pull oci://` (which downloads the chart every time;
+ *     the registry keeps no request log, so the peer's bytes are the archive's size, a lower bound).
  *
  * (`helm package` refuses a chart without its dependencies, so the archive is packed again without
  * charts/.) Requests and bytes are counted by the repository server itself, for both sides alike. Each time
  * is the median of RUNS runs, the two sides run alternately. The last line is one JSON object.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HelmRenderer } from '@gitops-kit/core';
 import { HelmChartSource, HelmDependencyResolver } from '@gitops-kit/registry-source';
-import { startChartRepository, testenv } from '@gitops-kit/testenv';
+import { startChartRepository, startRegistry, testenv } from '@gitops-kit/testenv';
 import { writeChart } from '../packages/registry-source/test/support/charts.js';
 
 const exec = promisify(execFile);
@@ -190,6 +193,53 @@ try {
   }
   if (objects !== peerObjects) throw new Error(`gitops-kit rendered ${objects} objects, helm ${peerObjects}`);
 
+  // The same chart on an OCI registry, pushed with the real helm.
+  const registry = await startRegistry(join(work, 'registry'), { tls: false, auth: false });
+  const ociPoll = { ours: [] as number[], peer: [] as number[] };
+  let ociOurs = { requests: 0, bytes: 0 };
+  let ociArchive = 0;
+  try {
+    const pushHome = join(work, 'push-home');
+    const packaged = join(repo.dir, 'app-1.0.0.tgz');
+    await helm(pushHome, ['push', packaged, `oci://${registry.info.host}/charts`, '--plain-http']);
+    ociArchive = (await stat(packaged)).size;
+    const oci = new HelmChartSource({
+      url: `oci://${registry.info.host}/charts/app`,
+      version: '1.0.0',
+      plainHttp: true,
+      cacheDir: join(work, 'oci-source'),
+    });
+    const current = await oci.fetch({ signal });
+    for (let run = 0; run <= RUNS; run++) {
+      const before = oci.stats();
+      const start = performance.now();
+      if ((await oci.fetch({ signal, previous: current })) !== current)
+        throw new Error('the OCI poll returned another artifact');
+      const ms = performance.now() - start;
+      const after = oci.stats();
+      const pulled = join(work, `oci-pull-${run}`);
+      await mkdir(pulled, { recursive: true });
+      const peerStart = performance.now();
+      await helm(join(work, 'oci-home'), [
+        'pull',
+        `oci://${registry.info.host}/charts/app`,
+        '--version',
+        '1.0.0',
+        '--plain-http',
+        '--destination',
+        pulled,
+      ]);
+      const peerMs = performance.now() - peerStart;
+      if ((await readdir(pulled)).length !== 1) throw new Error('helm pull oci:// wrote no archive');
+      if (run === 0) continue;
+      ociPoll.ours.push(ms);
+      ociPoll.peer.push(peerMs);
+      ociOurs = { requests: after.requests - before.requests, bytes: after.bytes - before.bytes };
+    }
+  } finally {
+    await registry.stop();
+  }
+
   const results = {
     runs: RUNS,
     helm: tools.versions.helm,
@@ -208,6 +258,11 @@ try {
     'poll.helmCliRequests': peerPoll.requests,
     'poll.helmCliBytes': peerPoll.bytes,
     'cachedRender.gitopsKitMs': middle(cachedRender),
+    'ociPoll.gitopsKitMs': middle(ociPoll.ours),
+    'ociPoll.helmPullMs': middle(ociPoll.peer),
+    'ociPoll.gitopsKitRequests': ociOurs.requests,
+    'ociPoll.gitopsKitBytes': ociOurs.bytes,
+    'ociPoll.helmPullMinBytes': ociArchive,
   };
   const line = (what: string, ours: string, peer: string): void =>
     console.log(`${what.padEnd(38)} gitops-kit ${ours.padStart(24)}   helm CLI ${peer.padStart(24)}`);
@@ -228,6 +283,12 @@ try {
     `${peerPoll.requests} / ${peerPoll.bytes}`,
   );
   line('render again, dependencies cached', `${results['cachedRender.gitopsKitMs']} ms (0 requests)`, '-');
+  line(
+    'oci:// no-change poll (helm pull)',
+    `${results['ociPoll.gitopsKitMs']} ms`,
+    `${results['ociPoll.helmPullMs']} ms`,
+  );
+  line('  requests / bytes per poll', `${ociOurs.requests} / ${ociOurs.bytes}`, `? / >= ${ociArchive}`);
   console.log(JSON.stringify(results));
 } finally {
   await repo.close();
