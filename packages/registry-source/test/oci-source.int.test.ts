@@ -186,6 +186,65 @@ describe('OCISource on the real registry (TLS, basic auth)', () => {
     expect(tls.message).toMatch(/certificate|self[- ]signed/i);
   });
 
+  describe('bearer tokens (the distribution token spec, with a token service of testenv)', () => {
+    it('gets a token with the credentials, reuses it on the next poll, pulls public repositories anonymously', async () => {
+      const own = await startRegistry(await tempDir('oci-token'), { auth: 'token' });
+      cleanups.push(() => own.stop());
+      expect(own.info.auth).toBe('token');
+      const ownPusher = new RegistryPusher(own.info);
+      const privateDigest = await ownPusher.artifact(
+        'apps/private',
+        'v1',
+        fluxArtifact({ 'a.yaml': 'private' }),
+      );
+      await ownPusher.artifact('public/open', 'v1', fluxArtifact({ 'a.yaml': 'open' }));
+      const issuedBefore = own.tokensIssued();
+      const counted = countingFetch(own.info);
+      const credentials = { username: own.info.username ?? '', password: own.info.password ?? '' };
+      const oci = await source({
+        url: `oci://${own.info.host}/apps/private:v1`,
+        credentials,
+        caPem: own.info.caPem,
+        fetch: counted.fetch,
+      });
+      const artifact = await oci.fetch({ signal: signal() });
+      expect(artifact.revision).toBe(`v1@${privateDigest}`);
+      expect(own.tokensIssued() - issuedBefore).toBe(1);
+      expect(counted.seen[0]).toBe('HEAD /v2/apps/private/manifests/v1');
+      expect(counted.seen[1]).toBe('GET /token');
+      counted.seen.length = 0;
+      await oci.fetch({ signal: signal(), previous: artifact });
+      expect(counted.seen).toEqual(['HEAD /v2/apps/private/manifests/v1']);
+
+      const anonymous = await source({
+        url: `oci://${own.info.host}/public/open:v1`,
+        credentials: undefined,
+        caPem: own.info.caPem,
+      });
+      expect(await readFile(join((await anonymous.fetch({ signal: signal() })).dir, 'a.yaml'), 'utf8')).toBe(
+        'open',
+      );
+      const refused = await source({
+        url: `oci://${own.info.host}/apps/private:v1`,
+        credentials: undefined,
+        caPem: own.info.caPem,
+      });
+      const denied = await registryError(refused.fetch({ signal: signal() }));
+      expect(denied.code).toBe(RegistryErrorCodes.AuthFailed);
+      expect(denied.message).toContain('anonymous');
+
+      const wrong = await source({
+        url: `oci://${own.info.host}/apps/private:v1`,
+        credentials: { username: credentials.username, password: 'N0t-the-passw0rd' },
+        caPem: own.info.caPem,
+      });
+      const error = await registryError(wrong.fetch({ signal: signal() }));
+      expect(error.code).toBe(RegistryErrorCodes.AuthFailed);
+      expect(error.message).toContain(own.info.tokenRealm ?? '?');
+      expect(error.message).not.toContain('N0t-the-passw0rd');
+    });
+  });
+
   describe('cosign signatures (made by the real cosign)', () => {
     let cosign: Cosign;
     let trusted: CosignKeyPair;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { parseChallenges } from '@gitops-kit/registry-source';
 import type { RegistryInfo } from '@gitops-kit/testenv';
 
 interface Answer {
@@ -17,13 +18,46 @@ const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').upd
  * registry's CA and credentials. A small stand-in for `flux push artifact`, which is not built here.
  */
 export class RegistryPusher {
+  /** Push tokens by repository, for a registry with token auth. */
+  readonly #tokens = new Map<string, string>();
+
   constructor(readonly info: RegistryInfo) {}
 
-  #send(method: string, url: string, body?: Buffer, type?: string): Promise<Answer> {
+  #basic(): string | undefined {
+    const { username, password } = this.info;
+    return username && password
+      ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+      : undefined;
+  }
+
+  /** A request with the right authorization: basic, or a pull+push token fetched on the registry's challenge. */
+  async #send(method: string, url: string, body?: Buffer, type?: string): Promise<Answer> {
+    const repository = /\/v2\/(.+?)\/(?:blobs|manifests)\//.exec(new URL(url).pathname)?.[1] ?? '';
+    const token = this.#tokens.get(repository);
+    const first = await this.#raw(method, url, token ? `Bearer ${token}` : this.#basic(), body, type);
+    const bearer = parseChallenges(String(first.headers['www-authenticate'] ?? '')).find(
+      (c) => c.scheme === 'bearer',
+    );
+    if (first.status !== 401 || !bearer?.params.realm) return first;
+    const realm = new URL(bearer.params.realm);
+    realm.searchParams.set('service', bearer.params.service ?? '');
+    realm.searchParams.set('scope', `repository:${repository}:pull,push`);
+    const answer = await this.#raw('GET', realm.toString(), this.#basic());
+    if (answer.status !== 200) throw new Error(`token service: HTTP ${answer.status} ${answer.body}`);
+    const fresh = (JSON.parse(answer.body.toString()) as { token: string }).token;
+    this.#tokens.set(repository, fresh);
+    return this.#raw(method, url, `Bearer ${fresh}`, body, type);
+  }
+
+  #raw(
+    method: string,
+    url: string,
+    authorization: string | undefined,
+    body?: Buffer,
+    type?: string,
+  ): Promise<Answer> {
     const headers: Record<string, string> = {};
-    if (this.info.username && this.info.password) {
-      headers.authorization = `Basic ${Buffer.from(`${this.info.username}:${this.info.password}`).toString('base64')}`;
-    }
+    if (authorization) headers.authorization = authorization;
     if (body) headers['content-length'] = String(body.length);
     if (type) headers['content-type'] = type;
     const request = url.startsWith('https:') ? https.request : http.request;
