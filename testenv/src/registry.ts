@@ -4,8 +4,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { findAsset } from './assets.js';
+import { issueCertificate } from './certs.js';
 import { freePort, type ManagedProcess, run, startProcess, waitReady } from './process.js';
-import { makeServingPki } from './serving-pki.js';
+import { type RunningTokenService, startTokenService } from './registry-token.js';
+import { makeServingPki, type ServingPki } from './serving-pki.js';
 
 /** Connection facts of an OCI registry, plain data so they can cross to test workers. */
 export interface RegistryInfo {
@@ -19,7 +21,11 @@ export interface RegistryInfo {
   caPem?: string;
   /** The same CA as a file, for CLIs (`helm --ca-file`, `SSL_CERT_FILE`); absent without TLS. */
   caFile?: string;
-  /** Basic-auth credentials (htpasswd); absent when the registry allows anonymous access. */
+  /** How clients authenticate: `basic` (htpasswd), `token` (bearer tokens from `tokenRealm`) or `none`. */
+  auth: 'none' | 'basic' | 'token';
+  /** The token service's realm, with `auth: 'token'`. */
+  tokenRealm?: string;
+  /** The user's credentials (basic auth, or for the token service); absent without auth. */
   username?: string;
   password?: string;
   /** The registry's release, e.g. `v3.1.2`. */
@@ -32,26 +38,34 @@ export interface RegistryInfo {
 export interface RegistryOptions {
   /** Serve HTTPS with a certificate of a CA made for this registry (default true). */
   tls?: boolean;
-  /** Require basic auth with generated credentials (htpasswd; default true). */
-  auth?: boolean;
+  /**
+   * Require auth with generated credentials: `true` or `'basic'` for htpasswd basic auth (default),
+   * `'token'` for the distribution token flow (a token service of testenv issues ES256 JWTs;
+   * anonymous clients may pull repositories under `public/`), `false` for none.
+   */
+  auth?: boolean | 'basic' | 'token';
 }
 
 /** A running registry. */
 export interface RunningRegistry {
   /** Connection facts. */
   info: RegistryInfo;
-  /** Stops the registry (its data folder stays until the work folder goes). */
+  /** Tokens the token service issued so far (`auth: 'token'` only; 0 otherwise). */
+  tokensIssued(): number;
+  /** Stops the registry and its token service (the data folder stays until the work folder goes). */
   stop(): Promise<void>;
 }
 
 /**
  * A bcrypt htpasswd line, the only scheme distribution's htpasswd auth accepts. There is no
- * `htpasswd` tool here and Node has no bcrypt, so Python's `crypt` makes it.
+ * `htpasswd` tool here and Node has no bcrypt, so Python's `crypt` makes it. The registry checks
+ * the hash on every request, so it gets bcrypt's lowest cost (4; the default 12 costs a quarter of a
+ * second of CPU per request on a busy machine): the password is random and lives for one run.
  */
 async function htpasswdLine(username: string, password: string): Promise<string> {
   const script = [
     'import crypt, sys',
-    'print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
+    'print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))',
   ].join('\n');
   const out = await run('python3', ['-W', 'ignore', '-c', script, username, password]);
   const line = out.trim();
@@ -65,6 +79,7 @@ function registryConfig(options: {
   addr: string;
   tls?: { cert: string; key: string };
   htpasswd?: string;
+  token?: { realm: string; service: string; issuer: string; rootcertbundle: string };
 }): string {
   const config: Record<string, unknown> = {
     version: 0.1,
@@ -85,6 +100,7 @@ function registryConfig(options: {
     ...(options.htpasswd
       ? { auth: { htpasswd: { realm: 'gitops-kit-testenv', path: options.htpasswd } } }
       : {}),
+    ...(options.token ? { auth: { token: options.token } } : {}),
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
@@ -97,7 +113,7 @@ function registryConfig(options: {
  */
 export async function startRegistry(dir: string, options: RegistryOptions = {}): Promise<RunningRegistry> {
   const tls = options.tls ?? true;
-  const auth = options.auth ?? true;
+  const auth = options.auth === 'token' ? 'token' : (options.auth ?? true) === false ? 'none' : 'basic';
   const binary = findAsset('registry');
   const dataDir = join(dir, 'data');
   await mkdir(dataDir, { recursive: true });
@@ -107,21 +123,50 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
     host,
     url: `${tls ? 'https' : 'http'}://${host}`,
     plainHttp: !tls,
+    auth,
     version: await registryVersion(binary),
     dataDir,
   };
-  let pki: { caCert: string; cert: string; key: string } | undefined;
-  if (tls) {
-    pki = await makeServingPki(join(dir, 'pki'), 'gitops-kit-testenv-registry');
+  let pki: ServingPki | undefined;
+  if (tls || auth === 'token') pki = await makeServingPki(join(dir, 'pki'), 'gitops-kit-testenv-registry');
+  if (tls && pki) {
     info.caFile = pki.caCert;
     info.caPem = await readFile(pki.caCert, 'utf8');
   }
   let htpasswd: string | undefined;
-  if (auth) {
-    info.username = 'testenv';
-    info.password = randomBytes(12).toString('base64url');
+  let tokenService: RunningTokenService | undefined;
+  let token: { realm: string; service: string; issuer: string; rootcertbundle: string } | undefined;
+  const username = 'testenv';
+  const password = randomBytes(12).toString('base64url');
+  if (auth !== 'none') Object.assign(info, { username, password });
+  if (auth === 'basic') {
     htpasswd = join(dir, 'htpasswd');
-    await writeFile(htpasswd, await htpasswdLine(info.username, info.password), { mode: 0o600 });
+    await writeFile(htpasswd, await htpasswdLine(username, password), { mode: 0o600 });
+  }
+  if (auth === 'token' && pki) {
+    const pkiDir = join(dir, 'pki');
+    await issueCertificate({
+      dir: pkiDir,
+      name: 'token',
+      subject: '/CN=gitops-kit-testenv-token-signer',
+      extensions: 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n',
+      caCert: pki.caCert,
+      caKey: pki.caKey,
+    });
+    const service = 'gitops-kit-testenv-registry';
+    const issuer = 'gitops-kit-testenv-token-service';
+    tokenService = await startTokenService({
+      service,
+      issuer,
+      username,
+      password,
+      signingKey: join(pkiDir, 'token.key'),
+      signingCert: join(pkiDir, 'token.crt'),
+      ...(tls ? { tls: { cert: pki.cert, key: pki.key } } : {}),
+      publicPrefix: 'public/',
+    });
+    info.tokenRealm = tokenService.realm;
+    token = { realm: tokenService.realm, service, issuer, rootcertbundle: pki.caCert };
   }
   const configPath = join(dir, 'config.yml');
   await writeFile(
@@ -129,8 +174,9 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
     registryConfig({
       dataDir,
       addr: host,
-      ...(pki ? { tls: { cert: pki.cert, key: pki.key } } : {}),
+      ...(tls && pki ? { tls: { cert: pki.cert, key: pki.key } } : {}),
       ...(htpasswd ? { htpasswd } : {}),
+      ...(token ? { token } : {}),
     }),
   );
   const proc: ManagedProcess = startProcess({
@@ -144,9 +190,17 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
     await waitReady(proc, { binary, port }, () => answersV2(info));
   } catch (error) {
     await proc.stop();
+    await tokenService?.stop();
     throw error;
   }
-  return { info, stop: () => proc.stop() };
+  return {
+    info,
+    tokensIssued: () => tokenService?.issued() ?? 0,
+    stop: async () => {
+      await proc.stop();
+      await tokenService?.stop();
+    },
+  };
 }
 
 /** Whether the registry answers its API root: 200 without auth, 401 with a challenge with auth. */

@@ -6,6 +6,8 @@ import { issueCertificate, makeCa } from './certs.js';
 export interface ServingPki {
   /** The CA certificate clients trust. */
   caCert: string;
+  /** The CA's key, to issue more certificates (a token-signing one). */
+  caKey: string;
   /** The serving certificate (for 127.0.0.1 and localhost) and its key. */
   cert: string;
   key: string;
@@ -35,5 +37,5 @@ export async function makeServingPki(dir: string, name: string): Promise<Serving
       '',
     ].join('\n'),
   });
-  return { caCert, cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
+  return { caCert, caKey, cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
 }

@@ -29,7 +29,8 @@ function send(
   const request = url.startsWith('https:') ? https.request : http.request;
   const ca = options.ca === null ? undefined : (options.ca ?? info.caPem);
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, ...(ca ? { ca } : {}) }, (res) => {
+    // A fresh connection each time: a kept-alive one would outlive a stopped registry.
+    const req = request(url, { method, headers, agent: false, ...(ca ? { ca } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>

@@ -7,6 +7,7 @@ import { RegistryError, RegistryErrorCodes } from '../errors.js';
 export interface ArchiveFile {
   /** Relative `/` path, normalised (no leading `./`). */
   readonly path: string;
+  /** The file's bytes. */
   readonly content: Buffer;
   /** Whether any execute bit is set in its mode. */
   readonly executable: boolean;

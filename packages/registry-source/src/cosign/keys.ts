@@ -2,7 +2,14 @@ import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { RegistryError, RegistryErrorCodes } from '../errors.js';
 
 /** A trusted cosign public key: the PEM of `cosign.pub`, optionally with a name for `meta.signer`. */
-export type CosignKey = string | { readonly name?: string | undefined; readonly pem: string };
+export type CosignKey =
+  | string
+  | {
+      /** Shown as `meta.signer` when this key verifies. */
+      readonly name?: string | undefined;
+      /** The public key, PEM. */
+      readonly pem: string;
+    };
 
 /** A public key ready to verify with. */
 export interface TrustedKey {
@@ -10,6 +17,7 @@ export interface TrustedKey {
   readonly id: string;
   /** The SHA-256 of the key's SubjectPublicKeyInfo (DER), hex. */
   readonly fingerprint: string;
+  /** The key, for node:crypto's `verify`. */
   readonly key: KeyObject;
 }
 

@@ -9,9 +9,24 @@ export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
 /** What a signature layer's check found. */
 export type SignatureCheck =
-  | { readonly outcome: 'verified'; readonly key: TrustedKey }
-  | { readonly outcome: 'other-digest'; readonly key: TrustedKey; readonly digest: string | undefined }
-  | { readonly outcome: 'no-key' };
+  | {
+      /** A trusted key signed this payload, and it names the artifact's digest. */
+      readonly outcome: 'verified';
+      /** The key that verified. */
+      readonly key: TrustedKey;
+    }
+  | {
+      /** A trusted key signed this payload, but it names another digest (or none). */
+      readonly outcome: 'other-digest';
+      /** The key that verified. */
+      readonly key: TrustedKey;
+      /** The digest the payload names. */
+      readonly digest: string | undefined;
+    }
+  | {
+      /** No trusted key verifies the signature. */
+      readonly outcome: 'no-key';
+    };
 
 /** Whether `signature` over `payload` verifies with `key` (SHA-256; DER ECDSA as cosign writes it). */
 function verifiesWith(key: TrustedKey, payload: Uint8Array, signature: Buffer): boolean {

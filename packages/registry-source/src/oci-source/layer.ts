@@ -15,10 +15,15 @@ export interface LayerSelector {
 
 /** OCI annotations Flux writes on the artifacts it pushes, read into the audit metadata. */
 export const Annotations = {
+  /** Where the content came from (`flux push artifact --source`, a Git URL). */
   Source: 'org.opencontainers.image.source',
+  /** The source's revision (`--revision`, `main@sha1:<commit>`). */
   Revision: 'org.opencontainers.image.revision',
+  /** When the artifact was made, RFC 3339. */
   Created: 'org.opencontainers.image.created',
+  /** A layer's file name. */
   Title: 'org.opencontainers.image.title',
+  /** Who made it. */
   Authors: 'org.opencontainers.image.authors',
 } as const;
 

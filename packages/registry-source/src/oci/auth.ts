@@ -42,8 +42,11 @@ interface TokenAnswer {
 
 /** Options of {@link RegistryAuth}. */
 export interface RegistryAuthOptions {
+  /** Anonymous when absent. */
   readonly credentials?: RegistryCredentials | undefined;
+  /** The transport for the token service. */
   readonly fetch: FetchLike;
+  /** Cleans messages of every secret. */
   readonly redactor: Redactor;
   /** Counts the token service's requests with the registry's. */
   readonly onRequest?: (() => void) | undefined;

@@ -386,11 +386,12 @@ export class RegistryClient {
     authorized: boolean,
   ): RegistryError {
     if (status === 401 || status === 403) {
-      const who = authorized
-        ? 'the credentials'
-        : this.#auth.hasCredentials
-          ? 'the request'
-          : 'anonymous access';
+      // Without credentials the request may still carry an anonymous token: it is anonymous access.
+      const who = !this.#auth.hasCredentials
+        ? 'anonymous access'
+        : authorized
+          ? 'the credentials'
+          : 'the request';
       return new RegistryError(
         RegistryErrorCodes.AuthFailed,
         `${shown}: the registry refused ${who} (HTTP ${status} on ${method} ${url}); check the user name, password or token and their pull access`,

@@ -4,8 +4,11 @@ import { Readable } from 'node:stream';
 
 /** What the client passes to a {@link FetchLike}: a subset of `RequestInit`. */
 export interface FetchInit {
+  /** The client only reads. */
   readonly method: 'GET' | 'HEAD';
+  /** Lower-case names: `accept`, `authorization`, `user-agent`. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Aborts the request and its body. */
   readonly signal?: AbortSignal | undefined;
   /** Always `manual`: the client follows redirects itself, so credentials never go to another host. */
   readonly redirect: 'manual';
@@ -29,7 +32,10 @@ export interface NodeFetchOptions {
 }
 
 /** A {@link FetchLike} with a `close()` that frees its kept-alive sockets. */
-export type ClosableFetch = FetchLike & { close(): void };
+export type ClosableFetch = FetchLike & {
+  /** Destroys the kept-alive sockets. */
+  close(): void;
+};
 
 const NO_BODY = new Set([101, 204, 205, 304]);
 

@@ -31,11 +31,13 @@ export const MANIFEST_ACCEPT = [
 
 /** A content descriptor: what a manifest says about a blob. */
 export interface Descriptor {
+  /** The blob's media type. */
   readonly mediaType: string;
   /** `sha256:<hex>`. */
   readonly digest: string;
   /** Bytes. */
   readonly size: number;
+  /** The descriptor's annotations (a cosign signature lives in one). */
   readonly annotations?: Readonly<Record<string, string>> | undefined;
   /** For index entries and artifacts: the artifact's type. */
   readonly artifactType?: string | undefined;
@@ -43,19 +45,29 @@ export interface Descriptor {
 
 /** An image manifest (OCI or Docker schema 2): a config and layers. */
 export interface ImageManifest {
+  /** Tells it from an {@link ImageIndex}. */
   readonly kind: 'manifest';
+  /** The manifest's media type (from the document, else the `Content-Type`). */
   readonly mediaType: string;
+  /** The artifact type of an OCI 1.1 artifact manifest, when set. */
   readonly artifactType?: string | undefined;
+  /** The config blob. */
   readonly config: Descriptor;
+  /** The layers, in order. */
   readonly layers: readonly Descriptor[];
+  /** The manifest's annotations (`org.opencontainers.image.*`). */
   readonly annotations: Readonly<Record<string, string>>;
 }
 
 /** An image index (OCI) or manifest list (Docker): manifests by platform or kind. */
 export interface ImageIndex {
+  /** Tells it from an {@link ImageManifest}. */
   readonly kind: 'index';
+  /** The index's media type. */
   readonly mediaType: string;
+  /** The manifests it lists. */
   readonly manifests: readonly Descriptor[];
+  /** The index's annotations. */
   readonly annotations: Readonly<Record<string, string>>;
 }
 

@@ -1,4 +1,4 @@
-/** Requests and body bytes of a registry client, as {@link RegistryStats.snapshot} gives them. */
+/** Requests and body bytes of a registry client (`RegistryClient.stats()`). */
 export interface RegistryStatsSnapshot {
   /** Every request sent (registry and token service, redirects and retries included). */
   readonly requests: number;
