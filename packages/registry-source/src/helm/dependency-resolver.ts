@@ -10,7 +10,13 @@ import type {
 import { sha256Of } from './chart-archive.js';
 import { DependencyCache } from './dependency-cache.js';
 import { HelmDependencyError, HelmErrorCodes, RepositoryProblem, toHelmDependencyError } from './errors.js';
-import { displayUrl, type RegistryRequestStats, type RepositoryAuth, RequestCounter } from './http.js';
+import {
+  displayUrl,
+  type HttpSettings,
+  type RegistryRequestStats,
+  type RepositoryAuth,
+  RequestCounter,
+} from './http.js';
 import { HttpChartRepository } from './http-repository.js';
 import { lockDigest } from './lock-digest.js';
 import { OciChartRepository } from './oci-chart.js';
@@ -61,6 +67,8 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
   readonly #cache: DependencyCache;
   readonly #repositories: readonly DependencyRepository[];
   readonly #counter = new RequestCounter();
+  /** Connection settings (and so one kept-alive transport) per repository. */
+  readonly #http = new Map<string, HttpSettings>();
   readonly #timeoutMs: number | undefined;
 
   /** Nothing is contacted until a chart needs it. */
@@ -157,13 +165,18 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
     const settings = this.#settingsFor(repository);
     if (repository.startsWith('oci://'))
       return this.#fromOci(repository, chart, constraint, settings, signal);
-    const repo = new HttpChartRepository(repository, {
-      auth: settings?.auth,
-      passCredentials: settings?.passCredentials,
-      ca: settings?.ca,
-      timeoutMs: this.#timeoutMs,
-      counter: this.#counter,
-    });
+    let http = this.#http.get(repository);
+    if (!http) {
+      http = {
+        auth: settings?.auth,
+        passCredentials: settings?.passCredentials,
+        ca: settings?.ca,
+        timeoutMs: this.#timeoutMs,
+        counter: this.#counter,
+      };
+      this.#http.set(repository, http);
+    }
+    const repo = new HttpChartRepository(repository, http);
     let reading = indexes.get(repository);
     if (!reading) {
       reading = this.#index(repo, repository, chart, constraint, signal);

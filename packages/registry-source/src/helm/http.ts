@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { createNodeFetch, type FetchLike } from '../oci/http.js';
 
 /** Credentials for a chart repository: basic auth or a bearer token. */
 export type RepositoryAuth =
@@ -124,63 +124,69 @@ export async function send(
   }
 }
 
-function once(
+/** One transport per settings: the package's node:http(s) fetch, with the settings' CA and timeout. */
+const transports = new WeakMap<HttpSettings, FetchLike>();
+
+function transportOf(settings: HttpSettings): FetchLike {
+  let transport = transports.get(settings);
+  if (!transport) {
+    transport = createNodeFetch({
+      caPem: settings.ca === undefined ? undefined : settings.ca.toString(),
+      idleTimeoutMs: settings.timeoutMs ?? 30_000,
+    });
+    transports.set(settings, transport);
+  }
+  return transport;
+}
+
+async function once(
   url: string,
   headers: Record<string, string>,
   settings: HttpSettings,
   options: RequestOptions,
 ): Promise<Omit<HttpResponse, 'url'>> {
   const parsed = new URL(url);
-  const isHttps = parsed.protocol === 'https:';
-  if (!isHttps && parsed.protocol !== 'http:') {
-    return Promise.reject(new HttpFailure(`unsupported scheme ${parsed.protocol}`));
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new HttpFailure(`unsupported scheme ${parsed.protocol}`);
   }
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-  const timeoutMs = settings.timeoutMs ?? 30_000;
+  options.signal?.throwIfAborted();
   settings.counter.requests++;
-  return new Promise((resolve, reject) => {
-    options.signal?.throwIfAborted();
-    const make = isHttps ? httpsRequest : httpRequest;
-    const req = make(
-      parsed,
-      {
-        method: options.method ?? 'GET',
-        headers,
-        ...(isHttps && settings.ca ? { ca: settings.ca } : {}),
-        timeout: timeoutMs,
-      },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          settings.counter.bytes += chunk.length;
-          if (size > maxBytes) {
-            req.destroy(new HttpFailure(`the response is larger than ${maxBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', (error) => reject(failure(error)));
-      },
-    );
-    const onAbort = (): void => {
-      req.destroy(
-        options.signal?.reason instanceof Error ? options.signal.reason : new HttpFailure('aborted'),
-      );
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('close', () => options.signal?.removeEventListener('abort', onAbort));
-    req.on('timeout', () => req.destroy(new HttpFailure(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) => {
-      if (options.signal?.aborted) reject(options.signal.reason);
-      else reject(failure(error));
+  let response: Response;
+  try {
+    response = await transportOf(settings)(url, {
+      method: options.method ?? 'GET',
+      headers,
+      signal: options.signal,
+      redirect: 'manual',
     });
-    req.end();
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw failure(error);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    if (response.body) {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.length;
+        settings.counter.bytes += chunk.length;
+        if (size > maxBytes) {
+          await response.body.cancel().catch(() => undefined);
+          throw new HttpFailure(`the response is larger than ${maxBytes} bytes`);
+        }
+        chunks.push(Buffer.from(chunk));
+      }
+    }
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw failure(error);
+  }
+  const responseHeaders: IncomingHttpHeaders = {};
+  response.headers.forEach((value, key) => {
+    responseHeaders[key] = value;
   });
+  return { status: response.status, headers: responseHeaders, body: Buffer.concat(chunks) };
 }
 
 /** The short reason of a network error: its code or message, never the request. */
