@@ -24,6 +24,11 @@ export interface RenderSettings {
     readonly includeCrds?: boolean | undefined;
     /** Leave out test hooks (default true). */
     readonly skipTests?: boolean | undefined;
+    /**
+     * Fetch the dependencies `Chart.yaml` declares and `charts/` lacks into this cache folder (public
+     * repositories; as `helm dependency build`, `Chart.lock` honoured). Unset: such a chart fails.
+     */
+    readonly dependencyCache?: string | undefined;
   };
   /** KustomizeRenderer options, as in the SDK (config file only). */
   readonly kustomize?: Readonly<Record<string, unknown>> | undefined;
@@ -71,6 +76,7 @@ Options:
   --set <key=value>          Helm inline value, dotted key (repeatable, after the files)
   --kube-version <version>   Helm --kube-version (default: the cluster's)
   --api-versions <gv>        Helm --api-versions (repeatable; default: the cluster's)
+  --dependency-cache <dir>   fetch chart dependencies missing from charts/ into <dir> (public repositories)
   --context <lines>          lines of context around changes (default: 3)
   --color / --no-color       force colors on or off (default: on for a terminal)
   -h, --help                 show this help
@@ -180,6 +186,12 @@ export function parsePlanArgs(
         apiVersions,
         includeCrds: helm.includeCrds,
         skipTests: helm.skipTests,
+        dependencyCache:
+          values['dependency-cache'] !== undefined
+            ? resolve(values['dependency-cache'])
+            : helm.dependencyCache !== undefined
+              ? resolve(configDir ?? '.', helm.dependencyCache)
+              : undefined,
       },
       kustomize: config.kustomize,
       raw: config.raw,
@@ -205,6 +217,7 @@ function parse(argv: readonly string[]) {
       set: { type: 'string', multiple: true },
       'kube-version': { type: 'string' },
       'api-versions': { type: 'string', multiple: true },
+      'dependency-cache': { type: 'string' },
       context: { type: 'string' },
       color: { type: 'boolean' },
       'no-color': { type: 'boolean' },

@@ -18,6 +18,7 @@ import { UsageError } from './args.js';
  *   valuesFiles: [values-prod.yaml]
  *   values: { replicas: 3 }
  *   kubeVersion: 1.32.0      # default: the cluster's
+ *   dependencyCache: .cache/charts   # fetch dependencies missing from charts/
  * ```
  */
 export interface PlanConfig {
@@ -37,6 +38,7 @@ export interface PlanConfig {
     readonly apiVersions?: readonly string[];
     readonly includeCrds?: boolean;
     readonly skipTests?: boolean;
+    readonly dependencyCache?: string;
   };
   readonly kustomize?: Readonly<Record<string, unknown>>;
   readonly raw?: Readonly<Record<string, unknown>>;
@@ -63,6 +65,7 @@ const HELM_KEYS = new Set([
   'apiVersions',
   'includeCrds',
   'skipTests',
+  'dependencyCache',
 ]);
 
 /** Reads and checks a config file (YAML or JSON); a mistake is a {@link UsageError} naming the file and key. */

@@ -6,6 +6,7 @@ import {
   RawRenderer,
   type Renderer,
 } from '@gitops-kit/core';
+import { HelmDependencyResolver } from '@gitops-kit/registry-source';
 import type { RenderSettings } from './args.js';
 
 /** The renderer a reconciler with these settings would use. */
@@ -20,6 +21,10 @@ export function rendererFor(settings: RenderSettings, namespace: string): Render
     ...(h.apiVersions ? { apiVersions: h.apiVersions } : {}),
     ...(h.includeCrds === undefined ? {} : { includeCrds: h.includeCrds }),
     ...(h.skipTests === undefined ? {} : { skipTests: h.skipTests }),
+    // As a reconciler with a HelmDependencyResolver: dependencies fetched into a cache, never the folder.
+    ...(h.dependencyCache
+      ? { dependencies: new HelmDependencyResolver({ cacheDir: h.dependencyCache }) }
+      : {}),
   };
   const at = settings.path === undefined ? {} : { path: settings.path };
   switch (settings.renderer) {

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Artifact, emptyInventory, HelmRenderer, RawRenderer, Reconciler } from '@gitops-kit/core';
 import { KubernetesTarget } from '@gitops-kit/k8s-target';
-import { type KubeEnv, testenv } from '@gitops-kit/testenv';
+import { type KubeEnv, startChartRepository, testenv } from '@gitops-kit/testenv';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFolder } from '../src/plan-folder.js';
@@ -281,5 +281,47 @@ describe('examples/plan renders a chart as the reconciler does', () => {
     expect(changed.stdout).toContain('Plan: 0 to create, 1 to update, 0 to prune');
     expect(changed.stdout).toContain(`~ update v1 ConfigMap ${ns}/shop-config`);
     expect(changed.stdout).toContain('-  replicas: "1"\n+  replicas: "3"');
+  });
+
+  it('fetches chart dependencies into a cache with --dependency-cache, and says what is missing without it', async () => {
+    const repo = await startChartRepository();
+    try {
+      const lib = join(dir, '..', 'lib-src', 'lib');
+      await mkdir(join(lib, 'templates'), { recursive: true });
+      await writeFile(join(lib, 'Chart.yaml'), 'apiVersion: v2\nname: lib\nversion: 1.0.0\n');
+      await writeFile(
+        join(lib, 'templates', 'cm.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lib\n  namespace: {{ .Release.Namespace }}\n',
+      );
+      await repo.publish(lib);
+      const app = join(dir, '..', 'with-deps');
+      await mkdir(join(app, 'templates'), { recursive: true });
+      await writeFile(
+        join(app, 'Chart.yaml'),
+        `apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: ${repo.url}\n`,
+      );
+      const args = [
+        app,
+        '--kubeconfig',
+        kube.kubeconfigPath,
+        '--namespace',
+        ns,
+        '--name',
+        'with-deps',
+        '--no-color',
+      ];
+      const missing = await runCli(args, env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('RENDER_HELM_DEPENDENCY_MISSING');
+      expect(missing.stderr).toContain(`lib ^1.0.0 from ${repo.url}`);
+
+      const planned = await runCli([...args, '--dependency-cache', join(dir, '..', 'chart-cache')], env);
+      expect(planned.stderr).toBe('');
+      expect(planned.code).toBe(2);
+      expect(planned.stdout).toContain(`+ create v1 ConfigMap ${ns}/with-deps-lib`);
+      expect(await readdir(app)).not.toContain('charts');
+    } finally {
+      await repo.close();
+    }
   });
 });

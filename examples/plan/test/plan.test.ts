@@ -171,6 +171,7 @@ describe('parsePlanArgs', () => {
           apiVersions: undefined,
           includeCrds: undefined,
           skipTests: undefined,
+          dependencyCache: undefined,
         },
         kustomize: undefined,
         raw: undefined,
@@ -236,6 +237,8 @@ describe('parsePlanArgs', () => {
       '1.31.0',
       '--api-versions',
       'monitoring.coreos.com/v1',
+      '--dependency-cache',
+      '/tmp/charts-cache',
     ]);
     expect(parsed).not.toBe('help');
     const { render } = parsed as Exclude<typeof parsed, 'help'>;
@@ -250,6 +253,7 @@ describe('parsePlanArgs', () => {
         apiVersions: ['monitoring.coreos.com/v1'],
         includeCrds: undefined,
         skipTests: undefined,
+        dependencyCache: '/tmp/charts-cache',
       },
       kustomize: undefined,
       raw: undefined,
