@@ -46,9 +46,11 @@ export interface FolderPlan {
  */
 export async function planFolder(options: PlanFolderOptions): Promise<FolderPlan> {
   const { signal } = options;
-  const renderer = options.renderer ?? new RawRenderer();
+  const renderer: Renderer = options.renderer ?? new RawRenderer();
   // As the reconciler: Helm sees the cluster's version and API versions when the target tells them.
-  const capabilities = await options.target.capabilities?.({ signal });
+  const capabilities = renderer.usesClusterCapabilities
+    ? await options.target.capabilities?.({ signal })
+    : undefined;
   const manifests = await renderer.render(options.artifact, { signal, capabilities });
   const state = await options.stateStore.load(options.name, { signal });
   const inventory = state?.inventory ?? emptyInventory;

@@ -151,6 +151,12 @@ export interface Renderer {
    * cache; return the same key only when the output for the same artifact would be the same.
    */
   cacheKey?(options: RenderOptions): Promise<string>;
+  /**
+   * Optional: whether the renderer reads `RenderOptions.capabilities` (Helm does). The reconciler
+   * asks the target for the cluster's capabilities only for such renderers, so raw and Kustomize
+   * passes cost no discovery requests.
+   */
+  readonly usesClusterCapabilities?: boolean;
 }
 
 /** One object owned by a reconciler, with the digest of what was applied. */

@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type Artifact,
+  AutoRenderer,
   type ChartDependencyRequest,
   type ChartDependencyResolver,
   type ClusterCapabilities,
   ErrorCodes,
   HelmRenderer,
   type KubeObject,
+  RawRenderer,
   Reconciler,
   type Renderer,
   type RenderOptions,
   type RunFunction,
+  withRenderCache,
 } from '@gitops-kit/core';
 import { FakeCluster, MemorySource } from '@gitops-kit/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,10 +191,12 @@ describe('HelmRenderer cluster capabilities', () => {
     );
   });
 
-  it('the Reconciler renders with the capabilities its target offers', async () => {
+  it('the Reconciler renders with the capabilities its target offers, asked only for renderers that read them', async () => {
     const seen: (ClusterCapabilities | undefined)[] = [];
+    let asked = 0;
     const renderer: Renderer = {
       name: 'recording',
+      usesClusterCapabilities: true,
       async render(_artifact: Artifact, options: RenderOptions) {
         seen.push(options.capabilities);
         const object: KubeObject = {
@@ -202,27 +207,43 @@ describe('HelmRenderer cluster capabilities', () => {
         return [{ object, origin: { file: 'c.yaml', documentIndex: 0, line: 1 } }];
       },
     };
-    const fake = new FakeCluster();
-    const target = Object.assign(fake, { capabilities: async () => cluster });
+    const target = Object.assign(new FakeCluster(), {
+      capabilities: async () => {
+        asked++;
+        return cluster;
+      },
+    });
     const source = new MemorySource({ files: { 'c.yaml': 'unused' } });
     const result = await new Reconciler({ name: 'caps', source, renderer, target }).reconcile();
     expect(result.outcome).toBe('succeeded');
     expect(seen).toEqual([cluster]);
+    expect(asked).toBe(1);
 
-    const bare: (ClusterCapabilities | undefined)[] = [];
+    // A renderer that does not read them (raw, Kustomize): no discovery asked.
+    const plain: (ClusterCapabilities | undefined)[] = [];
     const plainRenderer: Renderer = {
-      ...renderer,
+      name: 'plain',
       render: async (a, o) => {
-        bare.push(o.capabilities);
+        plain.push(o.capabilities);
         return renderer.render(a, o);
       },
     };
-    await new Reconciler({
-      name: 'no-caps',
-      source,
-      renderer: plainRenderer,
-      target: new FakeCluster(),
-    }).reconcile();
-    expect(bare).toEqual([undefined]);
+    const other = Object.assign(new FakeCluster(), { capabilities: target.capabilities });
+    await new Reconciler({ name: 'no-caps', source, renderer: plainRenderer, target: other }).reconcile();
+    expect(plain).toEqual([undefined]);
+    expect(asked).toBe(1);
+  });
+
+  it('HelmRenderer and its wrappers say whether they read the capabilities', () => {
+    expect(new HelmRenderer({ releaseName: 'r' }).usesClusterCapabilities).toBe(true);
+    expect(new HelmRenderer({ releaseName: 'r', clusterCapabilities: false }).usesClusterCapabilities).toBe(
+      false,
+    );
+    expect(
+      new HelmRenderer({ releaseName: 'r', kubeVersion: '1.30.0', apiVersions: [] }).usesClusterCapabilities,
+    ).toBe(false);
+    expect(withRenderCache(new HelmRenderer({ releaseName: 'r' })).usesClusterCapabilities).toBe(true);
+    expect(withRenderCache(new RawRenderer()).usesClusterCapabilities).toBeUndefined();
+    expect(new AutoRenderer().usesClusterCapabilities).toBe(true);
   });
 });

@@ -480,7 +480,7 @@ export class Pass {
   ): Promise<{ manifests: readonly Manifest[]; cacheKey: string; cached: boolean }> {
     const { renderer } = this.#options;
     const signal = this.#signal;
-    const renderOptions = await renderOptionsFor(this.#options.target, signal);
+    const renderOptions = await renderOptionsFor(this.#options.target, renderer, signal);
     const cacheKey = renderer.cacheKey ? await renderer.cacheKey(renderOptions) : '';
     const cache = this.#memory.lastRender;
     const cached =

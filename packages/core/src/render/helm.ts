@@ -100,6 +100,12 @@ export class HelmRenderer implements Renderer {
     this.#options = { ...options };
   }
 
+  /** Whether the cluster's capabilities would be used: on, and not both pinned by the options. */
+  get usesClusterCapabilities(): boolean {
+    const o = this.#options;
+    return (o.clusterCapabilities ?? true) && !(o.kubeVersion !== undefined && o.apiVersions !== undefined);
+  }
+
   /** The helm binary: the option, else `helm` on PATH; resolved once. */
   binary(): Promise<string> {
     return this.#binary();
