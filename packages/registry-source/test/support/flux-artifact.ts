@@ -7,7 +7,8 @@ export type TarInput =
   | {
       readonly content: string | Buffer;
       readonly mode?: number;
-      readonly type?: '0' | '2' | '5';
+      /** `0` file, `2` symbolic link, `5` folder, `x` pax header, `L` GNU long name. */
+      readonly type?: '0' | '2' | '5' | 'x' | 'L';
       readonly link?: string;
     };
 
@@ -40,10 +41,13 @@ function header(name: string, size: number, mode: number, type: string, link = '
 /** A tar+gzip archive of `files` (ustar; paths as given, so a test can write hostile ones). */
 export function tarGz(files: Readonly<Record<string, TarInput>>): Buffer {
   const parts: Buffer[] = [];
-  for (const [name, input] of Object.entries(files)) {
+  for (const [key, input] of Object.entries(files)) {
+    // Several header entries of one archive need distinct keys: `name#2` is written as `name`.
+    const name = key.replace(/#\d+$/, '');
     const entry = typeof input === 'string' ? { content: input } : input;
     const type = entry.type ?? '0';
-    const content = type === '0' ? Buffer.from(entry.content) : Buffer.alloc(0);
+    const content =
+      type === '0' || type === 'x' || type === 'L' ? Buffer.from(entry.content) : Buffer.alloc(0);
     parts.push(header(name, content.length, entry.mode ?? (type === '5' ? 0o755 : 0o644), type, entry.link));
     parts.push(content, Buffer.alloc((512 - (content.length % 512)) % 512));
   }
