@@ -325,6 +325,19 @@ setup_time_provider() {
 build_step terraform-provider-time "$TIME_PROVIDER_VERSION" setup_time_provider "" \
   "$time_provider_rel/terraform-provider-time_$TIME_PROVIDER_VERSION=github.com/hashicorp/terraform-provider-time"
 
+# --- The OCI registry: distribution/distribution v3 (`registry serve <config.yml>`), the
+# reference implementation of the OCI distribution spec. ------------------------------
+setup_distribution() { go get "github.com/distribution/distribution/v3/cmd/registry@$DISTRIBUTION_VERSION"; }
+build_step distribution "$DISTRIBUTION_VERSION" setup_distribution \
+  "-X github.com/distribution/distribution/v3/version.version=$DISTRIBUTION_VERSION" \
+  "registry=github.com/distribution/distribution/v3/cmd/registry"
+
+# --- cosign v2: the tests sign OCI artifacts with it (key pairs, `sign --key`). --------
+setup_cosign() { go get "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"; }
+build_step cosign "$COSIGN_VERSION" setup_cosign \
+  "-X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION -X sigs.k8s.io/release-utils/version.gitTreeState=clean" \
+  "cosign=github.com/sigstore/cosign/v2/cmd/cosign"
+
 await_all_steps
 log "summary (total $((SECONDS - total_start))s):"
 for line in "${summary[@]}"; do log "  $line"; done

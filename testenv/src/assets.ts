@@ -23,6 +23,10 @@ export interface PinnedVersions {
   opentofu: string;
   /** hashicorp/terraform-provider-time, kept as an OpenTofu filesystem mirror. */
   timeProvider: string;
+  /** distribution/distribution v3, the OCI registry (`registry serve`). */
+  distribution: string;
+  /** cosign v2, which signs the OCI artifacts of the tests. */
+  cosign: string;
 }
 
 /** The binaries testenv runs. */
@@ -36,7 +40,9 @@ export type AssetName =
   | 'minio'
   | 'kustomize'
   | 'helm'
-  | 'tofu';
+  | 'tofu'
+  | 'registry'
+  | 'cosign';
 
 /** Binaries envtest-style `KUBEBUILDER_ASSETS` folders may hold (the control plane). */
 const KUBE_ASSETS: readonly AssetName[] = [
@@ -72,6 +78,8 @@ export function pinnedVersions(): PinnedVersions {
     kwok: get('KWOK_VERSION'),
     opentofu: get('OPENTOFU_VERSION'),
     timeProvider: get('TIME_PROVIDER_VERSION'),
+    distribution: get('DISTRIBUTION_VERSION'),
+    cosign: get('COSIGN_VERSION'),
   };
 }
 
@@ -111,6 +119,10 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
       return join(bin, `helm-${versions.helm}-${versions.helmBuild}`);
     case 'tofu':
       return join(bin, `opentofu-${versions.opentofu}`);
+    case 'registry':
+      return join(bin, `distribution-${versions.distribution}`);
+    case 'cosign':
+      return join(bin, `cosign-${versions.cosign}`);
   }
 }
 

@@ -43,6 +43,75 @@ const COMPONENT_SUBJECTS = {
 export type ComponentUser = keyof typeof COMPONENT_SUBJECTS;
 
 const OPENSSL = 'openssl';
+const EC_P256 = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
+/** Makes a self-signed EC P-256 CA (valid 2 days) with openssl: its key and certificate files. */
+export async function makeCa(keyFile: string, certFile: string, subject: string): Promise<void> {
+  await run(OPENSSL, [
+    'req',
+    '-x509',
+    ...EC_P256,
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    subject,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ]);
+}
+
+/**
+ * Issues `<dir>/<name>.crt` and its key `<dir>/<name>.key` (EC P-256, 2 days), signed by the CA,
+ * with the openssl extension lines given (key usage, subjectAltName).
+ */
+export async function issueCertificate(options: {
+  dir: string;
+  name: string;
+  subject: string;
+  extensions: string;
+  caCert: string;
+  caKey: string;
+}): Promise<void> {
+  const path = (file: string): string => join(options.dir, file);
+  const csr = path(`${options.name}.csr`);
+  const ext = path(`${options.name}.ext`);
+  await writeFile(ext, options.extensions);
+  await run(OPENSSL, [
+    'req',
+    '-new',
+    ...EC_P256,
+    '-keyout',
+    path(`${options.name}.key`),
+    '-out',
+    csr,
+    '-subj',
+    options.subject,
+  ]);
+  await run(OPENSSL, [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    options.caCert,
+    '-CAkey',
+    options.caKey,
+    '-set_serial',
+    `0x${randomBytes(8).toString('hex')}`,
+    '-days',
+    '2',
+    '-out',
+    path(`${options.name}.crt`),
+    '-extfile',
+    ext,
+  ]);
+}
 
 /**
  * Makes a fresh CA, serving certificate, admin client certificate and service-account key
@@ -65,48 +134,9 @@ export async function makeControlPlanePki(
     caKey: path('ca.key'),
   };
   const caKey = pki.caKey;
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  await run(OPENSSL, [
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    caKey,
-    '-out',
-    pki.caCert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=gitops-kit-testenv-ca',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-  ]);
-  const issue = async (name: string, subject: string, extensions: string): Promise<void> => {
-    const csr = path(`${name}.csr`);
-    const ext = path(`${name}.ext`);
-    await writeFile(ext, extensions);
-    await run(OPENSSL, ['req', '-new', ...ec, '-keyout', path(`${name}.key`), '-out', csr, '-subj', subject]);
-    await run(OPENSSL, [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      pki.caCert,
-      '-CAkey',
-      caKey,
-      '-set_serial',
-      `0x${randomBytes(8).toString('hex')}`,
-      '-days',
-      '2',
-      '-out',
-      path(`${name}.crt`),
-      '-extfile',
-      ext,
-    ]);
-  };
+  await makeCa(caKey, pki.caCert, '/CN=gitops-kit-testenv-ca');
+  const issue = (name: string, subject: string, extensions: string): Promise<void> =>
+    issueCertificate({ dir, name, subject, extensions, caCert: pki.caCert, caKey });
   const clientExtensions = [
     'basicConstraints=CA:FALSE',
     'keyUsage=critical,digitalSignature',

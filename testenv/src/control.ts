@@ -5,11 +5,21 @@ import { type StartOptions, startTestenv, type Testenv, type TestenvInfo } from 
 import type { ControlInfo } from './provided.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
-/** A server that the control server can start; `kube-bare` is the apiserver without controllers. */
-export type ServerName = 'kube' | 'kube-bare' | 's3' | 'git';
+/**
+ * A server that the control server can start; `kube-bare` is the apiserver without controllers,
+ * `registry` the OCI registry with TLS and basic auth, `registry-plain` one over plain HTTP without auth.
+ */
+export type ServerName = 'kube' | 'kube-bare' | 's3' | 'git' | 'registry' | 'registry-plain';
 
 /** Every {@link ServerName}. */
-export const SERVER_NAMES: readonly ServerName[] = ['kube', 'kube-bare', 's3', 'git'];
+export const SERVER_NAMES: readonly ServerName[] = [
+  'kube',
+  'kube-bare',
+  's3',
+  'git',
+  'registry',
+  'registry-plain',
+];
 
 /** The {@link startTestenv} options that start one server. */
 export function startOptionsOf(name: ServerName): StartOptions {
@@ -17,6 +27,7 @@ export function startOptionsOf(name: ServerName): StartOptions {
     kube: name === 'kube' ? true : name === 'kube-bare' ? { bare: true } : false,
     s3: name === 's3',
     git: name === 'git',
+    registry: name === 'registry' ? true : name === 'registry-plain' ? { tls: false, auth: false } : false,
     tools: false,
   };
 }
@@ -48,6 +59,7 @@ function describeStart(name: ServerName, info: TestenvInfo): string {
   }
   if (name === 's3' && info.s3) return `minio ${info.s3.version} at ${info.s3.endpoint}`;
   if (name === 'git' && info.git) return `git ${info.git.version} http-backend at ${info.git.baseUrl}`;
+  if (info.registry) return `registry ${info.registry.version} at ${info.registry.url}`;
   return name;
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type CreateRepoOptions, createRepo, type GitInfo, startGit, type TestRepo } from './git.js';
 import { existingKube, type KubeInfo, type KubeOptions, startKube, useExistingCluster } from './kube.js';
+import { type RegistryInfo, type RegistryOptions, startRegistry } from './registry.js';
 import { createBucket, type S3Info, startS3 } from './s3.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
@@ -36,6 +37,8 @@ export interface TestenvInfo {
   kube?: KubeInfo;
   s3?: S3Info;
   git?: GitInfo;
+  /** The OCI registry (distribution), when it was asked for. */
+  registry?: RegistryInfo;
   tools?: ToolsInfo;
   /** Why the tools could not be found, when they could not. */
   toolsError?: string;
@@ -47,6 +50,8 @@ export interface StartOptions {
   kube?: boolean | KubeOptions;
   s3?: boolean;
   git?: boolean;
+  /** The OCI registry: true (or `{}`) for TLS + basic auth, `{ tls: false, auth: false }` for plain HTTP. Default false. */
+  registry?: boolean | RegistryOptions;
   /** Look up kustomize, helm and kubectl; a missing one fails `tools()`, not the start. */
   tools?: boolean;
 }
@@ -57,6 +62,8 @@ export interface Testenv {
   kube?: KubeEnv;
   s3?: S3Env;
   git?: GitEnv;
+  /** The OCI registry (undefined when not requested). */
+  registry?: RegistryInfo;
   tools?: ToolsEnv;
   /** Plain-data form of everything above. */
   info: TestenvInfo;
@@ -93,6 +100,7 @@ export function fromInfo(info: TestenvInfo): Omit<Testenv, 'stop'> {
     ...(info.kube ? { kube: kubeEnv(info.kube) } : {}),
     ...(info.s3 ? { s3: s3Env(info.s3) } : {}),
     ...(info.git ? { git: gitEnv(info.git) } : {}),
+    ...(info.registry ? { registry: info.registry } : {}),
     ...(info.tools ? { tools: info.tools } : {}),
   };
 }
@@ -119,7 +127,7 @@ async function retryPortClash<T>(dir: string, start: (dir: string) => Promise<T>
  * the work folder (with the logs the error names) is kept.
  */
 export async function startTestenv(options: StartOptions = {}): Promise<Testenv> {
-  const want = { kube: true, s3: true, git: true, tools: true, ...options };
+  const want = { kube: true, s3: true, git: true, tools: true, registry: false, ...options };
   const workDir = await mkdtemp(join(tmpdir(), 'gitops-kit-testenv-'));
   const stops: Array<() => Promise<void>> = [];
   const removeOnExit = (): void => {
@@ -148,6 +156,13 @@ export async function startTestenv(options: StartOptions = {}): Promise<Testenv>
       : undefined,
     want.s3 ? track(retryPortClash(join(workDir, 's3'), startS3)).then((s) => (info.s3 = s.info)) : undefined,
     want.git ? track(startGit(join(workDir, 'git'))).then((g) => (info.git = g.info)) : undefined,
+    want.registry
+      ? track(
+          retryPortClash(join(workDir, 'registry'), (dir) =>
+            startRegistry(dir, typeof want.registry === 'object' ? want.registry : {}),
+          ),
+        ).then((r) => (info.registry = r.info))
+      : undefined,
     want.tools
       ? findTools().then(
           (tools) => (info.tools = tools),

@@ -17,16 +17,25 @@ import {
 } from './env.js';
 import type { KubeOptions } from './kube.js';
 import { type ControlInfo, PROVIDED_KEY } from './provided.js';
+import type { RegistryInfo } from './registry.js';
 import { findTools, type ToolsInfo } from './tools.js';
 
 export type { AssetName, PinnedVersions } from './assets.js';
 export { cacheDir, findAsset, findProviderMirror, pinnedVersions } from './assets.js';
+export {
+  type ChartRepository,
+  type ChartRepositoryOptions,
+  type ChartRepositoryRequest,
+  startChartRepository,
+} from './chart-repo.js';
 export type { GitEnv, KubeEnv, S3Env, StartOptions, Testenv, TestenvInfo, ToolsEnv } from './env.js';
 export { fromInfo, gitEnv, kubeEnv, s3Env, startTestenv } from './env.js';
 export type { CreateRepoOptions, GitInfo, TestRepo } from './git.js';
 export type { KubeInfo, KubeOptions, KubeStartup } from './kube.js';
 export { FAKE_NODE_ANNOTATION } from './living.js';
 export type { ControlInfo } from './provided.js';
+export type { RegistryInfo, RegistryOptions, RunningRegistry } from './registry.js';
+export { startRegistry } from './registry.js';
 export type { S3Info } from './s3.js';
 export { s3Client } from './s3.js';
 export type { ToolsInfo } from './tools.js';
@@ -103,6 +112,16 @@ export const testenv = {
   async git(): Promise<GitEnv> {
     const info = (await ask<TestenvInfo>('/servers/git')) ?? (await ownEnv('git')).info;
     return fromInfo(info).git ?? missing('git');
+  },
+  /**
+   * The OCI registry of the run (distribution v3), shared by every test: HTTPS with a CA made for
+   * it and basic auth by default; `{ plain: true }` gives a plain-HTTP one without auth. For a
+   * registry of your own that a test may stop, use {@link startRegistry}.
+   */
+  async registry(options: { plain?: boolean } = {}): Promise<RegistryInfo> {
+    const name: ServerName = options.plain ? 'registry-plain' : 'registry';
+    const info = (await ask<TestenvInfo>(`/servers/${name}`)) ?? (await ownEnv(name)).info;
+    return info.registry ?? missing(name);
   },
   /** Absolute paths of kustomize, helm and kubectl, and the versions they report. */
   async tools(): Promise<ToolsEnv> {

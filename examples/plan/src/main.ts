@@ -4,14 +4,19 @@
  * pull request. Renders the folder, plans against the live cluster and the reconciler's stored
  * inventory, prints a diff, and exits 0 (no changes), 2 (changes) or 1 (error). Writes nothing.
  */
-import { AutoRenderer, DirectorySource, GitOpsError } from '@gitops-kit/core';
+import { dirname } from 'node:path';
+import { DirectorySource, GitOpsError } from '@gitops-kit/core';
 import { KubernetesTarget } from '@gitops-kit/k8s-target';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parsePlanArgs, USAGE, UsageError } from './args.js';
+import { configPathOf, parsePlanArgs, USAGE, UsageError } from './args.js';
+import { loadPlanConfig } from './config.js';
 import { planFolder } from './plan-folder.js';
+import { rendererFor } from './renderer-settings.js';
 
 async function main(argv: readonly string[]): Promise<number> {
-  const options = parsePlanArgs(argv);
+  const configPath = configPathOf(argv);
+  const config = configPath ? await loadPlanConfig(configPath) : {};
+  const options = parsePlanArgs(argv, config, configPath ? dirname(configPath) : undefined);
   if (options === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -34,8 +39,8 @@ async function main(argv: readonly string[]): Promise<number> {
       target,
       stateStore,
       name: options.name,
-      // As Argo CD: a Chart.yaml makes a Helm chart, a kustomization.yaml a kustomization, else plain files.
-      renderer: new AutoRenderer({ helm: { releaseName: options.name, namespace: options.namespace } }),
+      // The reconciler's renderer settings; `auto` detects as Argo CD: Chart.yaml, kustomization.yaml, else files.
+      renderer: rendererFor(options.render, options.namespace),
       signal: controller.signal,
       format: { color: options.color ?? process.stdout.isTTY === true, context: options.context },
     });

@@ -46,8 +46,12 @@ export interface FolderPlan {
  */
 export async function planFolder(options: PlanFolderOptions): Promise<FolderPlan> {
   const { signal } = options;
-  const renderer = options.renderer ?? new RawRenderer();
-  const manifests = await renderer.render(options.artifact, { signal });
+  const renderer: Renderer = options.renderer ?? new RawRenderer();
+  // As the reconciler: Helm sees the cluster's version and API versions when the target tells them.
+  const capabilities = renderer.usesClusterCapabilities
+    ? await options.target.capabilities?.({ signal })
+    : undefined;
+  const manifests = await renderer.render(options.artifact, { signal, capabilities });
   const state = await options.stateStore.load(options.name, { signal });
   const inventory = state?.inventory ?? emptyInventory;
   const targetPlan = await options.target.plan(nameGenerated(manifests), inventory, { signal });

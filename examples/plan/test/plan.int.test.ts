@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Artifact, emptyInventory, RawRenderer } from '@gitops-kit/core';
+import { type Artifact, emptyInventory, HelmRenderer, RawRenderer, Reconciler } from '@gitops-kit/core';
 import { KubernetesTarget } from '@gitops-kit/k8s-target';
-import { type KubeEnv, testenv } from '@gitops-kit/testenv';
+import { type KubeEnv, startChartRepository, testenv } from '@gitops-kit/testenv';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFolder } from '../src/plan-folder.js';
@@ -21,13 +21,13 @@ interface CliResult {
 }
 
 /** Runs the CLI from its sources (tsx with the workspace paths), as a user would run dist/main.js. */
-function runCli(args: readonly string[]): Promise<CliResult> {
+function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   const tsx = join(root, 'node_modules', '.bin', 'tsx');
   return new Promise((done) => {
     execFile(
       tsx,
       ['--tsconfig', join(root, 'tsconfig.test.json'), join(root, 'examples/plan/src/main.ts'), ...args],
-      { cwd: root, env: { ...process.env, KUBECONFIG: '' } },
+      { cwd: root, env: { ...process.env, KUBECONFIG: '', ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         done({ code, stdout, stderr });
@@ -165,5 +165,163 @@ describe('examples/plan against a real apiserver', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('bad.yaml');
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('examples/plan renders a chart as the reconciler does', () => {
+  const ns = `plan-helm-${randomBytes(4).toString('hex')}`;
+  const name = 'web-prod';
+  let kube: KubeEnv;
+  let dir: string;
+  let env: Record<string, string>;
+
+  const chart: Record<string, string> = {
+    'Chart.yaml': 'apiVersion: v2\nname: web\nversion: 1.0.0\n',
+    'values.yaml': 'mode: dev\nreplicas: 1\n',
+    'values-prod.yaml': 'mode: prod\n',
+    'templates/config.yaml': [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: {{ .Release.Name }}-config',
+      '  namespace: {{ .Release.Namespace }}',
+      'data:',
+      '  mode: {{ .Values.mode | quote }}',
+      '  replicas: {{ .Values.replicas | quote }}',
+      '',
+    ].join('\n'),
+    'templates/extra.yaml':
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\n  namespace: {{ .Release.Namespace }}\n',
+  };
+
+  beforeAll(async () => {
+    kube = await testenv.kube();
+    const tools = await testenv.tools();
+    env = { PATH: `${dirname(tools.helm)}:${process.env.PATH ?? ''}` };
+    dir = join(await mkdtemp(join(tmpdir(), 'plan-helm-')), 'web');
+    for (const [file, text] of Object.entries(chart)) {
+      await mkdir(dirname(join(dir, file)), { recursive: true });
+      await writeFile(join(dir, file), text);
+    }
+    const admin = new KubernetesTarget({ name: 'plan-setup', kubeConfig: kube.kubeConfig() });
+    await admin.client.request({
+      method: 'POST',
+      path: '/api/v1/namespaces',
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+    });
+    // The reconciler releases the chart as "shop" with the production values.
+    const target = new KubernetesTarget({ name, kubeConfig: kube.kubeConfig(), targetNamespace: ns });
+    const reconciler = new Reconciler({
+      name,
+      source: { description: 'folder', fetch: async () => ({ revision: 'r1', digest: 'd1', dir, meta: {} }) },
+      renderer: new HelmRenderer({
+        binary: tools.helm,
+        releaseName: 'shop',
+        namespace: ns,
+        valuesFiles: ['values-prod.yaml'],
+      }),
+      target,
+      stateStore: target.stateStore({ namespace: ns }),
+    });
+    const result = await reconciler.reconcile();
+    expect(result.error?.message).toBeUndefined();
+  });
+
+  afterAll(async () => {
+    await rm(resolve(dir, '..'), { recursive: true, force: true });
+  });
+
+  const base = (): string[] => [
+    dir,
+    '--kubeconfig',
+    kube.kubeconfigPath,
+    '--namespace',
+    ns,
+    '--name',
+    name,
+    '--no-color',
+  ];
+
+  it('plans 0 changes for the unchanged chart with the release name and values file the reconciler uses', async () => {
+    const result = await runCli([...base(), '--release-name', 'shop', '--values', 'values-prod.yaml'], env);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('Plan: 0 to create, 0 to update, 0 to prune, 0 drifted, 2 unchanged\n');
+    expect(result.code).toBe(0);
+
+    // The old behaviour (release named after --name, no values file) plans a different release.
+    const forced = await runCli(base(), env);
+    expect(forced.code).toBe(2);
+    expect(forced.stdout).toContain('Plan: 2 to create, 0 to update, 2 to prune');
+  });
+
+  it('reads the same settings from a config file and plans an inline value change', async () => {
+    const config = join(dir, '..', 'plan.yaml');
+    await writeFile(
+      config,
+      [
+        `folder: web`,
+        `name: ${name}`,
+        `namespace: ${ns}`,
+        'renderer: helm',
+        'helm:',
+        '  releaseName: shop',
+        '  valuesFiles: [values-prod.yaml]',
+        '',
+      ].join('\n'),
+    );
+    const same = await runCli(['--config', config, '--kubeconfig', kube.kubeconfigPath, '--no-color'], env);
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
+
+    const changed = await runCli(
+      ['--config', config, '--kubeconfig', kube.kubeconfigPath, '--no-color', '--set', 'replicas=3'],
+      env,
+    );
+    expect(changed.code).toBe(2);
+    expect(changed.stdout).toContain('Plan: 0 to create, 1 to update, 0 to prune');
+    expect(changed.stdout).toContain(`~ update v1 ConfigMap ${ns}/shop-config`);
+    expect(changed.stdout).toContain('-  replicas: "1"\n+  replicas: "3"');
+  });
+
+  it('fetches chart dependencies into a cache with --dependency-cache, and says what is missing without it', async () => {
+    const repo = await startChartRepository();
+    try {
+      const lib = join(dir, '..', 'lib-src', 'lib');
+      await mkdir(join(lib, 'templates'), { recursive: true });
+      await writeFile(join(lib, 'Chart.yaml'), 'apiVersion: v2\nname: lib\nversion: 1.0.0\n');
+      await writeFile(
+        join(lib, 'templates', 'cm.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lib\n  namespace: {{ .Release.Namespace }}\n',
+      );
+      await repo.publish(lib);
+      const app = join(dir, '..', 'with-deps');
+      await mkdir(join(app, 'templates'), { recursive: true });
+      await writeFile(
+        join(app, 'Chart.yaml'),
+        `apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: ${repo.url}\n`,
+      );
+      const args = [
+        app,
+        '--kubeconfig',
+        kube.kubeconfigPath,
+        '--namespace',
+        ns,
+        '--name',
+        'with-deps',
+        '--no-color',
+      ];
+      const missing = await runCli(args, env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('RENDER_HELM_DEPENDENCY_MISSING');
+      expect(missing.stderr).toContain(`lib ^1.0.0 from ${repo.url}`);
+
+      const planned = await runCli([...args, '--dependency-cache', join(dir, '..', 'chart-cache')], env);
+      expect(planned.stderr).toBe('');
+      expect(planned.code).toBe(2);
+      expect(planned.stdout).toContain(`+ create v1 ConfigMap ${ns}/with-deps-lib`);
+      expect(await readdir(app)).not.toContain('charts');
+    } finally {
+      await repo.close();
+    }
   });
 });

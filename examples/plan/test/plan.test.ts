@@ -5,6 +5,7 @@ import { type Artifact, MemoryStateStore, RawRenderer } from '@gitops-kit/core';
 import { FakeCluster } from '@gitops-kit/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePlanArgs, UsageError } from '../src/args.js';
+import { loadPlanConfig } from '../src/config.js';
 import { type FolderPlan, planFolder } from '../src/plan-folder.js';
 
 const deployment = (replicas: number, image: string): string => `apiVersion: apps/v1
@@ -159,6 +160,22 @@ describe('parsePlanArgs', () => {
       name: 'prod',
       color: undefined,
       context: 3,
+      render: {
+        renderer: 'auto',
+        path: undefined,
+        helm: {
+          releaseName: 'prod',
+          valuesFiles: [],
+          values: {},
+          kubeVersion: undefined,
+          apiVersions: undefined,
+          includeCrds: undefined,
+          skipTests: undefined,
+          dependencyCache: undefined,
+        },
+        kustomize: undefined,
+        raw: undefined,
+      },
     });
   });
 
@@ -186,18 +203,115 @@ describe('parsePlanArgs', () => {
       name: 'shop-prod',
       color: false,
       context: 0,
+      render: expect.objectContaining({
+        renderer: 'auto',
+        helm: expect.objectContaining({ releaseName: 'shop-prod' }),
+      }),
     });
     expect(parsePlanArgs(['/srv/app', '--color'])).toMatchObject({ color: true });
     expect(parsePlanArgs(['--help'])).toBe('help');
   });
 
+  it('reads the renderer settings a reconciler uses: release name, values files, inline values, capabilities', () => {
+    const parsed = parsePlanArgs([
+      '/srv/chart',
+      '--name',
+      'web',
+      '--release-name',
+      'shop',
+      '--renderer',
+      'helm',
+      '--path',
+      'charts/web',
+      '--values',
+      'values.yaml',
+      '--values',
+      'values-prod.yaml',
+      '--set',
+      'image.tag=v2',
+      '--set',
+      'replicas=3',
+      '--set',
+      'debug=false',
+      '--kube-version',
+      '1.31.0',
+      '--api-versions',
+      'monitoring.coreos.com/v1',
+      '--dependency-cache',
+      '/tmp/charts-cache',
+    ]);
+    expect(parsed).not.toBe('help');
+    const { render } = parsed as Exclude<typeof parsed, 'help'>;
+    expect(render).toEqual({
+      renderer: 'helm',
+      path: 'charts/web',
+      helm: {
+        releaseName: 'shop',
+        valuesFiles: ['values.yaml', 'values-prod.yaml'],
+        values: { image: { tag: 'v2' }, replicas: 3, debug: false },
+        kubeVersion: '1.31.0',
+        apiVersions: ['monitoring.coreos.com/v1'],
+        includeCrds: undefined,
+        skipTests: undefined,
+        dependencyCache: '/tmp/charts-cache',
+      },
+      kustomize: undefined,
+      raw: undefined,
+    });
+  });
+
+  it('takes settings from a config file, flags winning, the folder relative to the file', () => {
+    const config = {
+      folder: 'deploy/shop',
+      name: 'shop-prod',
+      namespace: 'shop',
+      helm: { releaseName: 'shop', valuesFiles: ['values-prod.yaml'], values: { a: { b: 1 } } },
+    };
+    const parsed = parsePlanArgs(['--namespace', 'other', '--set', 'a.c=x'], config, '/repo');
+    expect(parsed).toMatchObject({
+      folder: '/repo/deploy/shop',
+      name: 'shop-prod',
+      namespace: 'other',
+      render: {
+        helm: { releaseName: 'shop', valuesFiles: ['values-prod.yaml'], values: { a: { b: 1, c: 'x' } } },
+      },
+    });
+    // The config's values are not changed by --set.
+    expect(config.helm.values).toEqual({ a: { b: 1 } });
+  });
+
   it.each([
     [[], /a folder is required/],
+    [['a', '--renderer', 'jsonnet'], /--renderer must be one of/],
+    [['a', '--set', 'novalue'], /--set needs key=value/],
     [['a', 'b'], /only one folder/],
     [['a', '--context', '1.5'], /--context must be a whole number/],
     [['a', '--frobnicate'], /frobnicate/],
   ])('refuses %o', (argv, message) => {
     expect(() => parsePlanArgs(argv)).toThrow(UsageError);
     expect(() => parsePlanArgs(argv)).toThrow(message);
+  });
+});
+
+describe('loadPlanConfig', () => {
+  it('reads YAML settings and names a mistaken key with its file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plan-config-'));
+    try {
+      await writeFile(
+        join(dir, 'plan.yaml'),
+        'name: web\nhelm:\n  releaseName: shop\n  valuesFiles: [values-prod.yaml]\n',
+      );
+      expect(await loadPlanConfig(join(dir, 'plan.yaml'))).toEqual({
+        name: 'web',
+        helm: { releaseName: 'shop', valuesFiles: ['values-prod.yaml'] },
+      });
+      await writeFile(join(dir, 'bad.yaml'), 'helm:\n  release: shop\n');
+      await expect(loadPlanConfig(join(dir, 'bad.yaml'))).rejects.toThrow(
+        /bad\.yaml: unknown setting "helm\.release"/,
+      );
+      await expect(loadPlanConfig(join(dir, 'missing.yaml'))).rejects.toThrow(UsageError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -286,6 +286,8 @@ export const ErrorCodes = {
   WebhookNoProvider: 'WEBHOOK_NO_PROVIDER',
   /** A kustomization names a remote resource, base, component, file or chart whose host is not allowed. */
   RenderRemoteResource: 'RENDER_REMOTE_RESOURCE',
+  /** A Helm chart declares dependencies that are neither vendored in `charts/` nor resolvable: no dependency resolver is configured. */
+  RenderHelmDependencyMissing: 'RENDER_HELM_DEPENDENCY_MISSING',
   /** A conformance check (`@gitops-kit/core/conformance`) found a broken contract; the error names the check. */
   ConformanceCheckFailed: 'CONFORMANCE_CHECK_FAILED',
 } as const;

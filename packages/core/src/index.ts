@@ -262,6 +262,14 @@ export {
 } from './render/detect.js';
 export { assertNoDuplicates } from './render/duplicates.js';
 export { HelmRenderer, type HelmRendererOptions } from './render/helm.js';
+export type {
+  ChartDependency,
+  ChartDependencyRequest,
+  ChartDependencyResolver,
+  ChartLock,
+  ChartLockEntry,
+  ResolvedChartDependency,
+} from './render/helm-dependencies.js';
 export { KustomizeRenderer, type KustomizeRendererOptions } from './render/kustomize.js';
 export { DEFAULT_MAX_ALIAS_COUNT, type ParseManifestsOptions, parseManifests } from './render/parse.js';
 export type { RunFunction, RunRequest, RunResult } from './render/process.js';
@@ -314,6 +322,7 @@ export type {
   Artifact,
   ArtifactMeta,
   ChangeAction,
+  ClusterCapabilities,
   Condition,
   DriftNotice,
   FetchOptions,

@@ -122,10 +122,23 @@ export interface Source {
   release?(artifact: Artifact): Promise<void>;
 }
 
+/** What a cluster serves, as Helm's `.Capabilities` reads it (`--kube-version`, `--api-versions`). */
+export interface ClusterCapabilities {
+  /** The server's version, `v1.32.13` or `1.32.13`. */
+  readonly kubeVersion: string;
+  /** Every served `group/version` and `group/version/Kind` (core group: `v1`, `v1/Pod`). */
+  readonly apiVersions: readonly string[];
+}
+
 /** Options for {@link Renderer.render}. */
 export interface RenderOptions {
   /** Aborts the render (tools are killed). */
   readonly signal: AbortSignal;
+  /**
+   * The target cluster's version and API versions, when the reconciler's target offers them
+   * ({@link Target.capabilities}): Helm passes them as `--kube-version` and `--api-versions`.
+   */
+  readonly capabilities?: ClusterCapabilities | undefined;
 }
 
 /** Turns an artifact into manifests: raw YAML, Kustomize, Helm, or your own. */
@@ -139,6 +152,12 @@ export interface Renderer {
    * cache; return the same key only when the output for the same artifact would be the same.
    */
   cacheKey?(options: RenderOptions): Promise<string>;
+  /**
+   * Optional: whether the renderer reads `RenderOptions.capabilities` (Helm does). The reconciler
+   * asks the target for the cluster's capabilities only for such renderers, so raw and Kustomize
+   * passes cost no discovery requests.
+   */
+  readonly usesClusterCapabilities?: boolean;
 }
 
 /** One object owned by a reconciler, with the digest of what was applied. */
@@ -345,6 +364,12 @@ export interface Target {
    * objects are whose, and adopting a neighbour's objects would prune them.
    */
   readonly owner?: string;
+  /**
+   * Optional: the cluster's version and API versions (from discovery). The reconciler passes them
+   * to the renderer on every render (`RenderOptions.capabilities`), as Argo CD passes
+   * `--kube-version` and `--api-versions` to Helm; a target that cannot tell leaves it out.
+   */
+  capabilities?(options: TargetCallOptions): Promise<ClusterCapabilities>;
   /**
    * Whether the target was configured to watch what it applied (reconcilers then watch by default,
    * see {@link watchDrift}).

@@ -2,6 +2,7 @@ import {
   ApplyError,
   type ApplyResult,
   type DriftNotice,
+  type ClusterCapabilities,
   ErrorCodes,
   HealthError,
   type HealthOptions,
@@ -20,6 +21,7 @@ import {
 } from '@gitops-kit/core';
 import { applyPlan } from './apply.js';
 import { scoped, typedReadError, verbError } from './call.js';
+import { CapabilitiesCache } from './capabilities.js';
 import { readHealth } from './check-health.js';
 import { createContext, defaultKubeConfig, type TargetContext } from './context.js';
 import { DriftWatch } from './drift-watch.js';
@@ -54,6 +56,7 @@ export class KubernetesTarget implements Target {
   readonly #plans = new PlanMemory();
   readonly #stream: (() => WatchStream) | undefined;
   #drift: DriftWatch | undefined;
+  readonly #capabilities: CapabilitiesCache;
 
   /** Resolves the options once; builds a client from the KubeConfig unless one is given. */
   constructor(options: KubernetesTargetOptions) {
@@ -68,7 +71,6 @@ export class KubernetesTarget implements Target {
         ? () => kubeConfigWatchStream(kubeConfig ?? defaultKubeConfig())
         : undefined;
   }
-
   /**
    * Watches what this target applied (one watch per resource, by owner label) and calls
    * `onDrift` when someone else changes an object in a way the next plan would revert, or deletes
@@ -78,7 +80,6 @@ export class KubernetesTarget implements Target {
   watchDrift(onDrift: (notice: DriftNotice) => void): () => void {
     return this.#driftWatch().subscribe(onDrift);
   }
-
   /** Applies the given objects again as the last apply sent them, when they still drift. */
   repair(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult> {
     return scoped(options.signal, async (signal) => {
@@ -89,12 +90,10 @@ export class KubernetesTarget implements Target {
       }
     });
   }
-
   /** Request counts of the drift watches (zero until watched). */
   get watchCounters(): Readonly<WatchCounters> {
     return this.#drift?.counters ?? { watches: 0, lists: 0, relists: 0 };
   }
-
   /**
    * Whether drift prevention is in force: its policy and binding exist and the apiserver has read
    * the policy's current version (inactive when the `prevention` option is off and they were pruned).
@@ -102,12 +101,10 @@ export class KubernetesTarget implements Target {
   preventionStatus(options: TargetCallOptions): Promise<PreventionStatus> {
     return scoped(options.signal, (signal) => readPreventionStatus(this.#context, signal));
   }
-
   /** Stops the drift watches. */
   close(): void {
     this.#drift?.close();
   }
-
   #driftWatch(): DriftWatch {
     if (this.#drift) return this.#drift;
     if (!this.#stream) {
@@ -118,6 +115,23 @@ export class KubernetesTarget implements Target {
     }
     this.#drift = new DriftWatch(this.#context, this.#stream());
     return this.#drift;
+    this.#capabilities = new CapabilitiesCache(this.client, 5 * 60_000, () => this.#context.clock.now());
+  }
+  /**
+   * The cluster's version and every served `group/version` and `group/version/Kind` (three
+   * discovery requests, kept five minutes): the reconciler renders Helm charts with them, so
+   * `.Capabilities` checks see this cluster (see the README's "Cluster capabilities").
+   */
+  capabilities(options: TargetCallOptions): Promise<ClusterCapabilities> {
+    return scoped(options.signal, (signal) =>
+      this.#capabilities.get(signal).catch((error: unknown) => {
+        throw typedReadError(
+          error,
+          signal,
+          (message) => new ApplyError(K8sErrorCodes.ReadFailed, message, { cause: error }),
+        );
+      }),
+    );
   }
 
   /** A {@link ConfigMapStateStore} using this target's client (and so its credentials and counters). */

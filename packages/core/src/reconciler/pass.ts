@@ -26,6 +26,7 @@ import type {
   PruneResult,
 } from '../types.js';
 import { poll } from '../wait.js';
+import { renderOptionsFor } from './capabilities.js';
 import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
 import { nameGenerated } from './hook-names.js';
 import { type LifecycleHost, LifecycleRun } from './lifecycle-run.js';
@@ -479,14 +480,15 @@ export class Pass {
   ): Promise<{ manifests: readonly Manifest[]; cacheKey: string; cached: boolean }> {
     const { renderer } = this.#options;
     const signal = this.#signal;
-    const cacheKey = renderer.cacheKey ? await renderer.cacheKey({ signal }) : '';
+    const renderOptions = await renderOptionsFor(this.#options.target, renderer, signal);
+    const cacheKey = renderer.cacheKey ? await renderer.cacheKey(renderOptions) : '';
     const cache = this.#memory.lastRender;
     const cached =
       cache !== undefined &&
       cache.revision === artifact.revision &&
       cache.digest === artifact.digest &&
       cache.cacheKey === cacheKey;
-    const manifests = cached ? cache.manifests : await renderer.render(artifact, { signal });
+    const manifests = cached ? cache.manifests : await renderer.render(artifact, renderOptions);
     return { manifests, cacheKey, cached };
   }
 

@@ -84,6 +84,7 @@ export function withRenderCache(renderer: Renderer, cache: RenderCache = new Ren
   const result: CachedRenderer = {
     name: renderer.name,
     cache,
+    ...(renderer.usesClusterCapabilities ? { usesClusterCapabilities: true } : {}),
     async render(artifact: Artifact, options: RenderOptions): Promise<Manifest[]> {
       if (!cacheKey) return renderer.render(artifact, options);
       const key = `${artifact.digest}\n${await cacheKey(options)}`;

@@ -56,6 +56,11 @@ export class AutoRenderer implements Renderer {
     this.#options = options;
   }
 
+  /** The folder may be a chart: Helm would read the cluster's capabilities unless turned off. */
+  get usesClusterCapabilities(): boolean {
+    return this.#options.helm?.clusterCapabilities ?? true;
+  }
+
   /** The renderer chosen for an artifact. */
   async rendererFor(artifact: Artifact): Promise<Renderer> {
     const { abs } = resolveInside(artifact.dir, this.#options.path);

@@ -1,8 +1,14 @@
 import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, type ErrorLocation, RenderError } from '../errors.js';
-import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
+import type { Artifact, ClusterCapabilities, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
+import {
+  type ChartDependencyResolver,
+  chartDependencyInfo,
+  missingDependenciesError,
+  writeChartOverlay,
+} from './helm-dependencies.js';
 import { rememberUnlessRejected } from './memo.js';
 import { messageWithoutLocation, type ParseManifestsOptions, parseManifests } from './parse.js';
 import { findExecutable } from './process.js';
@@ -29,6 +35,18 @@ export interface HelmRendererOptions extends ToolRendererOptions, ParseManifests
   readonly kubeVersion?: string;
   /** Extra `.Capabilities.APIVersions` (`--api-versions`), e.g. `monitoring.coreos.com/v1`. */
   readonly apiVersions?: readonly string[];
+  /**
+   * Fetches the dependencies `Chart.yaml` declares and `charts/` lacks (see the README's "Chart
+   * dependencies"); the chart is then rendered from a copy, never changed in the artifact. Without
+   * one, such a chart fails with `RENDER_HELM_DEPENDENCY_MISSING`.
+   */
+  readonly dependencies?: ChartDependencyResolver | undefined;
+  /**
+   * Use the cluster's version and API versions when the reconciler passes them
+   * (`RenderOptions.capabilities`, from a target with `capabilities()`), for `kubeVersion` and
+   * `apiVersions` not set here. Default true.
+   */
+  readonly clusterCapabilities?: boolean | undefined;
 }
 
 const MISSING_HINT =
@@ -82,6 +100,12 @@ export class HelmRenderer implements Renderer {
     this.#options = { ...options };
   }
 
+  /** Whether the cluster's capabilities would be used: on, and not both pinned by the options. */
+  get usesClusterCapabilities(): boolean {
+    const o = this.#options;
+    return (o.clusterCapabilities ?? true) && !(o.kubeVersion !== undefined && o.apiVersions !== undefined);
+  }
+
   /** The helm binary: the option, else `helm` on PATH; resolved once. */
   binary(): Promise<string> {
     return this.#binary();
@@ -96,25 +120,43 @@ export class HelmRenderer implements Renderer {
   async cacheKey(options?: RenderOptions): Promise<string> {
     const binary = await this.binary();
     const version = await this.version(options?.signal);
-    const { run: _run, ...rest } = this.#options;
-    return `helm:${binary}:${version}:${JSON.stringify(rest)}`;
+    const { run: _run, dependencies, ...rest } = this.#options;
+    const capabilities = this.#capabilities(options?.capabilities);
+    const resolver = dependencies ? `deps:${dependencies.cacheKey ?? 'resolver'}` : '';
+    return `helm:${binary}:${version}:${JSON.stringify(rest)}:${resolver}:${JSON.stringify(capabilities ?? null)}`;
   }
 
   /**
    * The `helm template` arguments for a chart folder, values files (absolute) and an optional file of
    * inline values. Exported for tests and for people reading logs.
    */
-  templateArgs(chartDir: string, valuesFiles: readonly string[], inlineValuesFile?: string): string[] {
+  templateArgs(
+    chartDir: string,
+    valuesFiles: readonly string[],
+    inlineValuesFile?: string,
+    cluster?: ClusterCapabilities,
+  ): string[] {
     const o = this.#options;
+    const capabilities = this.#capabilities(cluster);
     const args = ['template', o.releaseName, chartDir];
     if (o.namespace) args.push('--namespace', o.namespace);
     if (o.includeCrds ?? true) args.push('--include-crds');
     if (o.skipTests ?? true) args.push('--skip-tests');
     for (const file of valuesFiles) args.push('--values', file);
     if (inlineValuesFile) args.push('--values', inlineValuesFile);
-    if (o.kubeVersion) args.push('--kube-version', o.kubeVersion);
-    for (const api of o.apiVersions ?? []) args.push('--api-versions', api);
+    if (capabilities?.kubeVersion) args.push('--kube-version', capabilities.kubeVersion);
+    for (const api of capabilities?.apiVersions ?? []) args.push('--api-versions', api);
     return args;
+  }
+
+  /** Kube version and API versions: the options', else the cluster's (unless turned off). */
+  #capabilities(cluster: ClusterCapabilities | undefined): Partial<ClusterCapabilities> | undefined {
+    const o = this.#options;
+    const useCluster = (o.clusterCapabilities ?? true) && cluster !== undefined;
+    const kubeVersion = o.kubeVersion ?? (useCluster ? cluster?.kubeVersion : undefined);
+    const apiVersions = o.apiVersions ?? (useCluster ? cluster?.apiVersions : undefined);
+    if (kubeVersion === undefined && apiVersions === undefined) return undefined;
+    return { ...(kubeVersion ? { kubeVersion } : {}), ...(apiVersions ? { apiVersions } : {}) };
   }
 
   /** Runs `helm template` and returns the manifests with the templates they came from. */
@@ -146,9 +188,29 @@ export class HelmRenderer implements Renderer {
     );
     const binary = await this.binary();
     const chartFile = chart.rel ? `${chart.rel}/Chart.yaml` : 'Chart.yaml';
+    const deps = await chartDependencyInfo(root, chart.abs, chartFile);
+    const resolver = this.#options.dependencies;
+    if (deps.missing.length > 0 && !resolver) throw missingDependenciesError(deps, chartFile);
     return withTempDir('gitops-kit-helm-', async (tmp) => {
       const home = join(tmp, 'home');
       await mkdir(home);
+      // Dependencies to bring: render a copy with a completed charts/ folder, never the artifact.
+      let chartDir = chart.abs;
+      if (deps.missing.length > 0 || deps.local.length > 0) {
+        const resolved =
+          deps.missing.length > 0 && resolver
+            ? await resolver.resolve({
+                chart: deps.chart,
+                chartFile,
+                dependencies: deps.dependencies,
+                missing: deps.missing,
+                lock: deps.lock,
+                signal: options.signal,
+              })
+            : [];
+        chartDir = join(tmp, 'chart');
+        await writeChartOverlay(chart.abs, chartDir, resolved, deps.local);
+      }
       let inline: string | undefined;
       if (this.#options.values && Object.keys(this.#options.values).length > 0) {
         inline = join(tmp, 'values.json');
@@ -161,6 +223,7 @@ export class HelmRenderer implements Renderer {
           missingHint: MISSING_HINT,
           location: { file: chartFile },
           replacements: [
+            [`${chartDir}/`, chart.rel ? `${chart.rel}/` : ''],
             [`${root}/`, ''],
             [tmp, '<tmp>'],
             [/\s*Use --debug flag to render out invalid YAML\s*$/, ''],
@@ -169,7 +232,7 @@ export class HelmRenderer implements Renderer {
         },
         {
           command: binary,
-          args: this.templateArgs(chart.abs, valuesFiles, inline),
+          args: this.templateArgs(chartDir, valuesFiles, inline, options.capabilities),
           cwd: tmp,
           home,
           env: helmEnv(home),

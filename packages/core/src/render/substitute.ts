@@ -178,6 +178,7 @@ export function withSubstitution(renderer: Renderer, options: SubstituteOptions)
   });
   const wrapped: Renderer = {
     name: renderer.name,
+    ...(renderer.usesClusterCapabilities ? { usesClusterCapabilities: true } : {}),
     async render(artifact: Artifact, renderOptions: RenderOptions): Promise<Manifest[]> {
       return substituteVariables(await renderer.render(artifact, renderOptions), options);
     },
