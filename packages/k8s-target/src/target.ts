@@ -1,8 +1,8 @@
 import {
   ApplyError,
   type ApplyResult,
-  type DriftNotice,
   type ClusterCapabilities,
+  type DriftNotice,
   ErrorCodes,
   HealthError,
   type HealthOptions,
@@ -70,7 +70,9 @@ export class KubernetesTarget implements Target {
       : kubeConfig || !client
         ? () => kubeConfigWatchStream(kubeConfig ?? defaultKubeConfig())
         : undefined;
+    this.#capabilities = new CapabilitiesCache(this.client, 5 * 60_000, () => this.#context.clock.now());
   }
+
   /**
    * Watches what this target applied (one watch per resource, by owner label) and calls
    * `onDrift` when someone else changes an object in a way the next plan would revert, or deletes
@@ -80,6 +82,7 @@ export class KubernetesTarget implements Target {
   watchDrift(onDrift: (notice: DriftNotice) => void): () => void {
     return this.#driftWatch().subscribe(onDrift);
   }
+
   /** Applies the given objects again as the last apply sent them, when they still drift. */
   repair(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult> {
     return scoped(options.signal, async (signal) => {
@@ -90,10 +93,12 @@ export class KubernetesTarget implements Target {
       }
     });
   }
+
   /** Request counts of the drift watches (zero until watched). */
   get watchCounters(): Readonly<WatchCounters> {
     return this.#drift?.counters ?? { watches: 0, lists: 0, relists: 0 };
   }
+
   /**
    * Whether drift prevention is in force: its policy and binding exist and the apiserver has read
    * the policy's current version (inactive when the `prevention` option is off and they were pruned).
@@ -101,10 +106,12 @@ export class KubernetesTarget implements Target {
   preventionStatus(options: TargetCallOptions): Promise<PreventionStatus> {
     return scoped(options.signal, (signal) => readPreventionStatus(this.#context, signal));
   }
+
   /** Stops the drift watches. */
   close(): void {
     this.#drift?.close();
   }
+
   #driftWatch(): DriftWatch {
     if (this.#drift) return this.#drift;
     if (!this.#stream) {
@@ -115,8 +122,8 @@ export class KubernetesTarget implements Target {
     }
     this.#drift = new DriftWatch(this.#context, this.#stream());
     return this.#drift;
-    this.#capabilities = new CapabilitiesCache(this.client, 5 * 60_000, () => this.#context.clock.now());
   }
+
   /**
    * The cluster's version and every served `group/version` and `group/version/Kind` (three
    * discovery requests, kept five minutes): the reconciler renders Helm charts with them, so
