@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,17 @@ describe('ArtifactStore publish and crashes', () => {
       throw new Error('disk on fire');
     }
     await expect(store.write(failing())).rejects.toThrow('disk on fire');
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('removes every staging folder with staleStagingMs 0, even one whose time reads ahead of the clock', async () => {
+    const store = new ArtifactStore({ root });
+    const staging = await store.stage();
+    // A file time has sub-millisecond digits: within the same millisecond it reads later than
+    // Date.now(). A second ahead makes that case certain.
+    const ahead = new Date(Date.now() + 1000);
+    await utimes(staging, ahead, ahead);
+    await store.collectGarbage({ keep: 1, staleStagingMs: 0 });
     expect(await readdir(root)).toEqual([]);
   });
 

@@ -326,6 +326,7 @@ export class ArtifactStore<D = unknown> {
     const removed: string[] = [];
     const entries: string[] = [];
     const now = Date.now();
+    const staleMs = options.staleStagingMs ?? this.#staleStagingMs;
     for (const folder of new Set([this.root, this.#recordsDir])) {
       let names: string[];
       try {
@@ -340,7 +341,9 @@ export class ArtifactStore<D = unknown> {
           continue;
         }
         const info = await stat(join(folder, entry)).catch(() => undefined);
-        if (info && now - info.mtimeMs >= (options.staleStagingMs ?? this.#staleStagingMs))
+        // 0 means every one, whatever its time: a file time has sub-millisecond digits and can
+        // read a fraction ahead of Date.now().
+        if (info && (staleMs === 0 || now - info.mtimeMs >= staleMs))
           await rm(join(folder, entry), { recursive: true, force: true });
       }
     }
