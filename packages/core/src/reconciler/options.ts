@@ -3,6 +3,7 @@ import { OptionError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory-state-store.js';
 import type { Renderer, Source, StateStore, Target } from '../types.js';
 import type { Gate } from './gate.js';
+import type { Logger } from './logging.js';
 
 /** Called when an event listener throws or its promise rejects. */
 export type ListenerErrorHandler = (error: unknown, event: string) => void;
@@ -63,6 +64,11 @@ export interface ReconcilerOptions {
   readonly gate?: Gate;
   /** Receives errors of event listeners (default: `console.warn`). A listener never breaks a pass. */
   readonly onListenerError?: ListenerErrorHandler;
+  /**
+   * Where to write structured logs (pino, winston, `console`, or anything with `info`, `warn`,
+   * `error` and optionally `debug`); silent when absent (the default).
+   */
+  readonly logger?: Logger;
 }
 
 /** Options with every default filled in. */
@@ -88,6 +94,7 @@ export interface ResolvedOptions {
   readonly random: () => number;
   readonly gate: Gate | undefined;
   readonly onListenerError: ListenerErrorHandler;
+  readonly logger: Logger | undefined;
 }
 
 const MINUTE = 60_000;
@@ -230,5 +237,6 @@ export function resolveOptions(input: ReconcilerOptions): ResolvedOptions {
     random: options.random ?? Math.random,
     gate: options.gate,
     onListenerError: options.onListenerError ?? warnListenerError,
+    logger: options.logger,
   };
 }

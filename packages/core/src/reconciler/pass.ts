@@ -33,6 +33,7 @@ import { type HealthySet, loadState, persistState, type ReconcilerMemory, refres
 import type { ResolvedOptions } from './options.js';
 import { byApplyTier, type LifecyclePlan, planLifecycle } from './plan-lifecycle.js';
 import { abortError } from './scheduling.js';
+import { timeStage } from './stage-timing.js';
 import type { StatusRecipe } from './status.js';
 import {
   healthFailed,
@@ -60,6 +61,8 @@ export interface PassResult {
   readonly health: HealthReport['status'] | undefined;
   /** Why a revision was rolled back or held back. */
   readonly reason?: string;
+  /** The objects of a rolled-back revision that were not healthy, with their reasons. */
+  readonly failing?: readonly HealthReport['objects'][number][];
 }
 
 /** What {@link Reconciler.uninstall} did. */
@@ -129,6 +132,8 @@ export class Pass {
   readonly #signal: AbortSignal;
   /** The fetched artifact, once known: failures name its revision. */
   artifact: Artifact | undefined;
+  /** Objects found drifted (and so written again) by this pass, for its history. */
+  drifted: ObjectRef[] = [];
 
   readonly #request: PassRequest;
 
@@ -225,7 +230,9 @@ export class Pass {
     if (!canRollBack) {
       throw new HealthError(this.#healthCode(health), `Revision ${artifact.revision}: ${health.message}`);
     }
-    return this.#rollBack(artifact, healthy, health);
+    return timeStage(this.#host, 'rollback', healthy.artifact.revision, () =>
+      this.#rollBack(artifact, healthy, health),
+    );
   }
 
   /**
@@ -421,8 +428,14 @@ export class Pass {
   /** Fetches the artifact and records it. */
   async #fetch(): Promise<Artifact> {
     const { source } = this.#options;
-    const artifact = await this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
-      source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
+    const artifact = await timeStage(
+      this.#host,
+      'fetch',
+      (a) => a.revision,
+      () =>
+        this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
+          source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
+        ),
     );
     this.artifact = artifact;
     const replaced = this.#memory.lastArtifact;
@@ -453,6 +466,11 @@ export class Pass {
 
   /** Renders, or reuses the previous render when artifact and renderer configuration are the same. */
   async #render(artifact: Artifact): Promise<readonly Manifest[]> {
+    const render = (): Promise<readonly Manifest[]> => this.#renderStage(artifact);
+    return timeStage(this.#host, 'render', artifact.revision, render);
+  }
+
+  async #renderStage(artifact: Artifact): Promise<readonly Manifest[]> {
     return this.#inStage('render', ErrorCodes.RenderToolFailed, async () => {
       const { manifests, cacheKey, cached } = await this.#renderOrReuse(artifact);
       if (!cached) {
@@ -518,8 +536,10 @@ export class Pass {
     const signal = this.#signal;
     const stored = this.#memory.stored;
     const before = stored.inventory;
-    const targetPlan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
-      target.plan(nameGenerated(manifests), before, { signal }),
+    const targetPlan = await timeStage(this.#host, 'plan', revision, () =>
+      this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
+        target.plan(nameGenerated(manifests), before, { signal }),
+      ),
     );
     const op = operation ?? syncOperationFor(stored);
     let lifecycle = this.#lifecycleOf(targetPlan, op);
@@ -549,6 +569,7 @@ export class Pass {
       summary,
     });
     if (plan.drifted.length > 0) {
+      this.drifted.push(...plan.drifted.map((o) => o.ref));
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
     }
     if (!lifecycle.ordinary) {
@@ -558,7 +579,9 @@ export class Pass {
       return { summary, ...outcome };
     }
     // Invariant 3: the whole set is validated before the first write.
-    await this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
+    await timeStage(this.#host, 'validate', revision, () =>
+      this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal })),
+    );
     // Invariant 4: before the first write, record everything this pass may write, so a crash (of
     // this process or of the server) at any point of the apply leaves nothing we wrote untracked.
     // A store that cannot be written fails the pass here, before anything is applied.
@@ -568,7 +591,9 @@ export class Pass {
     let applied: readonly InventoryEntry[];
     let writes: number;
     try {
-      ({ applied, writes } = await target.apply(plan, { signal }));
+      ({ applied, writes } = await timeStage(this.#host, 'apply', revision, () =>
+        target.apply(plan, { signal }),
+      ));
     } catch (error) {
       // Whatever was written stays owned, so it is neither forgotten nor orphaned. A write whose
       // answer was lost may have landed, so the whole intent stays recorded, with the digests of
@@ -642,8 +667,8 @@ export class Pass {
   ): Promise<PruneResult> {
     const { target, name } = this.#options;
     this.#checkAborted();
-    const result: PruneResult = await this.#inStage('prune', ErrorCodes.PruneFailed, () =>
-      target.prune(entries, { signal: this.#signal }),
+    const result: PruneResult = await timeStage(this.#host, 'prune', revision, () =>
+      this.#inStage('prune', ErrorCodes.PruneFailed, () => target.prune(entries, { signal: this.#signal })),
     );
     await this.#storeInventory(
       mergeInventory(
@@ -701,17 +726,19 @@ export class Pass {
     // The last report read, for the timeout message: `poll` resolves undefined when time is up.
     // Errors of the checks and aborts of the waits are typed once, by the stage around the poll.
     let last: HealthReport = { status: 'InProgress', objects: [] };
-    const settled = await this.#inStage('health', ErrorCodes.HealthFailed, () =>
-      poll(
-        async (): Promise<HealthReport | undefined> => {
-          this.#checkAborted();
-          last =
-            refs.length === 0
-              ? { status: 'Current', objects: [] }
-              : await target.health(refs, { signal: this.#signal });
-          return last.status === 'Current' || last.status === 'Failed' ? last : undefined;
-        },
-        { clock, intervalMs: healthPollInterval, timeoutMs: healthTimeout, signal: this.#signal },
+    const settled = await timeStage(this.#host, 'health', revision, () =>
+      this.#inStage('health', ErrorCodes.HealthFailed, () =>
+        poll(
+          async (): Promise<HealthReport | undefined> => {
+            this.#checkAborted();
+            last =
+              refs.length === 0
+                ? { status: 'Current', objects: [] }
+                : await target.health(refs, { signal: this.#signal });
+            return last.status === 'Current' || last.status === 'Failed' ? last : undefined;
+          },
+          { clock, intervalMs: healthPollInterval, timeoutMs: healthTimeout, signal: this.#signal },
+        ),
       ),
     );
     let outcome: HealthOutcome;
@@ -785,6 +812,7 @@ export class Pass {
       ...applied,
       health: 'Current',
       reason: `Revision ${from} never became healthy (${bad.message}); rolled back to ${to}`,
+      failing: bad.report.objects.filter((o) => o.status !== 'Current'),
     };
   }
 
