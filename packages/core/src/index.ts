@@ -315,6 +315,7 @@ export type {
   ManifestOrigin,
   ObjectHealth,
   ObjectMeta,
+  ObservedReconciler,
   Plan,
   PlannedLifecycle,
   PlannedObject,

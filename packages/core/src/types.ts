@@ -5,6 +5,7 @@
  */
 
 import type { ErrorLocation } from './errors.js';
+import type { ReconcilerEventName, ReconcilerListener } from './reconciler/events.js';
 import type { ObjectRef } from './refs.js';
 
 /** Object metadata: the fields gitops-kit reads; everything else passes through untouched. */
@@ -332,6 +333,21 @@ export interface Target {
    * objects are whose, and adopting a neighbour's objects would prune them.
    */
   readonly owner?: string;
+  /**
+   * Optional: called once by each Reconciler built with this target, so the target can subscribe
+   * to its events (KubernetesTarget writes Kubernetes Events for outcomes regarding the state object).
+   */
+  observe?(reconciler: ObservedReconciler): void;
+}
+
+/** What a Reconciler hands to {@link Target.observe}: its name, its state store and its events. */
+export interface ObservedReconciler {
+  /** The reconciler's name (the key of its state in the store). */
+  readonly name: string;
+  /** Where the reconciler keeps its state (and inventory). */
+  readonly stateStore: StateStore;
+  /** Adds an event listener (see the Reconciler's events). */
+  on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): unknown;
 }
 
 /** The outcome of one reconcile, as stored in history. */

@@ -47,6 +47,13 @@ export {
   type Transport,
 } from './kube-client.js';
 export {
+  type KubeEventInput,
+  type KubeEventOptions,
+  KubeEventRecorder,
+  type RecorderCounters,
+  type RecordOutcome,
+} from './kube-events.js';
+export {
   kubeLeaseStore,
   type LeaderCallbacks,
   LeaderElector,
@@ -57,8 +64,16 @@ export {
   type StoredLease,
 } from './leader-election.js';
 export type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
+export { recordOutcomes } from './outcome-events.js';
 export { isOwnedBy, ownerLabelValue } from './ownership.js';
 export { type FormatPlanDiffOptions, formatPlanDiff, planSummaryLine } from './print-diff.js';
+export {
+  type ApiRequestListener,
+  type ApiRequestRecord,
+  type ApiVerb,
+  RequestListeners,
+  verbOf,
+} from './request-hook.js';
 export {
   assertRestrictions,
   checkRestrictions,

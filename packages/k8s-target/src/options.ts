@@ -2,6 +2,7 @@ import type { Clock } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomHealthChecks } from './health/types.js';
 import type { Impersonation, KubeClient } from './kube-client.js';
+import type { KubeEventOptions } from './kube-events.js';
 import type { Restrictions } from './restrictions.js';
 
 /** How deletes propagate to dependants (`Background` by default). */
@@ -53,4 +54,10 @@ export interface KubernetesTargetOptions {
   readonly pollIntervalMs?: number | undefined;
   /** Time of those waits (default the system clock), injected so tests can pass a manual clock. */
   readonly clock?: Clock | undefined;
+  /**
+   * Kubernetes Events (events.k8s.io/v1) for each reconciler's outcomes, regarding its state
+   * object (default on, for reconcilers whose state store is this target's `stateStore(...)`);
+   * `false` turns them off.
+   */
+  readonly events?: false | KubeEventOptions | undefined;
 }

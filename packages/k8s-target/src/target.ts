@@ -9,6 +9,7 @@ import {
   type InventoryEntry,
   type Manifest,
   type ObjectRef,
+  type ObservedReconciler,
   type Plan,
   type PlanOptions,
   type PruneResult,
@@ -22,11 +23,14 @@ import { createContext, type TargetContext } from './context.js';
 import { validateNow } from './dry-run.js';
 import { K8sErrorCodes } from './errors.js';
 import type { KubeClient } from './kube-client.js';
+import { KubeEventRecorder } from './kube-events.js';
 import { listOwned } from './list-owned.js';
 import type { KubernetesTargetOptions } from './options.js';
+import { recordOutcomes } from './outcome-events.js';
 import { planSet } from './plan.js';
 import { deferredKeys, PlanMemory } from './plan-state.js';
 import { pruneEntries } from './prune.js';
+import type { ApiRequestListener } from './request-hook.js';
 import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-store.js';
 
 /**
@@ -43,12 +47,38 @@ export class KubernetesTarget implements Target {
   readonly client: KubeClient;
   readonly #context: TargetContext;
   readonly #plans = new PlanMemory();
+  /** Writes the Kubernetes Events of outcomes; undefined with `events: false`. */
+  readonly events: KubeEventRecorder | undefined;
 
   /** Resolves the options once; builds a client from the KubeConfig unless one is given. */
   constructor(options: KubernetesTargetOptions) {
     this.#context = createContext(options);
     this.name = this.#context.name;
     this.client = this.#context.client;
+    const { client, clock, fieldManager } = this.#context;
+    this.events =
+      options.events === false
+        ? undefined
+        : new KubeEventRecorder(client, clock, fieldManager, options.events ?? {});
+  }
+
+  /**
+   * Called by each Reconciler built with this target: with events on and a state store made by
+   * {@link stateStore}, its outcomes become Kubernetes Events regarding its state object.
+   */
+  observe(reconciler: ObservedReconciler): void {
+    const store = reconciler.stateStore;
+    if (!this.events || !(store instanceof ConfigMapStateStore)) return;
+    recordOutcomes(reconciler, this.events, store.objectRef(reconciler.name));
+  }
+
+  /**
+   * Calls `listener` after every apiserver request with its verb, status code and duration
+   * (`@gitops-kit/metrics`: `target.onApiRequest(metrics.kubernetesRequests(target.name))`).
+   * Returns the function that stops it.
+   */
+  onApiRequest(listener: ApiRequestListener): () => void {
+    return this.client.onResponse(listener);
   }
 
   /** A {@link ConfigMapStateStore} using this target's client (and so its credentials and counters). */

@@ -179,6 +179,8 @@ export class Reconciler {
     this.#events = new GuardedEmitter(this.#options.onListenerError);
     this.#status = initialStatus(this.#options.name, this.#now());
     if (this.#options.logger) attachLogger(this, this.#options.logger);
+    const { target, stateStore, name } = this.#options;
+    target.observe?.({ name, stateStore, on: (event, listener) => this.on(event, listener) });
   }
 
   /** The name given in the options. */
