@@ -23,6 +23,8 @@ export interface PinnedVersions {
   opentofu: string;
   /** hashicorp/terraform-provider-time, kept as an OpenTofu filesystem mirror. */
   timeProvider: string;
+  /** Prometheus (github.com/prometheus/prometheus module version, e.g. `v0.316.0`). */
+  prometheus: string;
 }
 
 /** The binaries testenv runs. */
@@ -36,7 +38,8 @@ export type AssetName =
   | 'minio'
   | 'kustomize'
   | 'helm'
-  | 'tofu';
+  | 'tofu'
+  | 'prometheus';
 
 /** Binaries envtest-style `KUBEBUILDER_ASSETS` folders may hold (the control plane). */
 const KUBE_ASSETS: readonly AssetName[] = [
@@ -72,6 +75,7 @@ export function pinnedVersions(): PinnedVersions {
     kwok: get('KWOK_VERSION'),
     opentofu: get('OPENTOFU_VERSION'),
     timeProvider: get('TIME_PROVIDER_VERSION'),
+    prometheus: get('PROMETHEUS_VERSION'),
   };
 }
 
@@ -111,6 +115,8 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
       return join(bin, `helm-${versions.helm}-${versions.helmBuild}`);
     case 'tofu':
       return join(bin, `opentofu-${versions.opentofu}`);
+    case 'prometheus':
+      return join(bin, `prometheus-${versions.prometheus}`);
   }
 }
 
