@@ -48,9 +48,13 @@ export type RecordOutcome = 'created' | 'series' | 'dropped' | 'failed';
 
 /** Counters of a recorder. */
 export interface RecorderCounters {
+  /** Events created. */
   created: number;
+  /** Repeats counted in the series of an earlier event. */
   series: number;
+  /** Events the rate limit dropped. */
   dropped: number;
+  /** Writes that failed (reported to `onError`). */
   failed: number;
 }
 

@@ -33,9 +33,16 @@ export interface ApiRequestRecord {
 
 /** What the metrics need of a reconciler: its name, its source's description and its events. */
 export interface ObservedReconciler {
+  /** Its name: `name` and `namespace` labels (`namespace/name` is split). */
   readonly name: string;
-  readonly source: { readonly description: string };
+  /** Its source: the `source` label of the info series. */
+  readonly source: {
+    /** A description without credentials. */
+    readonly description: string;
+  };
+  /** Adds an event listener. */
   on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): unknown;
+  /** Removes an event listener. */
   off<K extends ReconcilerEventName>(event: K, listener?: ReconcilerListener<K>): unknown;
 }
 
@@ -47,16 +54,27 @@ const CONDITION_TYPES = ['Ready', 'Reconciling', 'Stalled', 'Healthy'] as const;
 
 /** The metric names this package exports (the dashboard test checks its queries against them). */
 export const METRIC_NAMES = {
+  /** Flux's pass duration histogram. */
   reconcileDuration: 'gotk_reconcile_duration_seconds',
+  /** Flux's condition gauge (type, status). */
   reconcileCondition: 'gotk_reconcile_condition',
+  /** Flux's suspend gauge. */
   suspendStatus: 'gotk_suspend_status',
+  /** Duration of each stage of a pass. */
   stageDuration: 'gitops_kit_stage_duration_seconds',
+  /** Passes by result. */
   reconciles: 'gitops_kit_reconcile_total',
+  /** Failed passes by error stage. */
   failures: 'gitops_kit_reconcile_failures_total',
+  /** Objects created, updated, pruned, drifted. */
   objects: 'gitops_kit_objects_total',
+  /** Rollbacks. */
   rollbacks: 'gitops_kit_rollbacks_total',
+  /** Source fetches by result. */
   sourcePolls: 'gitops_kit_source_polls_total',
+  /** Source, last applied revision and outcome of a reconciler. */
   info: 'gitops_kit_reconciler_info',
+  /** Kubernetes API requests by verb and code. */
   kubernetesRequests: 'gitops_kit_kubernetes_requests_total',
 } as const;
 
@@ -83,6 +101,7 @@ interface Attached {
  * every metric, its labels and its Flux or Argo CD counterpart.
  */
 export class ReconcilerMetrics {
+  /** The registry the metrics are registered on. */
   readonly registry: Registry;
   readonly #kind: string;
   readonly #namespace: string;

@@ -3,8 +3,11 @@ import { context, type Span, SpanStatusCode, type Tracer, trace } from '@opentel
 
 /** What tracing needs of a reconciler. */
 export interface TracedReconciler {
+  /** Its name, the `gitops_kit.reconciler` attribute. */
   readonly name: string;
+  /** Adds an event listener. */
   on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): unknown;
+  /** Removes an event listener. */
   off<K extends ReconcilerEventName>(event: K, listener?: ReconcilerListener<K>): unknown;
 }
 
@@ -18,11 +21,17 @@ export interface TracingOptions {
 
 /** The attribute names spans carry. */
 export const SPAN_ATTRIBUTES = {
+  /** The reconciler's name. */
   reconciler: 'gitops_kit.reconciler',
+  /** The revision fetched (on stage spans: the one the stage worked on). */
   revision: 'gitops_kit.revision',
+  /** The revision applied after the pass. */
   appliedRevision: 'gitops_kit.applied_revision',
+  /** The stage of a stage span. */
   stage: 'gitops_kit.stage',
+  /** The pass's outcome. */
   outcome: 'gitops_kit.outcome',
+  /** The error code of a failed stage or pass. */
   errorCode: 'gitops_kit.error.code',
 } as const;
 

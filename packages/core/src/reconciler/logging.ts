@@ -23,15 +23,21 @@ export type LogMethod = (fields: LogFields, message: string) => void;
  * Records are `(fields, message)`, pino's order; `debug` is optional.
  */
 export interface Logger {
+  /** Stage timings and skipped passes (optional: without it they are not logged). */
   readonly debug?: LogMethod;
+  /** Outcomes of passes, applies, prunes and drift. */
   readonly info: LogMethod;
+  /** Health failures, rollbacks and recovered state. */
   readonly warn: LogMethod;
+  /** Failed passes. */
   readonly error: LogMethod;
 }
 
 /** What {@link attachLogger} needs of a reconciler. */
 export interface LoggedReconciler {
+  /** The reconciler's name, the `reconciler` field of every record. */
   readonly name: string;
+  /** Adds an event listener. */
   on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): unknown;
 }
 
