@@ -114,6 +114,23 @@ describe('Reconciler: history causes', () => {
   });
 });
 
+describe('Reconciler: causes of rolled-back outcomes that are not health failures', () => {
+  it('a held revision and a rollbackTo say what holds them', async () => {
+    const r = rig({ 'web.yaml': deployment('web', 'app:1') }, { ...waitOptions, rollback: true });
+    await whileTimePasses(r.clock, r.reconciler.reconcile());
+    const first = r.source.head?.revision ?? '';
+    r.source.setFile('web.yaml', deployment('web', 'app:2')).commit();
+    await whileTimePasses(r.clock, r.reconciler.reconcile());
+
+    await whileTimePasses(r.clock, r.reconciler.rollbackTo(first));
+
+    const entry = r.reconciler.status.history[0];
+    expect(entry?.outcome).toBe('rolledBack');
+    expect(entry?.cause).toMatchObject({ code: 'ROLLBACK_REQUESTED', stage: 'reconcile' });
+    expect(entry?.cause?.message).toContain('rollbackTo');
+  });
+});
+
 describe('Reconciler: logger option', () => {
   it('is silent without a logger and writes structured records with one', async () => {
     const logger = memoryLogger();

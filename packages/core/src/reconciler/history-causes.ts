@@ -27,8 +27,18 @@ export function causeOfFailure(error: GitOpsError): HistoryCause {
   };
 }
 
-/** The cause of a rollback: the revision that failed its health check, and which objects and why. */
+/**
+ * The cause of a `rolledBack` outcome: for a rollback of this pass, the health failure and which
+ * objects and why; for a revision still held back, or held by `rollbackTo`, what holds it.
+ */
 export function causeOfRollback(result: PassResult): HistoryCause {
+  if (result.rollback === 'held' || result.rollback === 'requested') {
+    return {
+      code: result.rollback === 'held' ? 'ROLLBACK_HELD' : 'ROLLBACK_REQUESTED',
+      stage: 'reconcile',
+      message: boundMessage(result.reason ?? `Holding revision ${result.appliedRevision}`),
+    };
+  }
   const objects: HistoryCauseObject[] = (result.failing ?? [])
     .slice(0, HISTORY_OBJECTS_LIMIT)
     .map((o) => ({ ref: o.ref, status: o.status, message: boundMessage(o.message) }));

@@ -63,6 +63,11 @@ export interface PassResult {
   readonly reason?: string;
   /** The objects of a rolled-back revision that were not healthy, with their reasons. */
   readonly failing?: readonly HealthReport['objects'][number][];
+  /**
+   * Why the outcome is `rolledBack`: `health` (this pass rolled back), `held` (a revision rolled
+   * back earlier is still held back), `requested` (`rollbackTo` holds a revision).
+   */
+  readonly rollback?: 'health' | 'held' | 'requested';
 }
 
 /** What {@link Reconciler.uninstall} did. */
@@ -200,6 +205,7 @@ export class Pass {
     const reason = chosen.pinned
       ? `Holding revision ${artifact.revision} (rollbackTo) while the source serves ${fetched.revision}`
       : undefined;
+    const rollback = chosen.pinned ? { rollback: 'requested' as const } : {};
     if (!this.#options.wait) {
       return {
         outcome,
@@ -208,6 +214,7 @@ export class Pass {
         ...applied,
         health: undefined,
         ...(reason ? { reason } : {}),
+        ...rollback,
       };
     }
     const health = await this.#waitHealthy(artifact.revision, applied.refs);
@@ -220,6 +227,7 @@ export class Pass {
         ...applied,
         health: 'Current',
         ...(reason ? { reason } : {}),
+        ...rollback,
       };
     }
     const healthy = chosen.pinned ? undefined : (lastHealthy ?? (await this.#storedHealthy(artifact)));
@@ -813,6 +821,7 @@ export class Pass {
       health: 'Current',
       reason: `Revision ${from} never became healthy (${bad.message}); rolled back to ${to}`,
       failing: bad.report.objects.filter((o) => o.status !== 'Current'),
+      rollback: 'health',
     };
   }
 
@@ -838,6 +847,7 @@ export class Pass {
       ...applied,
       health,
       reason: `Revision ${artifact.revision} was rolled back; holding ${to} until a new revision arrives`,
+      rollback: 'held',
     };
   }
 
