@@ -58,6 +58,27 @@ describe('Reconciler: timing events', () => {
   });
 });
 
+describe('Reconciler: timing events of a set with waves', () => {
+  it('times the validation once and the apply and health gate of each wave', async () => {
+    const wave = (name: string, n: number): string =>
+      configMap(name).replace(
+        'metadata:\n',
+        `metadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: "${n}"\n`,
+      );
+    const r = rig({ 'a.yaml': wave('a', 0), 'b.yaml': wave('b', 1) }, waitOptions);
+    const stages: string[] = [];
+    r.reconciler.on('stage', (e) => {
+      stages.push(e.stage);
+    });
+    const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
+    expect(result.outcome).toBe('succeeded');
+    expect(stages.filter((s) => s === 'validate')).toHaveLength(1);
+    expect(stages.filter((s) => s === 'apply')).toHaveLength(2);
+    expect(stages.filter((s) => s === 'health').length).toBeGreaterThanOrEqual(2);
+    expect(stages.slice(0, 3)).toEqual(['fetch', 'render', 'plan']);
+  });
+});
+
 describe('Reconciler: history causes', () => {
   it('a failed pass records the error code, stage, message and file and line', async () => {
     const r = rig({ 'web.yaml': deployment('web', 'app:1') });

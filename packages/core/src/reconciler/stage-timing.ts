@@ -1,5 +1,5 @@
 import { ErrorCodes, type GitOpsError, toGitOpsError } from '../errors.js';
-import type { ReconcilerEventName, ReconcilerEvents } from './events.js';
+import type { ReconcilerEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
 /**
@@ -24,7 +24,7 @@ export const PASS_STAGES = [
 /** What the timer needs of a pass. */
 export interface StageHost {
   readonly options: Pick<ResolvedOptions, 'name' | 'clock'>;
-  emit<K extends ReconcilerEventName>(event: K, payload: ReconcilerEvents[K]): void;
+  emit(event: 'stage', payload: ReconcilerEvents['stage']): void;
 }
 
 /**
