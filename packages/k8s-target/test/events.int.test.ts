@@ -108,6 +108,12 @@ describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () 
       .commit();
     const bad = await reconciler.reconcile();
     expect(bad.outcome).toBe('rolledBack');
+
+    // A failed pass: the event and the history entry carry its cause, with the file.
+    source.setFile('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: [\n').commit();
+    const failed = await reconciler.reconcile();
+    expect(failed.outcome).toBe('failed');
+    expect(reconciler.status.history[0]?.cause?.location?.file).toBe('broken.yaml');
     await target.events?.flush();
 
     const list = await admin.request<{ items: EventObject[] }>({
@@ -141,6 +147,10 @@ describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () 
     const rolled = byReason('RolledBack')[0];
     expect(rolled?.note).toContain(`rolled back to ${good.revision}`);
     expect(rolled?.note).toContain(String(bad.revision));
+    const failure = byReason('ReconciliationFailed')[0];
+    expect(failure?.type).toBe('Warning');
+    expect(failure?.note).toContain(String(failed.error?.code));
+    expect(failure?.note).toContain('broken.yaml');
     expect(JSON.stringify(ours)).not.toContain(SECRET_VALUE);
     expect(JSON.stringify(ours)).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
 
