@@ -1,7 +1,7 @@
 /**
  * Observability for gitops-kit: Prometheus metrics with Flux-compatible names on a registry the
  * program passes in, a ready `/metrics` handler, OpenTelemetry spans per pass and stage, and the
- * Grafana dashboard JSON (`@gitops-kit/metrics/dashboard.json`).
+ * Grafana dashboard JSON (`packages/metrics/dashboard/gitops-kit.json` in the repository).
  */
 export { exponentialBucketsRange, FLUX_DURATION_BUCKETS } from './buckets.js';
 export { MetricsError, MetricsErrorCodes } from './errors.js';
