@@ -13,6 +13,7 @@ const alias = [
   { find: /^@gitops-kit\/k8s-target$/, replacement: here('./packages/k8s-target/src/index.ts') },
   { find: /^@gitops-kit\/s3-source$/, replacement: here('./packages/s3-source/src/index.ts') },
   { find: /^@gitops-kit\/registry-source$/, replacement: here('./packages/registry-source/src/index.ts') },
+  { find: /^@gitops-kit\/metrics$/, replacement: here('./packages/metrics/src/index.ts') },
   { find: /^@gitops-kit\/testenv$/, replacement: here('./testenv/src/index.ts') },
 ];
 

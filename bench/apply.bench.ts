@@ -80,6 +80,8 @@ async function main(): Promise<void> {
         target.client.resetCounters();
         const started = performance.now();
         const result = await reconciler.reconcile();
+        // Kubernetes Events of the pass are written in the background: count them in this pass.
+        await target.events?.flush();
         const ms = performance.now() - started;
         if (result.outcome !== 'succeeded') {
           throw new Error(`${label}: ${result.outcome}: ${result.message} ${result.error?.message ?? ''}`);

@@ -27,6 +27,8 @@ export interface PinnedVersions {
   distribution: string;
   /** cosign v2, which signs the OCI artifacts of the tests. */
   cosign: string;
+  /** Prometheus (github.com/prometheus/prometheus module version, e.g. `v0.316.0`). */
+  prometheus: string;
 }
 
 /** The binaries testenv runs. */
@@ -42,7 +44,8 @@ export type AssetName =
   | 'helm'
   | 'tofu'
   | 'registry'
-  | 'cosign';
+  | 'cosign'
+  | 'prometheus';
 
 /** Binaries envtest-style `KUBEBUILDER_ASSETS` folders may hold (the control plane). */
 const KUBE_ASSETS: readonly AssetName[] = [
@@ -80,6 +83,7 @@ export function pinnedVersions(): PinnedVersions {
     timeProvider: get('TIME_PROVIDER_VERSION'),
     distribution: get('DISTRIBUTION_VERSION'),
     cosign: get('COSIGN_VERSION'),
+    prometheus: get('PROMETHEUS_VERSION'),
   };
 }
 
@@ -123,6 +127,8 @@ function cacheFolder(name: AssetName, versions: PinnedVersions): string {
       return join(bin, `distribution-${versions.distribution}`);
     case 'cosign':
       return join(bin, `cosign-${versions.cosign}`);
+    case 'prometheus':
+      return join(bin, `prometheus-${versions.prometheus}`);
   }
 }
 

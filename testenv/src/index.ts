@@ -33,6 +33,12 @@ export { fromInfo, gitEnv, kubeEnv, s3Env, startTestenv } from './env.js';
 export type { CreateRepoOptions, GitInfo, TestRepo } from './git.js';
 export type { KubeInfo, KubeOptions, KubeStartup } from './kube.js';
 export { FAKE_NODE_ANNOTATION } from './living.js';
+export {
+  type PrometheusOptions,
+  type PromSample,
+  type RunningPrometheus,
+  startPrometheus,
+} from './prometheus.js';
 export type { ControlInfo } from './provided.js';
 export type { RegistryInfo, RegistryOptions, RunningRegistry } from './registry.js';
 export { startRegistry } from './registry.js';

@@ -188,7 +188,7 @@ export async function runQuickstart(options: QuickstartOptions = {}): Promise<Qu
     say.step('Audit trail (newest first)');
     for (const entry of reconciler.status.history) {
       say.detail(
-        `${entry.startedAt}  ${entry.outcome.padEnd(10)} ${shortRevision(entry.revision)}${entry.reason ? `  ${entry.reason}` : ''}`,
+        `${entry.startedAt}  ${(entry.kind ?? entry.outcome).padEnd(10)} ${shortRevision(entry.revision)}${entry.reason ? `  ${entry.reason}` : ''}`,
       );
     }
     return outcome();

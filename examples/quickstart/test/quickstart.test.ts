@@ -26,7 +26,15 @@ describe('quickstart demo', () => {
     expect(outcome.finalReplicas).toBe(3);
     expect(outcome.finalImage).toBe('nginx:1.27');
     expect(outcome.events).toEqual(expect.arrayContaining(['pruned', 'drifted', 'unhealthy', 'rolledBack']));
-    expect(outcome.history.map((h) => h.outcome)).toEqual(['rolledBack', 'succeeded', 'succeeded']);
+    // The drift correction is an entry of its own, next to the pass outcomes.
+    expect(outcome.history.map((h) => h.kind ?? h.outcome)).toEqual([
+      'rolledBack',
+      'drift',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(outcome.history[1]?.drifted).toHaveLength(2);
+    expect(outcome.history[0]?.cause?.code).toBe('HEALTH_FAILED');
 
     // The printed plans carry the field-level changes people read.
     expect(text).toContain('/spec/replicas: 1 → 3');

@@ -223,11 +223,19 @@ export {
 export { type Gate, Semaphore } from './reconciler/gate.js';
 export { nameGenerated } from './reconciler/hook-names.js';
 export {
+  attachLogger,
+  type LogFields,
+  type LoggedReconciler,
+  type Logger,
+  type LogMethod,
+} from './reconciler/logging.js';
+export {
   type AddOptions,
   DependencyNotReadyReason,
   Manager,
   type ManagerOptions,
 } from './reconciler/manager.js';
+export type { MembershipChange, MembershipListener } from './reconciler/membership.js';
 export type { RecoveryReason, StateRecovery } from './reconciler/memory.js';
 export type { ListenerErrorHandler, ReconcilerOptions } from './reconciler/options.js';
 export { type LifecyclePlan, planLifecycle } from './reconciler/plan-lifecycle.js';
@@ -240,6 +248,7 @@ export {
   type StopOptions,
   type UninstallResult,
 } from './reconciler/reconciler.js';
+export { PASS_STAGES, type PassStage } from './reconciler/stage-timing.js';
 export {
   type ConditionType,
   getCondition,
@@ -330,6 +339,8 @@ export type {
   HealthOptions,
   HealthReport,
   HealthStatus,
+  HistoryCause,
+  HistoryCauseObject,
   HistoryEntry,
   Inventory,
   InventoryEntry,
@@ -338,6 +349,7 @@ export type {
   ManifestOrigin,
   ObjectHealth,
   ObjectMeta,
+  ObservedReconciler,
   Plan,
   PlannedLifecycle,
   PlannedObject,

@@ -3,7 +3,10 @@
  * Artifact, a Renderer turns it into Manifests, a Target plans, applies, prunes and reports health,
  * and a StateStore keeps the inventory between processes. Everything here is plain data.
  */
+
+import type { ErrorLocation } from './errors.js';
 import type { UnusedIgnoreRule } from './kube/ignore-rules.js';
+import type { ReconcilerEventName, ReconcilerListener } from './reconciler/events.js';
 import type { ObjectRef } from './refs.js';
 
 /** Object metadata: the fields gitops-kit reads; everything else passes through untouched. */
@@ -388,6 +391,11 @@ export interface Target {
    * render or prune). Objects no longer drifted are left alone.
    */
   repair?(refs: readonly ObjectRef[], options: TargetCallOptions): Promise<RepairResult>;
+  /**
+   * Optional: called once by each Reconciler built with this target, so the target can subscribe
+   * to its events (KubernetesTarget writes Kubernetes Events for outcomes regarding the state object).
+   */
+  observe?(reconciler: ObservedReconciler): void;
 }
 
 /** What {@link Target.watchDrift} reports: one object changed or deleted by someone else. */
@@ -408,6 +416,16 @@ export interface RepairResult {
   readonly repaired: readonly ObjectRef[];
   /** How many write requests were made. */
   readonly writes: number;
+}
+
+/** What a Reconciler hands to {@link Target.observe}: its name, its state store and its events. */
+export interface ObservedReconciler {
+  /** The reconciler's name (the key of its state in the store). */
+  readonly name: string;
+  /** Where the reconciler keeps its state (and inventory). */
+  readonly stateStore: StateStore;
+  /** Adds an event listener (see the Reconciler's events). */
+  on<K extends ReconcilerEventName>(event: K, listener: ReconcilerListener<K>): unknown;
 }
 
 /** The outcome of one reconcile, as stored in history. */
@@ -431,6 +449,41 @@ export interface HistoryEntry {
   readonly startedAt: string;
   /** How long the pass took. */
   readonly durationMs: number;
+  /**
+   * `drift` for a drift correction (its own entry, listing what drifted, next to the pass that
+   * reverted it); absent for the outcome of a pass.
+   */
+  readonly kind?: 'drift';
+  /** Why the pass failed or was rolled back: the error's code, stage, message and location. */
+  readonly cause?: HistoryCause;
+  /** A drift entry: the objects that were changed on the target and written back. */
+  readonly drifted?: readonly ObjectRef[];
+}
+
+/** The cause of a history entry's outcome; it never holds a credential or a Secret value. */
+export interface HistoryCause {
+  /** The error's stable code (`VALIDATION_FAILED`, `HEALTH_FAILED`, ...). */
+  readonly code: string;
+  /** The error's stage (`source`, `render`, `validation`, `apply`, `prune`, `health`, ...). */
+  readonly stage: string;
+  /** The error's message, bounded. */
+  readonly message: string;
+  /** File, line, document and object, where known. */
+  readonly location?: ErrorLocation;
+  /** The objects at fault (of a failed health check or a rollback), with their status and reason. */
+  readonly objects?: readonly HistoryCauseObject[];
+}
+
+/** One object named by a {@link HistoryCause}. */
+export interface HistoryCauseObject {
+  /** The object, when known as a reference (health readings). */
+  readonly ref?: ObjectRef;
+  /** Its manifest's file, line and object name, when known (validation and apply issues). */
+  readonly location?: ErrorLocation;
+  /** Its health status, for health causes. */
+  readonly status?: string;
+  /** Why, in words. */
+  readonly message: string;
 }
 
 /** What a reconciler persists between processes. */

@@ -40,6 +40,8 @@ export const K8sErrorCodes = {
   StateTooLarge: 'STATE_TOO_LARGE',
   /** Another writer changed or created the Lease first. */
   LeaseConflict: 'LEASE_CONFLICT',
+  /** A Kubernetes Event could not be written (reported to `events.onError`; passes go on). */
+  EventWriteFailed: 'EVENT_WRITE_FAILED',
 } as const;
 
 /**

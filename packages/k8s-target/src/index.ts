@@ -55,6 +55,13 @@ export {
   type Transport,
 } from './kube-client.js';
 export {
+  type KubeEventInput,
+  type KubeEventOptions,
+  KubeEventRecorder,
+  type RecorderCounters,
+  type RecordOutcome,
+} from './kube-events.js';
+export {
   kubeLeaseStore,
   type LeaderCallbacks,
   LeaderElector,
@@ -65,9 +72,17 @@ export {
   type StoredLease,
 } from './leader-election.js';
 export type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
+export { recordOutcomes } from './outcome-events.js';
 export { isOwnedBy, ownerLabelValue } from './ownership.js';
 export { type PreventionOptions, type PreventionStatus, preventionName } from './prevention.js';
 export { type FormatPlanDiffOptions, formatPlanDiff, planSummaryLine } from './print-diff.js';
+export {
+  type ApiRequestListener,
+  type ApiRequestRecord,
+  type ApiVerb,
+  RequestListeners,
+  verbOf,
+} from './request-hook.js';
 export {
   assertRestrictions,
   checkRestrictions,

@@ -4,6 +4,7 @@ import { GitOpsError } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { shortenApiMessage } from './api-message.js';
 import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
+import { type ApiRequestListener, RequestListeners } from './request-hook.js';
 
 /**
  * A small HTTP layer over the Kubernetes API. It exists because @kubernetes/client-node (1.2+)
@@ -134,6 +135,7 @@ export class KubeClient {
   readonly counters: RequestCounters = { requests: 0, writes: 0, dryRuns: 0 };
   readonly #transport: Transport;
   readonly #onRequest: ((request: KubeRequest) => void) | undefined;
+  readonly #listeners = new RequestListeners();
 
   constructor(
     transport: Transport,
@@ -146,6 +148,14 @@ export class KubeClient {
   /** A client that authenticates as the KubeConfig's current context, over a keep-alive agent. */
   static fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
     return new KubeClient(kubeConfigTransport(kubeConfig, options), { onRequest: options.onRequest });
+  }
+
+  /**
+   * Calls `listener` after every request with its verb, status code (0 without an answer) and
+   * duration, e.g. for `gitops_kit_kubernetes_requests_total`. Returns the function that stops it.
+   */
+  onResponse(listener: ApiRequestListener): () => void {
+    return this.#listeners.add(listener);
   }
 
   /** Sets every counter back to zero. */
@@ -164,7 +174,16 @@ export class KubeClient {
       if (request.query?.dryRun) this.counters.dryRuns++;
       else this.counters.writes++;
     }
-    const { statusCode, text } = await this.#transport(request);
+    const startedAt = Date.now();
+    let answer: Awaited<ReturnType<Transport>>;
+    try {
+      answer = await this.#transport(request);
+    } catch (error) {
+      this.#listeners.notify(request, 0, startedAt);
+      throw error;
+    }
+    const { statusCode, text } = answer;
+    this.#listeners.notify(request, statusCode, startedAt);
     if (statusCode < 200 || statusCode >= 300) throw errorFromResponse(statusCode, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }

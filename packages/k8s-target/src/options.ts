@@ -2,6 +2,7 @@ import type { Clock, IgnoreRule } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { CustomHealthChecks } from './health/types.js';
 import type { Impersonation, KubeClient } from './kube-client.js';
+import type { KubeEventOptions } from './kube-events.js';
 import type { PreventionOptions } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
 import type { WatchStream } from './watch-stream.js';
@@ -75,4 +76,10 @@ export interface KubernetesTargetOptions {
    * turned off; see `preventionStatus`. Default off.
    */
   readonly prevention?: boolean | PreventionOptions | undefined;
+  /**
+   * Kubernetes Events (events.k8s.io/v1) for each reconciler's outcomes, regarding its state
+   * object (default on, for reconcilers whose state store is this target's `stateStore(...)`);
+   * `false` turns them off.
+   */
+  readonly events?: false | KubeEventOptions | undefined;
 }

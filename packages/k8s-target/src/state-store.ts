@@ -3,6 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   decodeStoredState,
   GitOpsError,
+  type ObjectRef,
   type StateStore,
   type StateStoreOptions,
   type StoredState,
@@ -78,6 +79,11 @@ export class ConfigMapStateStore implements StateStore {
   #path(key: string): string {
     const resource = this.#kind === 'Secret' ? 'secrets' : 'configmaps';
     return `/api/v1/namespaces/${encodeURIComponent(this.#namespace)}/${resource}/${stateObjectName(key)}`;
+  }
+
+  /** The state object of `key`: what the target's Kubernetes Events regard. */
+  objectRef(key: string): ObjectRef {
+    return { apiVersion: 'v1', kind: this.#kind, namespace: this.#namespace, name: stateObjectName(key) };
   }
 
   /** `ConfigMap ns/gitops-kit-<key>`: how every state error names the object. */

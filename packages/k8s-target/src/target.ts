@@ -11,6 +11,7 @@ import {
   type InventoryEntry,
   type Manifest,
   type ObjectRef,
+  type ObservedReconciler,
   OptionError,
   type Plan,
   type PlanOptions,
@@ -29,12 +30,15 @@ import { validateNow } from './dry-run.js';
 import { K8sErrorCodes } from './errors.js';
 import type { WatchCounters } from './kind-watch.js';
 import type { KubeClient } from './kube-client.js';
+import { KubeEventRecorder } from './kube-events.js';
 import { listOwned } from './list-owned.js';
 import type { KubernetesTargetOptions } from './options.js';
+import { recordOutcomes } from './outcome-events.js';
 import { planSet } from './plan.js';
 import { deferredKeys, PlanMemory } from './plan-state.js';
 import { type PreventionStatus, readPreventionStatus } from './prevention.js';
 import { pruneEntries } from './prune.js';
+import type { ApiRequestListener } from './request-hook.js';
 import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-store.js';
 import { kubeConfigWatchStream, type WatchStream } from './watch-stream.js';
 
@@ -57,6 +61,8 @@ export class KubernetesTarget implements Target {
   readonly #stream: (() => WatchStream) | undefined;
   #drift: DriftWatch | undefined;
   readonly #capabilities: CapabilitiesCache;
+  /** Writes the Kubernetes Events of outcomes; undefined with `events: false`. */
+  readonly events: KubeEventRecorder | undefined;
 
   /** Resolves the options once; builds a client from the KubeConfig unless one is given. */
   constructor(options: KubernetesTargetOptions) {
@@ -71,6 +77,11 @@ export class KubernetesTarget implements Target {
         ? () => kubeConfigWatchStream(kubeConfig ?? defaultKubeConfig())
         : undefined;
     this.#capabilities = new CapabilitiesCache(this.client, 5 * 60_000, () => this.#context.clock.now());
+    const { clock, fieldManager } = this.#context;
+    this.events =
+      options.events === false
+        ? undefined
+        : new KubeEventRecorder(this.client, clock, fieldManager, options.events ?? {});
   }
 
   /**
@@ -139,6 +150,25 @@ export class KubernetesTarget implements Target {
         );
       }),
     );
+  }
+
+  /**
+   * Called by each Reconciler built with this target: with events on and a state store made by
+   * {@link stateStore}, its outcomes become Kubernetes Events regarding its state object.
+   */
+  observe(reconciler: ObservedReconciler): void {
+    const store = reconciler.stateStore;
+    if (!this.events || !(store instanceof ConfigMapStateStore)) return;
+    recordOutcomes(reconciler, this.events, store.objectRef(reconciler.name));
+  }
+
+  /**
+   * Calls `listener` after every apiserver request with its verb, status code and duration
+   * (`@gitops-kit/metrics`: `target.onApiRequest(metrics.kubernetesRequests(target.name))`).
+   * Returns the function that stops it.
+   */
+  onApiRequest(listener: ApiRequestListener): () => void {
+    return this.client.onResponse(listener);
   }
 
   /** A {@link ConfigMapStateStore} using this target's client (and so its credentials and counters). */

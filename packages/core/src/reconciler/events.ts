@@ -6,6 +6,8 @@ import type { ObjectRef } from '../refs.js';
 import type { Artifact, ArtifactMeta, HealthReport, Plan, PruneResult } from '../types.js';
 import type { StateRecovery } from './memory.js';
 import type { ListenerErrorHandler } from './options.js';
+import type { ReconcileResult } from './reconciler.js';
+import type { PassStage } from './stage-timing.js';
 import type { ReconcilerStatus } from './status.js';
 
 /** Fields every event payload has. */
@@ -18,6 +20,25 @@ export interface EventBase {
 
 /** The payload of each reconciler event. */
 export interface ReconcilerEvents {
+  /** A pass began (after its precondition and gate); the revision is not known yet. */
+  passStarted: EventBase & {
+    /** When it began, in milliseconds of the reconciler's clock. */
+    readonly startedAt: number;
+  };
+  /**
+   * One stage of a pass ended (fetch, render, plan, validate, apply, prune, health, rollback), with
+   * how long it took and whether it threw: what per-stage metrics and trace spans are made of.
+   */
+  stage: EventBase & {
+    /** The stage. */
+    readonly stage: PassStage;
+    /** When it began, in milliseconds of the reconciler's clock. */
+    readonly startedAt: number;
+    /** How long it took, in milliseconds of the reconciler's clock. */
+    readonly durationMs: number;
+    /** The typed error when the stage failed. */
+    readonly error?: GitOpsError;
+  };
   /** The source produced an artifact. */
   fetched: EventBase & {
     /** The artifact's revision (`main@sha1:…` for Git, a digest-based one for S3 and folders). */
@@ -147,6 +168,11 @@ export interface ReconcilerEvents {
     /** The typed error, with its stable `code`; it holds no credential or Secret value. */
     readonly error: GitOpsError;
   };
+  /** A pass ended (succeeded, failed, rolled back or skipped), with its whole result. */
+  passFinished: EventBase & {
+    /** What the pass came to: outcome, reason, message, counts, duration, error. */
+    readonly result: ReconcileResult;
+  };
   /** The status changed; `status` is the new frozen value. */
   status: EventBase & {
     /** The new status, frozen. */
@@ -162,6 +188,8 @@ export type ReconcilerEventName = keyof ReconcilerEvents;
  * (audit logs, metrics, tests). Typed so a new event cannot be left out.
  */
 export const RECONCILER_EVENT_NAMES = [
+  'passStarted',
+  'stage',
   'fetched',
   'rendered',
   'planned',
@@ -175,6 +203,7 @@ export const RECONCILER_EVENT_NAMES = [
   'waveApplied',
   'hookCompleted',
   'failed',
+  'passFinished',
   'status',
 ] as const satisfies readonly ReconcilerEventName[];
 

@@ -31,6 +31,7 @@ import { hookRecordKey } from './hook-names.js';
 import { persistState, type ReconcilerMemory } from './memory.js';
 import type { ResolvedOptions } from './options.js';
 import { abortError } from './scheduling.js';
+import { timeStage } from './stage-timing.js';
 
 /** What the runner needs from its pass. */
 export interface LifecycleHost {
@@ -42,7 +43,7 @@ export interface LifecycleHost {
   /** Prunes the entries and stores what is left (failed deletes throw after the store). */
   prune(entries: readonly InventoryEntry[], applied: readonly InventoryEntry[]): Promise<PruneResult>;
   /** Emits a lifecycle event of the pass. */
-  emit<K extends 'waveApplied' | 'hookCompleted'>(event: K, payload: ReconcilerEvents[K]): void;
+  emit<K extends 'waveApplied' | 'hookCompleted' | 'stage'>(event: K, payload: ReconcilerEvents[K]): void;
   /** Types an error with the stage it happened in (an abort wins). */
   wrap(error: unknown, stage: 'apply' | 'health' | 'validation', code: string): Error;
 }
@@ -123,7 +124,9 @@ export class LifecycleRun {
     );
     this.#checkAborted();
     try {
-      await target.validate(buildPlan(validated, this.#plan.prune), { signal });
+      await timeStage(this.#host, 'validate', this.#revision, () =>
+        target.validate(buildPlan(validated, this.#plan.prune), { signal }),
+      );
     } catch (error) {
       throw this.#host.wrap(error, 'validation', ErrorCodes.ValidationFailed);
     }
@@ -161,7 +164,9 @@ export class LifecycleRun {
     await this.#storeHooks();
     this.#checkAborted();
     try {
-      const result = await target.apply(buildPlan(writes, []), { signal });
+      const result = await timeStage(this.#host, 'apply', this.#revision, () =>
+        target.apply(buildPlan(writes, []), { signal }),
+      );
       this.#writes += result.writes;
       this.#host.emit('waveApplied', {
         reconciler: this.#host.options.name,
@@ -290,7 +295,9 @@ export class LifecycleRun {
   async #waitGate(step: Step): Promise<void> {
     const refs = step.gate.objects.map((o) => o.item.ref);
     const hooks = step.gate.objects.filter((o) => o.lifecycle.hook).map((o) => o.item.ref);
-    await this.#poll(refs, hooks, 'ready', `${step.phase} wave ${step.wave}`);
+    await timeStage(this.#host, 'health', this.#revision, () =>
+      this.#poll(refs, hooks, 'ready', `${step.phase} wave ${step.wave}`),
+    );
   }
 
   /**

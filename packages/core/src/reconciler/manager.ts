@@ -2,6 +2,7 @@ import { ErrorCodes, OptionError, ReconcileError } from '../errors.js';
 import type { SourceChange } from '../types.js';
 import type { ReconcilerEvents } from './events.js';
 import { Semaphore } from './gate.js';
+import { Membership, type MembershipListener } from './membership.js';
 import type { Deferral, ReconcileResult, Reconciler, StopOptions } from './reconciler.js';
 import { getCondition, isReadyAtLatest, type ReconcilerStatus } from './status.js';
 import { ConditionReasons } from './transitions.js';
@@ -39,6 +40,7 @@ export class Manager {
   readonly #entries = new Map<string, Entry>();
   readonly #gate: Semaphore;
   readonly #dependencyRetryInterval: number;
+  readonly #membership = new Membership();
   #started = false;
 
   /** Creates an empty manager. Throws an `OptionError` naming an option that cannot work. */
@@ -83,7 +85,16 @@ export class Manager {
       this.#attach(entry);
       reconciler.start();
     }
+    this.#membership.notify({ type: 'added', reconciler });
     return this;
+  }
+
+  /**
+   * Calls `listener` whenever a reconciler is added or removed (metrics use it to drop a removed
+   * reconciler's series). Returns the function that stops the calls.
+   */
+  onMembership(listener: MembershipListener): () => void {
+    return this.#membership.listen(listener);
   }
 
   /**
@@ -104,6 +115,7 @@ export class Manager {
     this.#entries.delete(name);
     await entry.reconciler.stop({ abort: false });
     this.#detach(entry);
+    this.#membership.notify({ type: 'removed', reconciler: entry.reconciler });
     return true;
   }
 

@@ -3,6 +3,7 @@ import { OptionError } from '../errors.js';
 import { MemoryStateStore } from '../state/memory-state-store.js';
 import type { Renderer, Source, StateStore, Target } from '../types.js';
 import type { Gate } from './gate.js';
+import type { Logger } from './logging.js';
 
 /** Called when an event listener throws or its promise rejects. */
 export type ListenerErrorHandler = (error: unknown, event: string) => void;
@@ -69,6 +70,11 @@ export interface ReconcilerOptions {
    * the passes; the interval pass stays the safety net. Default: the target's own `watch` setting.
    */
   readonly watch?: boolean;
+  /**
+   * Where to write structured logs (pino, winston, `console`, or anything with `info`, `warn`,
+   * `error` and optionally `debug`); silent when absent (the default).
+   */
+  readonly logger?: Logger;
 }
 
 /** Options with every default filled in. */
@@ -95,6 +101,7 @@ export interface ResolvedOptions {
   readonly gate: Gate | undefined;
   readonly onListenerError: ListenerErrorHandler;
   readonly watch: boolean;
+  readonly logger: Logger | undefined;
 }
 
 const MINUTE = 60_000;
@@ -242,5 +249,6 @@ export function resolveOptions(input: ReconcilerOptions): ResolvedOptions {
     gate: options.gate,
     onListenerError: options.onListenerError ?? warnListenerError,
     watch,
+    logger: options.logger,
   };
 }

@@ -34,6 +34,7 @@ import { type HealthySet, loadState, persistState, type ReconcilerMemory, refres
 import type { ResolvedOptions } from './options.js';
 import { byApplyTier, type LifecyclePlan, planLifecycle } from './plan-lifecycle.js';
 import { abortError } from './scheduling.js';
+import { timeStage } from './stage-timing.js';
 import type { StatusRecipe } from './status.js';
 import {
   healthFailed,
@@ -61,6 +62,13 @@ export interface PassResult {
   readonly health: HealthReport['status'] | undefined;
   /** Why a revision was rolled back or held back. */
   readonly reason?: string;
+  /** The objects of a rolled-back revision that were not healthy, with their reasons. */
+  readonly failing?: readonly HealthReport['objects'][number][];
+  /**
+   * Why the outcome is `rolledBack`: `health` (this pass rolled back), `held` (a revision rolled
+   * back earlier is still held back), `requested` (`rollbackTo` holds a revision).
+   */
+  readonly rollback?: 'health' | 'held' | 'requested';
 }
 
 /** What {@link Reconciler.uninstall} did. */
@@ -130,6 +138,8 @@ export class Pass {
   readonly #signal: AbortSignal;
   /** The fetched artifact, once known: failures name its revision. */
   artifact: Artifact | undefined;
+  /** Objects found drifted (and so written again) by this pass, for its history. */
+  drifted: ObjectRef[] = [];
 
   readonly #request: PassRequest;
 
@@ -196,6 +206,7 @@ export class Pass {
     const reason = chosen.pinned
       ? `Holding revision ${artifact.revision} (rollbackTo) while the source serves ${fetched.revision}`
       : undefined;
+    const rollback = chosen.pinned ? { rollback: 'requested' as const } : {};
     if (!this.#options.wait) {
       return {
         outcome,
@@ -204,6 +215,7 @@ export class Pass {
         ...applied,
         health: undefined,
         ...(reason ? { reason } : {}),
+        ...rollback,
       };
     }
     const health = await this.#waitHealthy(artifact.revision, applied.refs);
@@ -216,6 +228,7 @@ export class Pass {
         ...applied,
         health: 'Current',
         ...(reason ? { reason } : {}),
+        ...rollback,
       };
     }
     const healthy = chosen.pinned ? undefined : (lastHealthy ?? (await this.#storedHealthy(artifact)));
@@ -226,7 +239,9 @@ export class Pass {
     if (!canRollBack) {
       throw new HealthError(this.#healthCode(health), `Revision ${artifact.revision}: ${health.message}`);
     }
-    return this.#rollBack(artifact, healthy, health);
+    return timeStage(this.#host, 'rollback', healthy.artifact.revision, () =>
+      this.#rollBack(artifact, healthy, health),
+    );
   }
 
   /**
@@ -422,8 +437,14 @@ export class Pass {
   /** Fetches the artifact and records it. */
   async #fetch(): Promise<Artifact> {
     const { source } = this.#options;
-    const artifact = await this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
-      source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
+    const artifact = await timeStage(
+      this.#host,
+      'fetch',
+      (a) => a.revision,
+      () =>
+        this.#inStage('source', ErrorCodes.SourceFetchFailed, () =>
+          source.fetch({ signal: this.#signal, previous: this.#memory.lastArtifact }),
+        ),
     );
     this.artifact = artifact;
     const replaced = this.#memory.lastArtifact;
@@ -454,6 +475,11 @@ export class Pass {
 
   /** Renders, or reuses the previous render when artifact and renderer configuration are the same. */
   async #render(artifact: Artifact): Promise<readonly Manifest[]> {
+    const render = (): Promise<readonly Manifest[]> => this.#renderStage(artifact);
+    return timeStage(this.#host, 'render', artifact.revision, render);
+  }
+
+  async #renderStage(artifact: Artifact): Promise<readonly Manifest[]> {
     return this.#inStage('render', ErrorCodes.RenderToolFailed, async () => {
       const { manifests, cacheKey, cached } = await this.#renderOrReuse(artifact);
       if (!cached) {
@@ -520,8 +546,10 @@ export class Pass {
     const signal = this.#signal;
     const stored = this.#memory.stored;
     const before = stored.inventory;
-    const targetPlan = await this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
-      target.plan(nameGenerated(manifests), before, { signal }),
+    const targetPlan = await timeStage(this.#host, 'plan', revision, () =>
+      this.#inStage('reconcile', ErrorCodes.PlanFailed, () =>
+        target.plan(nameGenerated(manifests), before, { signal }),
+      ),
     );
     const op = operation ?? syncOperationFor(stored);
     let lifecycle = this.#lifecycleOf(targetPlan, op);
@@ -551,6 +579,7 @@ export class Pass {
       summary,
     });
     if (plan.drifted.length > 0) {
+      this.drifted.push(...plan.drifted.map((o) => o.ref));
       this.#host.emit('drifted', { reconciler: name, revision, objects: plan.drifted.map((o) => o.ref) });
     }
     if (!lifecycle.ordinary) {
@@ -560,7 +589,9 @@ export class Pass {
       return { summary, ...outcome };
     }
     // Invariant 3: the whole set is validated before the first write.
-    await this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal }));
+    await timeStage(this.#host, 'validate', revision, () =>
+      this.#inStage('validation', ErrorCodes.ValidationFailed, () => target.validate(plan, { signal })),
+    );
     // Invariant 4: before the first write, record everything this pass may write, so a crash (of
     // this process or of the server) at any point of the apply leaves nothing we wrote untracked.
     // A store that cannot be written fails the pass here, before anything is applied.
@@ -570,7 +601,9 @@ export class Pass {
     let applied: readonly InventoryEntry[];
     let writes: number;
     try {
-      ({ applied, writes } = await target.apply(plan, { signal }));
+      ({ applied, writes } = await timeStage(this.#host, 'apply', revision, () =>
+        target.apply(plan, { signal }),
+      ));
     } catch (error) {
       // Whatever was written stays owned, so it is neither forgotten nor orphaned. A write whose
       // answer was lost may have landed, so the whole intent stays recorded, with the digests of
@@ -644,8 +677,8 @@ export class Pass {
   ): Promise<PruneResult> {
     const { target, name } = this.#options;
     this.#checkAborted();
-    const result: PruneResult = await this.#inStage('prune', ErrorCodes.PruneFailed, () =>
-      target.prune(entries, { signal: this.#signal }),
+    const result: PruneResult = await timeStage(this.#host, 'prune', revision, () =>
+      this.#inStage('prune', ErrorCodes.PruneFailed, () => target.prune(entries, { signal: this.#signal })),
     );
     await this.#storeInventory(
       mergeInventory(
@@ -703,17 +736,19 @@ export class Pass {
     // The last report read, for the timeout message: `poll` resolves undefined when time is up.
     // Errors of the checks and aborts of the waits are typed once, by the stage around the poll.
     let last: HealthReport = { status: 'InProgress', objects: [] };
-    const settled = await this.#inStage('health', ErrorCodes.HealthFailed, () =>
-      poll(
-        async (): Promise<HealthReport | undefined> => {
-          this.#checkAborted();
-          last =
-            refs.length === 0
-              ? { status: 'Current', objects: [] }
-              : await target.health(refs, { signal: this.#signal });
-          return last.status === 'Current' || last.status === 'Failed' ? last : undefined;
-        },
-        { clock, intervalMs: healthPollInterval, timeoutMs: healthTimeout, signal: this.#signal },
+    const settled = await timeStage(this.#host, 'health', revision, () =>
+      this.#inStage('health', ErrorCodes.HealthFailed, () =>
+        poll(
+          async (): Promise<HealthReport | undefined> => {
+            this.#checkAborted();
+            last =
+              refs.length === 0
+                ? { status: 'Current', objects: [] }
+                : await target.health(refs, { signal: this.#signal });
+            return last.status === 'Current' || last.status === 'Failed' ? last : undefined;
+          },
+          { clock, intervalMs: healthPollInterval, timeoutMs: healthTimeout, signal: this.#signal },
+        ),
       ),
     );
     let outcome: HealthOutcome;
@@ -787,6 +822,8 @@ export class Pass {
       ...applied,
       health: 'Current',
       reason: `Revision ${from} never became healthy (${bad.message}); rolled back to ${to}`,
+      failing: bad.report.objects.filter((o) => o.status !== 'Current'),
+      rollback: 'health',
     };
   }
 
@@ -812,6 +849,7 @@ export class Pass {
       ...applied,
       health,
       reason: `Revision ${artifact.revision} was rolled back; holding ${to} until a new revision arrives`,
+      rollback: 'held',
     };
   }
 

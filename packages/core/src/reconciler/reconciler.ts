@@ -1,7 +1,16 @@
 import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
 import type { PlanSummary } from '../plan.js';
+import type { ObjectRef } from '../refs.js';
 import { boundMessage } from '../summary.js';
-import type { Artifact, HealthReport, Plan, ReconcileOutcome, Source } from '../types.js';
+import type {
+  Artifact,
+  HealthReport,
+  HistoryCause,
+  HistoryEntry,
+  Plan,
+  ReconcileOutcome,
+  Source,
+} from '../types.js';
 import { DriftNotices, repairDrift } from './drift-repair.js';
 import {
   GuardedEmitter,
@@ -10,6 +19,8 @@ import {
   type ReconcilerListener,
 } from './events.js';
 import type { Gate } from './gate.js';
+import { causeOfFailure, causeOfRollback, driftEntry } from './history-causes.js';
+import { attachLogger } from './logging.js';
 import { newMemory, persistState, type ReconcilerMemory } from './memory.js';
 import { type ReconcilerOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Pass, type PassHost, type PassRequest, type PassResult, type UninstallResult } from './pass.js';
@@ -173,6 +184,9 @@ export class Reconciler {
     this.#events = new GuardedEmitter(this.#options.onListenerError);
     this.#status = initialStatus(this.#options.name, this.#now());
     this.#notices = new DriftNotices(this.#options.clock, () => this.#repair());
+    if (this.#options.logger) attachLogger(this, this.#options.logger);
+    const { target, stateStore, name } = this.#options;
+    target.observe?.({ name, stateStore, on: (event, listener) => this.on(event, listener) });
   }
 
   /** The name given in the options. */
@@ -433,6 +447,7 @@ export class Reconciler {
     run.done = settled.then((result) => {
       for (const unlink of run.unlink) unlink();
       this.#current = undefined;
+      this.#events.emit('passFinished', { reconciler: this.name, revision: result.revision, result });
       for (const request of run.requests) request.resolve(result);
       this.#afterPass(result);
     });
@@ -516,12 +531,13 @@ export class Reconciler {
       run.controller.abort(this.#timeoutError()),
     );
     this.#update(passStarted(this.#now()));
+    this.#events.emit('passStarted', { reconciler: this.name, revision: undefined, startedAt });
     const pass = new Pass(this.#host(), run.controller.signal, run.requests[0]?.ask ?? {});
     try {
       const result = await pass.run();
-      return await this.#succeeded(result, startedAt);
+      return await this.#succeeded(result, startedAt, pass.drifted);
     } catch (error) {
-      return await this.#failed(error, pass.artifact, startedAt);
+      return await this.#failed(error, pass.artifact, startedAt, pass.drifted);
     } finally {
       cancelTimeout();
       release();
@@ -529,14 +545,26 @@ export class Reconciler {
   }
 
   /** Records a pass that did not throw. */
-  async #succeeded(result: PassResult, startedAt: number): Promise<ReconcileResult> {
+  async #succeeded(
+    result: PassResult,
+    startedAt: number,
+    drifted: readonly ObjectRef[] = [],
+  ): Promise<ReconcileResult> {
     const { artifact } = result;
     const durationMs = this.#options.clock.now() - startedAt;
     const wasRolledBack = result.outcome === 'rolledBack';
     const message = wasRolledBack
       ? (result.reason ?? `Rolled back to ${result.appliedRevision}`)
       : `Applied revision ${result.appliedRevision}`;
-    this.#record(artifact, result.outcome, wasRolledBack ? R.RolledBack : undefined, startedAt, durationMs);
+    this.#recordDrift(artifact, drifted, startedAt, durationMs);
+    this.#record(
+      artifact,
+      result.outcome,
+      wasRolledBack ? R.RolledBack : undefined,
+      startedAt,
+      durationMs,
+      wasRolledBack ? causeOfRollback(result) : undefined,
+    );
     const end = {
       message,
       at: this.#now(),
@@ -575,6 +603,7 @@ export class Reconciler {
     thrown: unknown,
     artifact: Artifact | undefined,
     startedAt: number,
+    drifted: readonly ObjectRef[] = [],
   ): Promise<ReconcileResult> {
     const error = toGitOpsError(thrown, 'reconcile', ErrorCodes.Failed);
     const reason = reasonOf(error.code);
@@ -586,7 +615,8 @@ export class Reconciler {
       stage: error.stage,
       error,
     });
-    this.#record(artifact, 'failed', message, startedAt, durationMs);
+    this.#recordDrift(artifact, drifted, startedAt, durationMs);
+    this.#record(artifact, 'failed', message, startedAt, durationMs, causeOfFailure(error));
     this.#update(
       passFailed({
         reason,
@@ -628,23 +658,36 @@ export class Reconciler {
     reason: string | undefined,
     startedAt: number,
     durationMs: number,
+    cause?: HistoryCause,
   ): void {
     if (!artifact) return;
+    this.#addEntry({
+      revision: artifact.revision,
+      digest: artifact.digest,
+      ...(artifact.meta.author === undefined ? {} : { author: artifact.meta.author }),
+      ...(artifact.meta.message === undefined ? {} : { message: artifact.meta.message }),
+      outcome,
+      ...(reason === undefined ? {} : { reason }),
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs,
+      ...(cause === undefined ? {} : { cause }),
+    });
+  }
+
+  /** A drift correction is an entry of its own, before the pass's outcome (which is newer). */
+  #recordDrift(
+    artifact: Artifact | undefined,
+    drifted: readonly ObjectRef[],
+    startedAt: number,
+    durationMs: number,
+  ): void {
+    if (!artifact || drifted.length === 0) return;
+    this.#addEntry(driftEntry(artifact, drifted, new Date(startedAt).toISOString(), durationMs));
+  }
+
+  #addEntry(entry: HistoryEntry): void {
     const memory = this.#memory;
-    const history = addHistory(
-      memory.stored.history ?? [],
-      {
-        revision: artifact.revision,
-        digest: artifact.digest,
-        ...(artifact.meta.author === undefined ? {} : { author: artifact.meta.author }),
-        ...(artifact.meta.message === undefined ? {} : { message: artifact.meta.message }),
-        outcome,
-        ...(reason === undefined ? {} : { reason }),
-        startedAt: new Date(startedAt).toISOString(),
-        durationMs,
-      },
-      this.#options.historyLimit,
-    );
+    const history = addHistory(memory.stored.history ?? [], entry, this.#options.historyLimit);
     if (history !== memory.stored.history) memory.stored = { ...memory.stored, history };
   }
 

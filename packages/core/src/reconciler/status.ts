@@ -71,7 +71,10 @@ export function addHistory(
   entry: HistoryEntry,
   limit: number,
 ): readonly HistoryEntry[] {
-  const newest = history[0];
+  // A drift correction is always its own entry: each one is a change someone made on the target.
+  // A pass outcome is compared with the newest outcome, past the drift entries above it, so a
+  // correction does not make every later pass that confirms the same state add a copy.
+  const newest = entry.kind === 'drift' ? undefined : history.find((h) => h.kind !== 'drift');
   if (
     newest &&
     newest.revision === entry.revision &&

@@ -124,7 +124,10 @@ export function rig(
     ...overrides,
   });
   const events: [ReconcilerEventName, unknown][] = [];
-  for (const name of RECONCILER_EVENT_NAMES)
+  // The pass's own events; the timing events observability listens to (passStarted, stage,
+  // passFinished) have tests of their own.
+  const timing = new Set<ReconcilerEventName>(['passStarted', 'stage', 'passFinished']);
+  for (const name of RECONCILER_EVENT_NAMES.filter((n) => !timing.has(n)))
     reconciler.on(name, (payload: ReconcilerEvents[typeof name]) => events.push([name, payload]));
   return {
     clock,
