@@ -1,9 +1,9 @@
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
-import git from 'isomorphic-git';
 import type { FetchRequest, GitEngine, GitObject, RemoteContext, TreeFile } from './engine.js';
 import { TransportError } from './errors.js';
 import { createHttpClient } from './http-client.js';
+import { git } from './lazy-git.js';
 import { listRefsDirect } from './ls-refs.js';
 import type { RemoteRef } from './ref.js';
 import { TreeListingCache } from './tree-cache.js';

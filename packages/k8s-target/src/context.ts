@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@gitops-kit/core';
-import { KubeConfig } from '@kubernetes/client-node';
+import { defaultCredentialsTransport } from './default-transport.js';
 import { Discovery } from './discovery.js';
 import type { CustomHealthChecks } from './health/types.js';
 import { KubeClient } from './kube-client.js';
@@ -36,13 +36,16 @@ export interface TargetContext {
 export function createContext(options: KubernetesTargetOptions): TargetContext {
   if (!options.name) throw new Error('KubernetesTarget needs a name');
   const concurrency = options.concurrency ?? 16;
+  const clientOptions = {
+    impersonate: options.impersonate,
+    maxSockets: concurrency,
+    requestTimeoutMs: options.requestTimeoutMs,
+  };
   const client =
     options.client ??
-    KubeClient.fromKubeConfig(options.kubeConfig ?? defaultKubeConfig(), {
-      impersonate: options.impersonate,
-      maxSockets: concurrency,
-      requestTimeoutMs: options.requestTimeoutMs,
-    });
+    (options.kubeConfig
+      ? KubeClient.fromKubeConfig(options.kubeConfig, clientOptions)
+      : new KubeClient(defaultCredentialsTransport(clientOptions)));
   return {
     name: options.name,
     ownerLabel: ownerLabelValue(options.name),
@@ -61,11 +64,4 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
     pollIntervalMs: options.pollIntervalMs ?? 200,
     clock: options.clock ?? systemClock,
   };
-}
-
-/** The KubeConfig from the default loading rules. */
-function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
 }

@@ -8,9 +8,8 @@ import {
   type Plan,
   type PlannedObject,
 } from '@gitops-kit/core';
-import { structuredPatch } from 'diff';
-import { stringify } from 'yaml';
 import { projectLive, stripServerFields } from './diff-projection.js';
+import { stringify, structuredPatch } from './lazy-modules.js';
 import { ownedFields } from './managed-fields.js';
 
 /** Options for {@link formatPlanDiff}. */
