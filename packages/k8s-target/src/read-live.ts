@@ -110,7 +110,9 @@ export async function fetchLive(
   for (const group of missing) {
     if (group.members.length <= MAX_SINGLE_GETS)
       gets.push(...group.members.map((m) => ({ info: group.info, ref: m.ref })));
-    else lists.push(...splitByNamespace(group));
+    // As the labeled list was made (cluster-wide or per namespace), so reading what it missed costs
+    // no more requests than listing did; pages are planned as they come, so size is no concern.
+    else lists.push(group);
   }
   await mapAll<SingleRead | ListGroup, void>([...lists, ...gets], context.concurrency, async (work) => {
     if ('members' in work) {
