@@ -248,6 +248,7 @@ export {
   RawRenderer,
   type RawRendererOptions,
 } from './render/raw.js';
+export { type SharedRendererOptions, shareRenderer } from './render/shared-renderer.js';
 export {
   SUBSTITUTE_ANNOTATION,
   type SubstituteOptions,
@@ -283,6 +284,7 @@ export {
 } from './source/ignore.js';
 export { findSecrets } from './source/leak-search.js';
 export { RedactedCause, Redactor, redactCause } from './source/redactor.js';
+export { type SharedSourceOptions, shareSource } from './source/shared-source.js';
 export { checkStoredState, decodeStoredState } from './state/decode.js';
 export { MemoryStateStore } from './state/memory-state-store.js';
 export type {
