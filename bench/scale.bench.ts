@@ -15,12 +15,12 @@
  * `--no-kubectl` leaves kubectl out.
  * The last line is one JSON object.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTestenv, type Testenv } from '@gitops-kit/testenv';
+import { runMeasured } from './support/child.js';
 import { kubectlServerSideApply } from './support/kubectl.js';
 import { writeScaleSet } from './support/scale-set.js';
 
@@ -72,30 +72,10 @@ async function kubectlFirstSync(work: string): Promise<number> {
   }
 }
 
-/** Runs bench/scale-unit.mjs against the apiserver; prints its pass lines as they come. */
+/** Runs bench/scale-unit.mjs against the apiserver. */
 function runUnit(kubeconfig: string, dir: string, changeFile: string): Promise<UnitFigures> {
-  const flags = args['node-flags'].split(/\s+/).filter(Boolean);
-  const child = spawn(
-    process.execPath,
-    ['--expose-gc', ...flags, join(import.meta.dirname, 'scale-unit.mjs'), dir, changeFile],
-    { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    out += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const lines = out.trim().split('\n');
-      if (code !== 0) {
-        reject(new Error(`scale-unit.mjs exited with ${code}: ${out}`));
-        return;
-      }
-      resolve(JSON.parse(lines[lines.length - 1] as string) as UnitFigures);
-    });
-  });
+  const flags = ['--expose-gc', ...args['node-flags'].split(/\s+/).filter(Boolean)];
+  return runMeasured(flags, join(import.meta.dirname, 'scale-unit.mjs'), [dir, changeFile], kubeconfig);
 }
 
 function describe(label: string, figures: PassFigures): string {
