@@ -62,10 +62,11 @@ const readyMs = Math.round(performance.now() - started);
 const syncRequests = client.counters.requests;
 const peakAtReadyMiB = mib(process.resourceUsage().maxRSS * 1024);
 
+process.stderr.write(`  all ${units} Ready after ${Math.round(readyMs / 1000)} s; ${restS} s at rest\n`);
 client.resetCounters();
 await sleep(restS * 1000);
 const restRequests = client.counters.requests;
-await manager.stop();
+await manager.stop({ abort: true });
 console.log(
   JSON.stringify({
     units,

@@ -10,13 +10,14 @@
  * per minute at rest (passes on their interval, nothing to change). Flux's published figure for
  * this shape is 4m16s and 175 MiB for 1,000 Kustomizations on a 16-core runner (flux-benchmark).
  * `--units N` (default 1000), `--rest S` (seconds at rest, default 60), `--interval S` (default 60).
- * Namespaces are created before the clock starts. The last line is one JSON object.
+ * Namespaces (and, past 300 units, more kwok Nodes) are created before the clock starts. The last
+ * line is one JSON object.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startTestenv, type Testenv } from '@gitops-kit/testenv';
+import { FAKE_NODE_ANNOTATION, startTestenv, type Testenv } from '@gitops-kit/testenv';
 import { runMeasured } from './support/child.js';
 import { kubectlServerSideApply } from './support/kubectl.js';
 import { writeNamespaces, writeUnit } from './support/unit-set.js';
@@ -44,6 +45,35 @@ function runManager(kubeconfig: string, dir: string): Promise<UnitsFigures> {
   return runMeasured([], script, [dir, args.units, args.rest, args.interval], kubeconfig);
 }
 
+/** Pods a kwok Node holds (testenv/kwok/stages.yaml), and the Nodes testenv starts with. */
+const PODS_PER_NODE = 110;
+const TESTENV_NODES = 3;
+
+/**
+ * More fake Nodes when the units need more pods than testenv's three hold (330: a run of 1,000 units
+ * stalls at 329 Ready without them). kwok manages every Node with its annotation, these included.
+ */
+async function addNodes(kubeconfigPath: string, work: string, units: number): Promise<number> {
+  const needed = Math.ceil((units + 20) / PODS_PER_NODE) - TESTENV_NODES;
+  if (needed <= 0) return 0;
+  const nodes = Array.from({ length: needed }, (_, i) =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: `kwok-bench-${i}`,
+        annotations: { [FAKE_NODE_ANNOTATION]: 'fake' },
+        labels: { 'kubernetes.io/hostname': `kwok-bench-${i}`, 'kubernetes.io/os': 'linux', type: 'kwok' },
+      },
+      spec: {},
+    }),
+  );
+  const file = join(work, 'nodes.yaml');
+  await writeFile(file, nodes.join('\n---\n'));
+  await kubectlServerSideApply(kubeconfigPath, file, work);
+  return needed;
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'gitops-kit-bench-units-'));
   const env = await startTestenv({ kube: true, s3: false, git: false, tools: false });
@@ -52,6 +82,8 @@ async function main(): Promise<void> {
     const namespaces = join(work, 'namespaces.yaml');
     await writeNamespaces(namespaces, Number(args.units));
     await kubectlServerSideApply(kube.kubeconfigPath, namespaces, work);
+    const extraNodes = await addNodes(kube.kubeconfigPath, work, Number(args.units));
+    if (extraNodes > 0) console.log(`added ${extraNodes} fake Nodes (${PODS_PER_NODE} pods each)`);
     const dir = await mkdtemp(join(work, 'unit-'));
     await writeUnit(dir);
     const figures = await runManager(kube.kubeconfigPath, dir);
