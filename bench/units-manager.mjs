@@ -55,6 +55,17 @@ for (;;) {
     process.stderr.write(
       `  ${count}/${units} Ready after ${Math.round((performance.now() - started) / 1000)} s\n`,
     );
+    // Why the last few are not Ready (a stall shows its reason rather than a silent wait).
+    if (count >= units * 0.95) {
+      for (const [name, status] of Object.entries(manager.statuses())) {
+        const condition = core.getCondition(status, 'Ready');
+        if (condition?.status !== 'True') {
+          process.stderr.write(
+            `    ${name}: ${condition?.reason ?? 'no condition'}: ${condition?.message ?? ''}\n`,
+          );
+        }
+      }
+    }
   }
   await sleep(250);
 }
