@@ -11,17 +11,15 @@
  * gitops-kit runs through the core Reconciler (DirectorySource, RawRenderer, KubernetesTarget,
  * inventory in a ConfigMap), validation by dry-run included. The last line is one JSON object.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DirectorySource, RawRenderer, Reconciler } from '@gitops-kit/core';
 import { KubernetesTarget } from '@gitops-kit/k8s-target';
-import { findAsset, startTestenv, type Testenv } from '@gitops-kit/testenv';
+import { startTestenv, type Testenv } from '@gitops-kit/testenv';
+import { kubectlServerSideApply } from './support/kubectl.js';
 import { writeManifests } from './support/manifests.js';
 
-const run = promisify(execFile);
 function seconds(ms: number): number {
   return Math.round(ms) / 1000;
 }
@@ -32,24 +30,7 @@ async function kubectlFirstSync(work: string): Promise<number> {
     const kube = env.kube as NonNullable<Testenv['kube']>;
     const dir = await mkdtemp(join(work, 'kubectl-'));
     await writeManifests(dir, 'bench');
-    const kubectl = findAsset('kubectl');
-    const started = performance.now();
-    await run(
-      kubectl,
-      [
-        'apply',
-        '--server-side',
-        '--field-manager=bench',
-        '-f',
-        dir,
-        '--kubeconfig',
-        kube.kubeconfigPath,
-        '--cache-dir',
-        join(work, 'kubectl-cache'),
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-    return performance.now() - started;
+    return await kubectlServerSideApply(kube.kubeconfigPath, dir, work);
   } finally {
     await env.stop();
   }

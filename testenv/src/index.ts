@@ -144,3 +144,5 @@ export const testenv = {
 function missing(name: ServerName): never {
   throw new Error(`testenv: the ${name} server did not start`);
 }
+
+export { modulesLoadedByImport, modulesOf } from './module-graph.js';

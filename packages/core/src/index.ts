@@ -289,6 +289,7 @@ export {
   RawRenderer,
   type RawRendererOptions,
 } from './render/raw.js';
+export { type SharedRendererOptions, shareRenderer } from './render/shared-renderer.js';
 export {
   SUBSTITUTE_ANNOTATION,
   type SubstituteOptions,
@@ -324,6 +325,7 @@ export {
 } from './source/ignore.js';
 export { findSecrets } from './source/leak-search.js';
 export { RedactedCause, Redactor, redactCause } from './source/redactor.js';
+export { type SharedSourceOptions, shareSource } from './source/shared-source.js';
 export { checkStoredState, decodeStoredState } from './state/decode.js';
 export { MemoryStateStore } from './state/memory-state-store.js';
 export type {

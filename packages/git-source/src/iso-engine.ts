@@ -1,10 +1,12 @@
 import * as nodeFs from 'node:fs';
 import { dirname, join } from 'node:path';
-import git, { type HttpClient } from 'isomorphic-git';
+
+import type { HttpClient } from 'isomorphic-git';
 import type { FetchRequest, GitEngine, GitObject, RemoteContext, TreeFile } from './engine.js';
 import { TransportError } from './errors.js';
 import { fetchPackDirect } from './fetch-pack.js';
 import { createHttpClient } from './http-client.js';
+import { git } from './lazy-git.js';
 import { listRefsDirect } from './ls-refs.js';
 import { indexPack } from './pack-index.js';
 import { type PackedObject, PackObjects, type PackSession } from './pack-reader.js';

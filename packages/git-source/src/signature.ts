@@ -1,4 +1,8 @@
-import { createMessage, type Key, readKeys, readSignature, verify } from 'openpgp';
+import type { Key } from 'openpgp';
+
+// openpgp (some 15 MiB of RSS) is loaded by the first verification, not when the package is
+// imported: most sources verify nothing.
+const openpgp = (): Promise<typeof import('openpgp')> => import('openpgp');
 
 /** Which signature a {@link GitSource} checks. */
 export type VerifyMode = 'off' | 'head' | 'tag';
@@ -13,6 +17,7 @@ export interface VerifiedSignature {
 
 /** Reads armored public keys (each string may hold several). Throws on unreadable input. */
 export async function readPublicKeys(armored: readonly string[]): Promise<Key[]> {
+  const { readKeys } = await openpgp();
   const keys: Key[] = [];
   for (const text of armored) keys.push(...(await readKeys({ armoredKeys: text })));
   return keys;
@@ -29,6 +34,7 @@ export async function verifyDetached(
   keys: readonly Key[],
 ): Promise<VerifiedSignature | undefined> {
   try {
+    const { createMessage, readSignature, verify } = await openpgp();
     const signature = await readSignature({ armoredSignature });
     const message = await createMessage({ binary: payload });
     const result = await verify({ message, signature, verificationKeys: [...keys], format: 'binary' });

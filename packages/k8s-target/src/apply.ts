@@ -79,7 +79,9 @@ export async function applyPlan(
       const item = preparedOf(state, object);
       const response = await applyOne(context, item, state, signal);
       written.push({ ref: object.ref, digest: object.digest });
-      return { item, response };
+      // Only the first tier's answers are read (to wait for CRDs and Namespaces): later tiers keep
+      // none, so thousands of applied bodies are not held until their tier ends.
+      return { item, response: index === 0 ? response : undefined };
     });
     const failures: { object: PlannedObject; error: unknown }[] = [];
     results.forEach((result, i) => {
@@ -91,7 +93,11 @@ export async function applyPlan(
       throw applyFailure(failures, appliedSoFar());
     }
     if (index === 0) {
-      const applied = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const applied = results.flatMap((r) =>
+        r.status === 'fulfilled' && r.value.response
+          ? [{ item: r.value.item, response: r.value.response }]
+          : [],
+      );
       try {
         await waitEstablished(context, applied, signal);
       } catch (error) {

@@ -8,7 +8,8 @@ import {
   type LabelSelector,
   selectorQuery,
 } from '@gitops-kit/core';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigClass } from './client-node.js';
 import { describeApiError } from './errors.js';
 import type { KubeClient } from './kube-client.js';
 import type { Restrictions } from './restrictions.js';
@@ -189,7 +190,7 @@ export function parseClusterSecret(
     ? execOf(config.execProviderConfig, options.allowExec ?? false, invalid)
     : undefined;
 
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new (kubeConfigClass())();
   kubeConfig.loadFromOptions({
     clusters: [
       {

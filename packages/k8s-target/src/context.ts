@@ -1,5 +1,7 @@
 import { type Clock, checkIgnoreRules, type IgnoreRule, systemClock } from '@gitops-kit/core';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigClass } from './client-node.js';
+import { defaultCredentialsTransport } from './default-transport.js';
 import { Discovery } from './discovery.js';
 import type { CustomHealthChecks } from './health/types.js';
 import { KubeClient } from './kube-client.js';
@@ -42,13 +44,16 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
   if (!options.name) throw new Error('KubernetesTarget needs a name');
   const concurrency = options.concurrency ?? 16;
   checkIgnoreRules(options.ignore ?? []);
+  const clientOptions = {
+    impersonate: options.impersonate,
+    maxSockets: concurrency,
+    requestTimeoutMs: options.requestTimeoutMs,
+  };
   const client =
     options.client ??
-    KubeClient.fromKubeConfig(options.kubeConfig ?? defaultKubeConfig(), {
-      impersonate: options.impersonate,
-      maxSockets: concurrency,
-      requestTimeoutMs: options.requestTimeoutMs,
-    });
+    (options.kubeConfig
+      ? KubeClient.fromKubeConfig(options.kubeConfig, clientOptions)
+      : new KubeClient(defaultCredentialsTransport(clientOptions)));
   return {
     name: options.name,
     ownerLabel: ownerLabelValue(options.name),
@@ -73,9 +78,9 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
   };
 }
 
-/** The KubeConfig from the default loading rules. */
+/** The KubeConfig from the default loading rules (client-node loaded now, on first use). */
 export function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new (kubeConfigClass())();
   kubeConfig.loadFromDefault();
   return kubeConfig;
 }

@@ -79,8 +79,9 @@ export function withApplyBody(
   context: TargetContext,
   item: Prepared,
   live: KubeObject | undefined,
+  view: DriftView = driftView(context, item, live),
 ): Prepared {
-  const body = applyBody(context, item, live, driftView(context, item, live));
+  const body = applyBody(context, item, live, view);
   if (body === item.body) return item;
   const sent = { ...item, body };
   declared.set(sent, item);

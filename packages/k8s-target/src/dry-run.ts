@@ -50,8 +50,9 @@ export async function dryRun(
 ): Promise<void> {
   // SkipDryRunOnMissingResource=true on a kind nobody serves yet: no dry-run, as in Argo CD.
   const tried = all.filter((object) => !preparedOf(state, object).missing);
+  // The answers are not read (only refusals are): none is kept.
   const results = await mapSettled(tried, context.concurrency, (object) =>
-    applyRequest(context, preparedOf(state, object), signal, true),
+    applyRequest(context, preparedOf(state, object), signal, true).then(() => undefined),
   );
   signal.throwIfAborted();
   const issues: ValidationIssue[] = [];

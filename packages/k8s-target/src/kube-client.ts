@@ -3,6 +3,7 @@ import * as https from 'node:https';
 import { GitOpsError } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { shortenApiMessage } from './api-message.js';
+import type { KubeCredentials } from './default-credentials.js';
 import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
 import { type ApiRequestListener, RequestListeners } from './request-hook.js';
 
@@ -208,7 +209,10 @@ export function queryString(query: KubeRequest['query']): string {
  * injection), not part of the package's surface.
  * @internal
  */
-export function kubeConfigTransport(kubeConfig: KubeConfig, options: KubeClientOptions): Transport {
+export function kubeConfigTransport(
+  kubeConfig: KubeConfig | KubeCredentials,
+  options: KubeClientOptions,
+): Transport {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) {
     throw new GitOpsError('apply', K8sErrorCodes.InvalidKubeConfig, 'the KubeConfig has no current cluster');

@@ -2,6 +2,7 @@ import {
   buildPlan,
   type Inventory,
   isIgnoredPointer,
+  type KubeObject,
   type Manifest,
   type Plan,
   type PlannedObject,
@@ -12,10 +13,11 @@ import {
 import { creationChanges, diffDesired } from './compare.js';
 import type { TargetContext } from './context.js';
 import { driftView, ignoredField, plannedByPolicy, withApplyBody } from './drift-rules.js';
+import { liveSummary, PlanningSink } from './live-sink.js';
 import { removedFields } from './managed-fields.js';
 import { isOwnedBy } from './ownership.js';
 import type { PlanMemory } from './plan-state.js';
-import { prepare } from './prepare.js';
+import { type Prepared, prepare } from './prepare.js';
 import { preventionManifests } from './prevention.js';
 import { readLive } from './read-live.js';
 
@@ -36,16 +38,18 @@ export async function planSet(
     ? [...(await preventionManifests(context, context.prevention, signal)), ...manifests]
     : manifests;
   const prepared = await prepare(context, set, signal);
-  const live = await readLive(context, prepared, signal);
   const stored = new Map(inventory.entries.map((entry) => [refKey(entry.ref), entry.digest]));
-  const ordered = [...prepared].sort((a, b) => a.tier - b.tier);
   const used: number[] = [];
-  const objects: PlannedObject[] = ordered.map((item) => {
+  // The bodies apply will send where the drift rules leave fields out, made while the full live
+  // object is at hand (the plan keeps only a summary of an unchanged one).
+  const sent = new Map<string, Prepared>();
+  const planOne = (item: Prepared, current: KubeObject | undefined): PlannedObject => {
     const key = refKey(item.ref);
-    const current = live.get(key);
     const previous = stored.get(key);
     const view = driftView(context, item, current);
     used.push(...view.ignored.used);
+    const body = withApplyBody(context, item, current, view);
+    if (body !== item) sent.set(key, body);
     const base = { ref: item.ref, manifest: item.manifest, digest: item.digest, ...ignoredField(view) };
     const byPolicy = plannedByPolicy(view, base, current);
     if (byPolicy) return byPolicy;
@@ -61,7 +65,7 @@ export async function planSet(
     }
     const changes = diffDesired(view.compared, current);
     if (changes.length === 0 && previous === item.digest) {
-      return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
+      return { ...base, action: 'unchanged', drifted: false, changes: [], live: liveSummary(current) };
     }
     // The desired object changed since the last apply (or we have no record of it): fields we
     // applied before and no longer declare will be removed, so they are changes too.
@@ -73,7 +77,7 @@ export async function planSet(
           );
     if (changes.length === 0 && removed.length === 0 && isOwnedBy(current, context.name)) {
       // Already exactly as declared and marked as ours (an inventory lost or written elsewhere).
-      return { ...base, action: 'unchanged', drifted: false, changes: [], live: current };
+      return { ...base, action: 'unchanged', drifted: false, changes: [], live: liveSummary(current) };
     }
     return {
       ...base,
@@ -82,7 +86,12 @@ export async function planSet(
       changes: [...changes, ...removed],
       live: current,
     };
-  });
+  };
+  // Each live object is planned as its list page arrives and only what the plan keeps of it stays.
+  const live = new PlanningSink(prepared, planOne);
+  await readLive(context, prepared, signal, live);
+  const ordered = [...prepared].sort((a, b) => a.tier - b.tier);
+  const objects = ordered.map((item) => live.planned(item) ?? planOne(item, undefined));
   const plan = buildPlan(
     objects,
     pruneCandidates(
@@ -93,7 +102,7 @@ export async function planSet(
   );
   memory.remember(
     plan,
-    prepared.map((item) => withApplyBody(context, item, live.get(refKey(item.ref)))),
+    prepared.map((item) => sent.get(refKey(item.ref)) ?? item),
   );
   return plan;
 }

@@ -9,10 +9,9 @@ import {
   type PlannedObject,
   withoutPointers,
 } from '@gitops-kit/core';
-import { structuredPatch } from 'diff';
-import { stringify } from 'yaml';
 import { alignDesired } from './compare.js';
 import { projectLive, stripServerFields } from './diff-projection.js';
+import { stringify, structuredPatch } from './lazy-modules.js';
 import { ownedFields } from './managed-fields.js';
 
 /** Options for {@link formatPlanDiff}. */

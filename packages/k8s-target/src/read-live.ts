@@ -18,6 +18,15 @@ export interface ListGroup {
   readonly members: readonly { readonly ref: ObjectRef }[];
 }
 
+/**
+ * Where read objects go, by reference key: a Map, or a sink that plans each object as it arrives
+ * and keeps only what the plan needs (see `live-sink.ts`).
+ */
+export interface LiveObjects {
+  has(key: string): boolean;
+  set(key: string, object: KubeObject): unknown;
+}
+
 /** One object to read on its own. */
 interface SingleRead {
   readonly info: ResourceInfo;
@@ -45,11 +54,12 @@ export function listGroups(
 }
 
 /** The live objects of `items` by reference key; items whose kind is not served yet are skipped. */
-export async function readLive(
+export async function readLive<T extends LiveObjects = Map<string, KubeObject>>(
   context: TargetContext,
   items: readonly { readonly ref: ObjectRef; readonly info: ResourceInfo; readonly pending: boolean }[],
   signal: AbortSignal,
-): Promise<Map<string, KubeObject>> {
+  into?: T,
+): Promise<T> {
   const byKind = new Map<string, (typeof items)[number][]>();
   for (const item of items) {
     if (item.pending) continue; // its kind is not served yet: nothing can exist
@@ -61,7 +71,7 @@ export async function readLive(
   const groups = [...byKind.values()].flatMap((members) =>
     listGroups(context, (members[0] as (typeof items)[number]).info, members),
   );
-  const live = new Map<string, KubeObject>();
+  const live = into ?? (new Map<string, KubeObject>() as LiveObjects as T);
   await fetchLive(context, groups, live, signal);
   return live;
 }
@@ -73,15 +83,17 @@ export async function readLive(
 export async function fetchLive(
   context: TargetContext,
   groups: readonly ListGroup[],
-  live: Map<string, KubeObject>,
+  live: LiveObjects,
   signal: AbortSignal,
 ): Promise<void> {
   const selector = `${OWNER_LABEL}=${context.ownerLabel}`;
   const missing: ListGroup[] = [];
   await mapAll(groups, context.concurrency, async (group) => {
-    let items: KubeObject[];
     try {
-      items = await list(context, group.info, group.namespace, selector, signal);
+      // Page by page: a page's objects are handed over before the next page is asked for.
+      await listEach(context, group.info, group.namespace, selector, signal, (item) =>
+        live.set(liveKey(group.info, item), item),
+      );
     } catch (error) {
       if (group.namespace === undefined && group.info.namespaced && isStatus(error, 403)) {
         // Not allowed to list across namespaces: fall back to one list per namespace.
@@ -90,7 +102,6 @@ export async function fetchLive(
       }
       throw error;
     }
-    for (const item of items) live.set(liveKey(group.info, item), item);
     const absent = group.members.filter((m) => !live.has(refKey(m.ref)));
     if (absent.length > 0) missing.push({ ...group, members: absent });
   });
@@ -99,16 +110,17 @@ export async function fetchLive(
   for (const group of missing) {
     if (group.members.length <= MAX_SINGLE_GETS)
       gets.push(...group.members.map((m) => ({ info: group.info, ref: m.ref })));
-    else lists.push(...splitByNamespace(group));
+    // As the labeled list was made (cluster-wide or per namespace), so reading what it missed costs
+    // no more requests than listing did; pages are planned as they come, so size is no concern.
+    else lists.push(group);
   }
   await mapAll<SingleRead | ListGroup, void>([...lists, ...gets], context.concurrency, async (work) => {
     if ('members' in work) {
-      const items = await list(context, work.info, work.namespace, undefined, signal);
       const wanted = new Set(work.members.map((m) => refKey(m.ref)));
-      for (const item of items) {
+      await listEach(context, work.info, work.namespace, undefined, signal, (item) => {
         const key = liveKey(work.info, item);
         if (wanted.has(key)) live.set(key, item);
-      }
+      });
       return;
     }
     try {
@@ -155,6 +167,22 @@ export async function list(
   signal: AbortSignal,
 ): Promise<KubeObject[]> {
   const items: KubeObject[] = [];
+  await listEach(context, info, namespace, labelSelector, signal, (item) => items.push(item));
+  return items;
+}
+
+/**
+ * Lists like {@link list}, handing each object to `each` as its page arrives, so no more than one
+ * page of a list is held here (500 objects) however many the kind has.
+ */
+export async function listEach(
+  context: TargetContext,
+  info: ResourceInfo,
+  namespace: string | undefined,
+  labelSelector: string | undefined,
+  signal: AbortSignal,
+  each: (object: KubeObject) => void,
+): Promise<void> {
   let token: string | undefined;
   do {
     const page = await context.client.request<{ items?: KubeObject[]; metadata?: { continue?: string } }>({
@@ -163,19 +191,17 @@ export async function list(
       query: { labelSelector, limit: String(LIST_PAGE), continue: token },
       signal,
     });
-    for (const item of page.items ?? []) items.push(withKind(item, info));
+    for (const item of page.items ?? []) each(withKind(item, info));
     token = page.metadata?.continue || undefined;
   } while (token);
-  return items;
 }
 
-/** List items have no apiVersion and kind: fill them in. */
+/** List items have no apiVersion and kind: fill them in (in place: the object was just parsed). */
 function withKind(object: KubeObject, info: ResourceInfo): KubeObject {
-  return {
-    ...object,
-    apiVersion: info.group ? `${info.group}/${info.version}` : info.version,
-    kind: info.kind,
-  };
+  const typed = object as { apiVersion: string; kind: string };
+  typed.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+  typed.kind = info.kind;
+  return object;
 }
 
 function liveKey(info: ResourceInfo, object: KubeObject): string {

@@ -1,5 +1,6 @@
 import type { KubeObject } from '@gitops-kit/core';
-import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { watchClass } from './client-node.js';
 
 /**
  * The streaming half of the Kubernetes API a watch needs, injected so the watch logic is tested
@@ -43,7 +44,7 @@ export function kubeConfigWatchStream(kubeConfig: KubeConfig): WatchStream {
         if (error && !signal.aborted) reject(error);
         else resolve();
       };
-      new Watch(kubeConfig)
+      new (watchClass())(kubeConfig)
         .watch(path, query, (type: string, object: KubeObject) => onEvent({ type, object }), done)
         .then((c) => {
           controller = c;

@@ -1,17 +1,8 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { PassThrough, pipeline, Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Redactor, redactCause, SourceError } from '@gitops-kit/core';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
 import {
   type BucketClient,
@@ -25,6 +16,7 @@ import {
 } from './bucket-client.js';
 import { type ErrorContext, S3ErrorCodes, toSourceError } from './errors.js';
 import type { RequestCounter } from './request-stats.js';
+import { httpHandlerSdk, s3Sdk } from './sdk.js';
 
 /** Static credentials. Omit them to use the SDK's default chain (environment, profile, IMDS, ...). */
 export interface S3Credentials {
@@ -75,7 +67,7 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     options.ca === undefined || typeof options.ca === 'string' || Buffer.isBuffer(options.ca)
       ? options.ca
       : [...options.ca];
-  const requestHandler = new NodeHttpHandler({
+  const requestHandler = new (httpHandlerSdk().NodeHttpHandler)({
     httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets, ...(ca === undefined ? {} : { ca }) }),
     connectionTimeout: options.connectionTimeoutMs ?? 5000,
@@ -97,7 +89,7 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
       ...(options.credentials.sessionToken ? { sessionToken: options.credentials.sessionToken } : {}),
     };
   }
-  return new S3Client(config);
+  return new (s3Sdk().S3Client)(config);
 }
 
 /** An endpoint as people may see it: no user info, no query. */
@@ -281,7 +273,7 @@ export class S3BucketClient implements BucketClient {
   async *listObjects(prefix: string, signal: AbortSignal): AsyncIterable<readonly ListedObject[]> {
     let token: string | undefined;
     do {
-      const command = new ListObjectsV2Command({
+      const command = new (s3Sdk().ListObjectsV2Command)({
         Bucket: this.#bucket,
         Prefix: prefix || undefined,
         ContinuationToken: token,
@@ -315,7 +307,7 @@ export class S3BucketClient implements BucketClient {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     for (;;) {
-      const command = new ListObjectVersionsCommand({
+      const command = new (s3Sdk().ListObjectVersionsCommand)({
         Bucket: this.#bucket,
         Prefix: prefix || undefined,
         KeyMarker: keyMarker,
@@ -364,7 +356,7 @@ export class S3BucketClient implements BucketClient {
 
   /** Opens an object; a failed `If-Match` or a missing key or version is `SOURCE_S3_OBJECT_CHANGED`. */
   async getObject(options: GetObjectOptions): Promise<ObjectBody> {
-    const command = new GetObjectCommand({
+    const command = new (s3Sdk().GetObjectCommand)({
       Bucket: this.#bucket,
       Key: options.key,
       VersionId: options.versionId,
@@ -409,7 +401,7 @@ export class S3BucketClient implements BucketClient {
 
   /** HEAD with `If-None-Match`: a 304 is `unchanged`, a 404 `missing`. */
   async headObject(options: HeadObjectOptions): Promise<HeadResult> {
-    const command = new HeadObjectCommand({
+    const command = new (s3Sdk().HeadObjectCommand)({
       Bucket: this.#bucket,
       Key: options.key,
       IfNoneMatch: options.ifNoneMatch ? `"${options.ifNoneMatch}"` : undefined,

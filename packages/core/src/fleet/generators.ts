@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { FleetError, FleetErrorCodes } from '../errors.js';
+import { parse } from '../lazy-yaml.js';
 import {
   type ClusterDefinition,
   type ClusterGenerator,

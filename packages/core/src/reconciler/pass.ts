@@ -620,7 +620,9 @@ export class Pass {
     // With prune on, the prune candidates stay in the stored inventory until they are gone, so a
     // crash between apply and prune forgets nothing. With prune off they are released.
     const candidates = this.#options.prune ? plan.prune : [];
-    await this.#storeInventory(mergeInventory({ entries: applied }, candidates), revision);
+    // Nothing written and the inventory as stored: only the applied revision changes, and the end
+    // of the pass stores it with the history in one write (see `deferSave`).
+    await this.#storeInventory(mergeInventory({ entries: applied }, candidates), revision, writes === 0);
     this.#host.emit('applied', { reconciler: name, revision, writes, summary });
 
     const pruned =
@@ -698,8 +700,18 @@ export class Pass {
     return result;
   }
 
-  /** Stores the inventory (and the applied revision when given), in memory, in status and in the store. */
-  async #storeInventory(inventory: Inventory, appliedRevision: string | undefined): Promise<void> {
+  /**
+   * Stores the inventory (and the applied revision when given), in memory, in status and in the store.
+   * With `deferSave`, an inventory equal to the stored one is not written now: the reconciler writes
+   * the state at the end of every pass that got an artifact (history), so a pass that wrote no object
+   * writes its state once, not twice. Crash safety is unchanged: no object was written, so there is
+   * nothing the stored inventory could miss.
+   */
+  async #storeInventory(
+    inventory: Inventory,
+    appliedRevision: string | undefined,
+    deferSave = false,
+  ): Promise<void> {
     const memory = this.#memory;
     // Periodic passes usually store the inventory they already had: keep the old value then, so
     // the status is not re-copied and re-frozen and no store write happens (cheap at 10,000 objects).
@@ -714,6 +726,7 @@ export class Pass {
       };
     }
     this.#host.update(inventoryStored(unchanged ? undefined : inventory, appliedRevision));
+    if (deferSave && unchanged) return;
     try {
       await persistState(this.#options, memory);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { cp, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ErrorCodes, RenderError } from '../errors.js';
+import { parse as parseYaml } from '../lazy-yaml.js';
 import { linkOrCopy } from '../source/artifact-links.js';
 
 /** One dependency as a chart's `Chart.yaml` declares it. */

@@ -1,7 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { ErrorCodes, RenderError } from '../errors.js';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from '../lazy-yaml.js';
 import { KUBECTL_YAML_OPTIONS } from './parse.js';
 
 /**

@@ -1,8 +1,8 @@
 import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { isRecord } from '../diff/values.js';
 import { ErrorCodes, RenderError } from '../errors.js';
+import { parse as parseYaml } from '../lazy-yaml.js';
 import type { Artifact, KubeObject, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
 import { assertNoRemoteResources } from './kustomize-remote.js';

@@ -1,3 +1,5 @@
+import { isRecord } from '../diff/values.js';
+import { ErrorCodes, type ErrorLocation, formatLocation, type GitOpsError, RenderError } from '../errors.js';
 import {
   type Document,
   isMap,
@@ -10,9 +12,7 @@ import {
   parseAllDocuments,
   type SchemaOptions,
   type Tags,
-} from 'yaml';
-import { isRecord } from '../diff/values.js';
-import { ErrorCodes, type ErrorLocation, formatLocation, type GitOpsError, RenderError } from '../errors.js';
+} from '../lazy-yaml.js';
 import { LifecycleAnnotations } from '../lifecycle/annotations.js';
 import { LifecycleErrorCodes } from '../lifecycle/codes.js';
 import type { KubeObject, Manifest } from '../types.js';

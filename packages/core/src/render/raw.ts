@@ -6,6 +6,7 @@ import { throwIfAborted, walkFiles } from '../source/walk.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
 import { assertNoDuplicates } from './duplicates.js';
 import { type ParseManifestsOptions, parseManifests } from './parse.js';
+import { ParsedFiles } from './parsed-files.js';
 
 /** The default largest manifest file read (4 MiB): larger files are refused, not truncated. */
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -74,6 +75,7 @@ export async function readManifestFile(
   file: string,
   options: ManifestReadOptions = {},
   size?: number,
+  parsed?: ParsedFiles,
 ): Promise<Manifest[]> {
   const limit = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const known = size ?? (await stat(absolute)).size;
@@ -91,7 +93,12 @@ export async function readManifestFile(
       location: { file },
     });
   }
-  return parseManifests(decodeManifestText(bytes, file), file, options);
+  const key = parsed?.keyOf(file, bytes);
+  const reused = key === undefined ? undefined : parsed?.get(key);
+  if (reused) return reused;
+  const manifests = parseManifests(decodeManifestText(bytes, file), file, options);
+  if (key !== undefined) parsed?.set(key, manifests, bytes.length);
+  return manifests;
 }
 
 /** Resolves a sub-path of an artifact, refusing one that climbs out of it. */
@@ -122,6 +129,8 @@ export class RawRenderer implements Renderer {
   /** `raw`. */
   readonly name = 'raw';
   readonly #options: RawRendererOptions;
+  /** Files parsed by earlier renders: an unchanged file is not parsed again. */
+  readonly #parsed = new ParsedFiles();
 
   /** @param options sub-path, recursion, extensions, limits. */
   constructor(options: RawRendererOptions = {}) {
@@ -183,7 +192,7 @@ export class RawRenderer implements Renderer {
         const i = next++;
         throwIfAborted(options.signal);
         const f = files[i]!;
-        results[i] = await readManifestFile(f.absolute, prefix + f.path, o, f.size);
+        results[i] = await readManifestFile(f.absolute, prefix + f.path, o, f.size, this.#parsed);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));

@@ -1,6 +1,6 @@
-import { parseDocument } from 'yaml';
 import { digestObject } from '../digest.js';
 import { ErrorCodes, GitOpsError, RenderError } from '../errors.js';
+import { parseDocument } from '../lazy-yaml.js';
 import { formatRef, refOf } from '../refs.js';
 import type { Artifact, Manifest, Renderer, RenderOptions } from '../types.js';
 import {

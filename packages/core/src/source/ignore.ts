@@ -1,4 +1,14 @@
-import ignore, { type Ignore } from 'ignore';
+import { createRequire } from 'node:module';
+import type { Ignore, Options } from 'ignore';
+
+// `ignore` is loaded by the first rule set, not when core is imported (it is CommonJS: require
+// gives the module an import would).
+const require = createRequire(import.meta.url);
+let ignoreModule: ((options?: Options) => Ignore) | undefined;
+function ignore(): Ignore {
+  ignoreModule ??= require('ignore') as (options?: Options) => Ignore;
+  return ignoreModule();
+}
 
 /**
  * Ignore rules shared by every source, in the `.sourceignore` format of Flux (gitignore syntax).
