@@ -121,6 +121,7 @@ build_step() {
     mv "$dest.tmp" "$dest"
     printf '%s\n' "$version" >"$dest/.complete"
     printf '%s\n' "$((SECONDS - step_start))" >"$dest.secs"
+    log "$name $version built in $((SECONDS - step_start))s"
   ) &
   step_pid[$name]=$!
   step_label[$name]="$name $version"
@@ -142,7 +143,6 @@ await_step() {
   secs="$(cat "$secs_file")"
   rm -f "$secs_file"
   summary+=("$(printf '%-56s %5ds' "$label (built)" "$secs")")
-  log "$label built in ${secs}s"
 }
 
 await_all_steps() {
