@@ -84,7 +84,7 @@ new_module() {
 #             `extra_ldflags` from what `go get` resolved (e.g. a dependency's version)
 #   ldflags   extra -ldflags
 #   outputs   "binary=package" pairs
-declare -A step_pid=() step_label=()
+declare -A step_pid=() step_label=() step_dest=()
 build_step() {
   local name="$1" version="$2" setup="$3" ldflags="$4"
   shift 4
@@ -94,17 +94,21 @@ build_step() {
     record "$name $version (cached)" "$step_start"
     return 0
   fi
-  # A finished build stays known to `wait`, which await_step collects it with later.
+  # Wait for a free lane (a finished build leaves its outcome in "$dest.rc" for await_step).
   while (($(jobs -rp | wc -l) >= lanes)); do sleep 1; done
   step_start=$SECONDS
   local mod="$src_root/$name-$version"
   local logf="$log_root/build-$name-$version.log"
   log "building $name $version (log: $logf)"
-  rm -rf "$dest.tmp" "$dest.secs"
+  rm -rf "$dest.tmp" "$dest.secs" "$dest.rc"
   mkdir -p "$dest.tmp"
+  # The outcome goes to "$dest.rc": bash may no longer know the exit status of a background job
+  # that ended long before it is awaited. The build itself runs in a background subshell that is
+  # waited for: in a tested context (`( ... ) || rc=$?`) bash would ignore `set -e` inside it.
   (
-    set -euo pipefail
+    rc=0
     (
+      set -euo pipefail
       new_module "$mod" "gitops-kit.local/build/$name"
       cd "$mod"
       extra_ldflags=""
@@ -116,33 +120,39 @@ build_step() {
         # -s -w strips debug information from the binary, so the compiler need not make it.
         go build -p "$jobs" -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w $ldflags $extra_ldflags" -o "$dest.tmp/$out" "$pkg"
       done
-    ) >"$logf" 2>&1
-    rm -rf "$dest"
-    mv "$dest.tmp" "$dest"
-    printf '%s\n' "$version" >"$dest/.complete"
-    printf '%s\n' "$((SECONDS - step_start))" >"$dest.secs"
-    log "$name $version built in $((SECONDS - step_start))s"
+    ) >"$logf" 2>&1 &
+    wait $! || rc=$?
+    if ((rc == 0)); then
+      {
+        rm -rf "$dest" && mv "$dest.tmp" "$dest" &&
+          printf '%s\n' "$version" >"$dest/.complete" &&
+          printf '%s\n' "$((SECONDS - step_start))" >"$dest.secs"
+      } || rc=$?
+      ((rc != 0)) || log "$name $version built in $((SECONDS - step_start))s"
+    fi
+    printf '%s\n' "$rc" >"$dest.rc"
   ) &
   step_pid[$name]=$!
   step_label[$name]="$name $version"
+  step_dest[$name]="$dest"
 }
 
 # await_step NAME: waits for NAME's build (no-op when it was cached); exits on its failure.
 await_step() {
-  local name="$1" pid="${step_pid[$1]:-}" rc=0
+  local name="$1" pid="${step_pid[$1]:-}"
   [[ -n "$pid" ]] || return 0
-  wait "$pid" || rc=$?
+  wait "$pid" 2>/dev/null || true
   unset "step_pid[$name]"
-  local label="${step_label[$name]}" version="${step_label[$name]#* }"
-  local logf="$log_root/build-$name-$version.log" secs_file="$bin_root/$name-$version.secs"
-  if [[ $rc -ne 0 ]]; then
+  local label="${step_label[$name]}" version="${step_label[$name]#* }" dest="${step_dest[$name]}"
+  local logf="$log_root/build-$name-$version.log" rc
+  rc="$(cat "$dest.rc" 2>/dev/null || echo killed)"
+  rm -f "$dest.rc"
+  if [[ "$rc" != 0 ]]; then
     tail -n 30 "$logf" >&2 || true
-    fail "building $label; full log: $logf"
+    fail "building $label (exit $rc); full log: $logf"
   fi
-  local secs
-  secs="$(cat "$secs_file")"
-  rm -f "$secs_file"
-  summary+=("$(printf '%-56s %5ds' "$label (built)" "$secs")")
+  summary+=("$(printf '%-56s %5ds' "$label (built)" "$(cat "$dest.secs")")")
+  rm -f "$dest.secs"
 }
 
 await_all_steps() {
