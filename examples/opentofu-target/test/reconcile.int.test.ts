@@ -115,8 +115,9 @@ describe('GitOps for infrastructure: a Git repository of OpenTofu code reconcile
 
   it('finds drift made outside OpenTofu with a refresh-only plan, and the next pass reverts it', async () => {
     // A time_rotating resource whose rotation time passes is gone at the next refresh: a change
-    // of the real world that no one made through the code.
-    const rotateAt = new Date(Date.now() + 4_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // of the real world that no one made through the code. The first pass and refresh must end
+    // before that time: 4 s was too short on a loaded machine (drift seen at the first refresh).
+    const rotateAt = new Date(Date.now() + 12_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const source = new MemorySource({
       files: {
         'main.tf': `terraform {\n  required_providers {\n    time = { source = "hashicorp/time", version = "0.14.2" }\n  }\n}\n\nresource "time_rotating" "key" {\n  rotation_rfc3339 = "${rotateAt}"\n}\n`,
