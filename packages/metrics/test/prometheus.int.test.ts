@@ -3,7 +3,7 @@ import { type KubeObject, RawRenderer, Reconciler, type ReconcilerOptions } from
 import { MemorySource } from '@gitops-kit/core/testing';
 import { KubeClient, KubernetesTarget } from '@gitops-kit/k8s-target';
 import { ReconcilerMetrics, serveMetrics } from '@gitops-kit/metrics';
-import { type RunningPrometheus, startPrometheus, testenv } from '@gitops-kit/testenv';
+import { type RunningPrometheus, startPrometheus, startTestenv, type Testenv } from '@gitops-kit/testenv';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardQueries, substitute } from './support/dashboard.js';
@@ -57,8 +57,15 @@ describe('metrics scraped by a real Prometheus (living cluster)', () => {
   let reconcilers: Record<string, Reconciler>;
   let admin: KubeClient;
 
+  let env: Testenv | undefined;
+
+  // A living cluster of its own (as the quickstart's test): the rollback below must see its bad
+  // rollout fail and the good one come back within the health timeout, and the shared cluster,
+  // late in a full run, carries every earlier test's workloads (the rollback was seen to fail there).
   beforeAll(async () => {
-    const kube = await testenv.kube();
+    env = await startTestenv({ kube: true, s3: false, git: false, tools: false });
+    const kube = env.kube;
+    if (!kube) throw new Error('testenv started no cluster');
     admin = KubeClient.fromKubeConfig(kube.kubeConfig());
     await admin.request({
       method: 'POST',
@@ -104,6 +111,7 @@ describe('metrics scraped by a real Prometheus (living cluster)', () => {
     await prometheus?.stop();
     await stopServer?.();
     await Promise.all(sources.map((s) => s.cleanup()));
+    await env?.stop();
   });
 
   it('shows passes succeed, a drift corrected, a failure and a rollback, and feeds every dashboard query', async () => {
@@ -156,7 +164,7 @@ describe('metrics scraped by a real Prometheus (living cluster)', () => {
     // A rollout that never becomes healthy, rolled back.
     flakySource.setFile('web.yaml', yamlOf([deployment('web', 'nginx:does-not-exist')])).commit();
     const rolled = await r(flaky).reconcile();
-    expect(rolled.outcome).toBe('rolledBack');
+    expect(rolled.outcome, rolled.message).toBe('rolledBack');
     await prometheus.waitFor(`gitops_kit_rollbacks_total{${sel(flaky)}}`, (s) => only(s) === 1);
     await prometheus.waitFor(
       `gitops_kit_stage_duration_seconds_count{${sel(flaky)}, stage="rollback"}`,
