@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HelmRenderer } from '@gitops-kit/core';
 import { HelmChartSource, HelmDependencyResolver } from '@gitops-kit/registry-source';
-import { startChartRepository, startRegistry, testenv } from '@gitops-kit/testenv';
+import { helmEnv as privateHelmEnv, startChartRepository, startRegistry, testenv } from '@gitops-kit/testenv';
 import { writeChart } from '../packages/registry-source/test/support/charts.js';
 
 const exec = promisify(execFile);
@@ -43,16 +43,7 @@ const work = await mkdtemp(join(tmpdir(), 'helm-bench-'));
 const repo = await startChartRepository();
 
 function helmEnv(home: string): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    HELM_CACHE_HOME: join(home, 'cache'),
-    HELM_CONFIG_HOME: join(home, 'config'),
-    HELM_DATA_HOME: join(home, 'data'),
-    HELM_REGISTRY_CONFIG: join(home, 'registry.json'),
-    HELM_REPOSITORY_CACHE: join(home, 'repository'),
-    HELM_REPOSITORY_CONFIG: join(home, 'repositories.yaml'),
-  };
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, ...privateHelmEnv(home) };
 }
 const helm = async (home: string, args: string[], cwd?: string): Promise<string> =>
   (await exec(tools.helm, args, { env: helmEnv(home), cwd, maxBuffer: 64 * 1024 * 1024 })).stdout;

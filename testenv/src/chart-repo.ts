@@ -67,8 +67,8 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Helm's folders, private to the repository, so no user configuration is read. */
-function helmEnv(home: string): Record<string, string> {
+/** Helm's folders under `home`, private to one user of helm, so no user configuration is read. */
+export function helmEnv(home: string): Record<string, string> {
   return {
     HELM_CACHE_HOME: join(home, 'cache'),
     HELM_CONFIG_HOME: join(home, 'config'),

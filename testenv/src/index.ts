@@ -26,6 +26,7 @@ export {
   type ChartRepository,
   type ChartRepositoryOptions,
   type ChartRepositoryRequest,
+  helmEnv,
   startChartRepository,
 } from './chart-repo.js';
 export type { GitEnv, KubeEnv, S3Env, StartOptions, Testenv, TestenvInfo, ToolsEnv } from './env.js';
