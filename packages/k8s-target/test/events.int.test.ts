@@ -61,9 +61,11 @@ describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () 
       metadata: { name: 'creds', namespace: ns },
       stringData: { password: SECRET_VALUE },
     };
+    // Only the bad image gets a 3 s progress deadline: the good revision, and the rollback to it,
+    // keep the default, so a busy 2-core machine never fails them (CI once did at 3 s).
     const web = (image: string): KubeObject => {
       const d = deployment(ns, 'web', 1, image);
-      (d.spec as Record<string, unknown>).progressDeadlineSeconds = 3;
+      if (image.endsWith(':does-not-exist')) (d.spec as Record<string, unknown>).progressDeadlineSeconds = 3;
       return d;
     };
     const source = new MemorySource({
@@ -86,7 +88,7 @@ describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () 
       timeout: 90_000,
     });
     const good = await reconciler.reconcile();
-    expect(good.outcome).toBe('succeeded');
+    expect(good.outcome, good.message).toBe('succeeded');
 
     // Drift, twice the same: one DriftReverted event whose series counts 2.
     for (let i = 0; i < 2; i++) {
@@ -96,7 +98,8 @@ describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () 
         contentType: 'application/merge-patch+json',
         body: { data: { a: 'changed by hand' } },
       });
-      expect((await reconciler.reconcile()).outcome).toBe('succeeded');
+      const repaired = await reconciler.reconcile();
+      expect(repaired.outcome, repaired.message).toBe('succeeded');
     }
 
     // Prune and a bad image in one revision: applied, pruned, health failed, rolled back.
@@ -107,7 +110,7 @@ describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () 
       )
       .commit();
     const bad = await reconciler.reconcile();
-    expect(bad.outcome).toBe('rolledBack');
+    expect(bad.outcome, bad.message).toBe('rolledBack');
 
     // A failed pass: the event and the history entry carry its cause, with the file.
     source.setFile('broken.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: [\n').commit();

@@ -36,7 +36,9 @@ function deployment(name: string, image: string): KubeObject {
     metadata: { name, namespace: ns },
     spec: {
       replicas: 1,
-      progressDeadlineSeconds: 3,
+      // Only the bad image fails fast: the good revision keeps the default deadline, so a busy
+      // 2-core machine never fails it.
+      ...(image.endsWith(':does-not-exist') ? { progressDeadlineSeconds: 3 } : {}),
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'main', image }] } },
     },
