@@ -49,6 +49,7 @@ export type { WatchCounters } from './kind-watch.js';
 export {
   type Impersonation,
   KubeClient,
+  type KubeClientConstructorOptions,
   type KubeClientOptions,
   type KubeRequest,
   type RequestCounters,

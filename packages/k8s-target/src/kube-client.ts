@@ -1,19 +1,20 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { GitOpsError } from '@gitops-kit/core';
+import { type Clock, GitOpsError, sleep, systemClock } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { shortenApiMessage } from './api-message.js';
 import type { KubeCredentials } from './default-credentials.js';
 import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
 import { type ApiRequestListener, RequestListeners } from './request-hook.js';
+import { DEFAULT_MAX_RETRIES, retryAfterMs } from './retry-after.js';
 
 /**
  * A small HTTP layer over the Kubernetes API. It exists because @kubernetes/client-node (1.2+)
  * serializes built-in kinds through its generated models and silently drops fields they do not
  * know: apply bodies must reach the apiserver exactly as rendered. The KubeConfig still does what
  * it is good at (loading, TLS material, tokens, exec plugins); this layer sends raw JSON over one
- * keep-alive agent, counts requests and writes, honours an AbortSignal and turns `Status` bodies
- * into {@link KubeApiError}s.
+ * keep-alive agent, counts requests and writes, honours an AbortSignal, waits and sends again when
+ * the apiserver answers 429 with `Retry-After`, and turns `Status` bodies into {@link KubeApiError}s.
  */
 
 /** Who to act as: the `Impersonate-User` and `Impersonate-Group` headers. */
@@ -38,6 +39,12 @@ export interface KubeClientOptions {
    * the pass until its own timeout.
    */
   readonly requestTimeoutMs?: number | undefined;
+  /**
+   * How many times one request is sent again when the apiserver answers 429 (or 500–504) with
+   * `Retry-After`, as client-go does (default 10; 0 turns it off). Each wait is what the server
+   * asked for, at most 10 s, and ends early when the request's signal aborts.
+   */
+  readonly maxRetries?: number | undefined;
 }
 
 /** The default of {@link KubeClientOptions.requestTimeoutMs}. */
@@ -125,7 +132,19 @@ export type Transport = (request: KubeRequest) => Promise<{
   readonly statusCode: number;
   /** The answer's body as text (JSON from the apiserver), empty when it had none. */
   readonly text: string;
+  /** The answer's `Retry-After` header, when it had one. */
+  readonly retryAfter?: string | undefined;
 }>;
+
+/** Options of the {@link KubeClient} constructor. */
+export interface KubeClientConstructorOptions {
+  /** Called before every request, as {@link KubeClientOptions.onRequest}. */
+  readonly onRequest?: ((request: KubeRequest) => void) | undefined;
+  /** As {@link KubeClientOptions.maxRetries} (default 10). */
+  readonly maxRetries?: number | undefined;
+  /** The clock the waits before a retry run on (default the system clock). */
+  readonly clock?: Clock | undefined;
+}
 
 /**
  * A client for the Kubernetes API that sends bodies exactly as given. Build it from a KubeConfig
@@ -137,18 +156,22 @@ export class KubeClient {
   readonly #transport: Transport;
   readonly #onRequest: ((request: KubeRequest) => void) | undefined;
   readonly #listeners = new RequestListeners();
+  readonly #maxRetries: number;
+  readonly #clock: Clock;
 
-  constructor(
-    transport: Transport,
-    options: { onRequest?: ((request: KubeRequest) => void) | undefined } = {},
-  ) {
+  constructor(transport: Transport, options: KubeClientConstructorOptions = {}) {
     this.#transport = transport;
     this.#onRequest = options.onRequest;
+    this.#maxRetries = Math.max(0, options.maxRetries ?? DEFAULT_MAX_RETRIES);
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** A client that authenticates as the KubeConfig's current context, over a keep-alive agent. */
   static fromKubeConfig(kubeConfig: KubeConfig, options: KubeClientOptions = {}): KubeClient {
-    return new KubeClient(kubeConfigTransport(kubeConfig, options), { onRequest: options.onRequest });
+    return new KubeClient(kubeConfigTransport(kubeConfig, options), {
+      onRequest: options.onRequest,
+      maxRetries: options.maxRetries,
+    });
   }
 
   /**
@@ -166,8 +189,24 @@ export class KubeClient {
     this.counters.dryRuns = 0;
   }
 
-  /** Sends a request and returns the parsed JSON body. Throws {@link KubeApiError} on a non-2xx answer. */
+  /**
+   * Sends a request and returns the parsed JSON body. An answer that asks to be retried (429 or
+   * 500–504 with `Retry-After`) is waited out and sent again, up to the client's `maxRetries`;
+   * every attempt is counted and reported to {@link onResponse} listeners.
+   * @throws {@link KubeApiError} on a non-2xx answer (the last one, when retries ran out).
+   */
   async request<T = unknown>(request: KubeRequest): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const { statusCode, text, retryAfter } = await this.#send(request);
+      if (statusCode >= 200 && statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
+      const waitMs = attempt < this.#maxRetries ? retryAfterMs(statusCode, retryAfter, text) : undefined;
+      if (waitMs === undefined) throw errorFromResponse(statusCode, text);
+      await sleep(this.#clock, waitMs, request.signal);
+    }
+  }
+
+  /** One attempt: checked, counted, sent and reported. */
+  async #send(request: KubeRequest): Promise<Awaited<ReturnType<Transport>>> {
     request.signal?.throwIfAborted();
     this.#onRequest?.(request);
     this.counters.requests++;
@@ -183,10 +222,8 @@ export class KubeClient {
       this.#listeners.notify(request, 0, startedAt);
       throw error;
     }
-    const { statusCode, text } = answer;
-    this.#listeners.notify(request, statusCode, startedAt);
-    if (statusCode < 200 || statusCode >= 300) throw errorFromResponse(statusCode, text);
-    return (text ? JSON.parse(text) : undefined) as T;
+    this.#listeners.notify(request, answer.statusCode, startedAt);
+    return answer;
   }
 }
 
@@ -282,9 +319,14 @@ export function kubeConfigTransport(
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          );
+          res.on('end', () => {
+            const retryAfter = res.headers['retry-after'];
+            resolve({
+              statusCode: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+            });
+          });
           res.on('error', reject);
           // A response cut short (the server died mid-body, or the idle timeout fired) fails.
           res.on('close', () => {
