@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { KubeConfig, Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 
 /**
  * @kubernetes/client-node, loaded the first time a KubeConfig has to be built here rather than when
@@ -15,9 +15,4 @@ const require = createRequire(import.meta.url);
 /** client-node's KubeConfig class, loaded on first use. */
 export function kubeConfigClass(): typeof KubeConfig {
   return (require('@kubernetes/client-node') as { KubeConfig: typeof KubeConfig }).KubeConfig;
-}
-
-/** client-node's Watch class (the drift watches' default stream), loaded on first use. */
-export function watchClass(): typeof Watch {
-  return (require('@kubernetes/client-node') as { Watch: typeof Watch }).Watch;
 }

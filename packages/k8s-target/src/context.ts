@@ -1,6 +1,4 @@
 import { type Clock, checkIgnoreRules, type IgnoreRule, systemClock } from '@gitops-kit/core';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigClass } from './client-node.js';
 import { defaultCredentialsTransport } from './default-transport.js';
 import { Discovery } from './discovery.js';
 import type { CustomHealthChecks } from './health/types.js';
@@ -76,11 +74,4 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
       ? { options: options.prevention === true ? {} : options.prevention, identity: undefined }
       : undefined,
   };
-}
-
-/** The KubeConfig from the default loading rules (client-node loaded now, on first use). */
-export function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new (kubeConfigClass())();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
 }

@@ -1,10 +1,9 @@
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { type Clock, GitOpsError, sleep, systemClock } from '@gitops-kit/core';
+import { type Clock, sleep, systemClock } from '@gitops-kit/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { shortenApiMessage } from './api-message.js';
+import { type Connection, kubeConnection } from './connection.js';
 import type { KubeCredentials } from './default-credentials.js';
-import { K8sErrorCodes, KubeApiError, type StatusCause } from './errors.js';
+import { KubeApiError, type StatusCause } from './errors.js';
 import { type ApiRequestListener, RequestListeners } from './request-hook.js';
 import { DEFAULT_MAX_RETRIES, retryAfterMs } from './retry-after.js';
 
@@ -237,85 +236,36 @@ export function queryString(query: KubeRequest['query']): string {
 }
 
 /**
- * A transport over node:http(s) with the KubeConfig's credentials. TLS material comes from the
- * KubeConfig once (it is fixed per context); headers (bearer tokens, which exec and OIDC plugins
- * refresh) are asked for on every request, which the KubeConfig answers from its own cache.
- */
-/**
- * The transport {@link KubeClient.fromKubeConfig} uses; exported for tests that wrap it (fault
- * injection), not part of the package's surface.
+ * The transport {@link KubeClient.fromKubeConfig} uses: node:http(s) over a {@link kubeConnection}
+ * with the KubeConfig's credentials. Exported for tests that wrap it (fault injection), not part
+ * of the package's surface.
  * @internal
  */
 export function kubeConfigTransport(
   kubeConfig: KubeConfig | KubeCredentials,
   options: KubeClientOptions,
 ): Transport {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) {
-    throw new GitOpsError('apply', K8sErrorCodes.InvalidKubeConfig, 'the KubeConfig has no current cluster');
-  }
-  const base = new URL(cluster.server);
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const secure = base.protocol === 'https:';
-  let agent: http.Agent | undefined;
+  return connectionTransport(kubeConnection(kubeConfig, options), options);
+}
 
-  const impersonation: Record<string, string | string[]> = {};
-  if (options.impersonate) {
-    impersonation['Impersonate-User'] = options.impersonate.user;
-    if (options.impersonate.groups?.length)
-      impersonation['Impersonate-Group'] = [...options.impersonate.groups];
-  }
-
+/** A transport that sends each request through `connection`. */
+export function connectionTransport(connection: Connection, options: KubeClientOptions): Transport {
   return async (request) => {
-    const opts: https.RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(opts);
-    if (!agent) {
-      // A proxy agent from the KubeConfig is kept as is; otherwise our own agent with keep-alive.
-      agent = cluster.proxyUrl
-        ? (opts.agent as http.Agent)
-        : secure
-          ? new https.Agent({
-              keepAlive: true,
-              maxSockets: options.maxSockets ?? 16,
-              ca: opts.ca,
-              cert: opts.cert,
-              key: opts.key,
-              pfx: opts.pfx,
-              passphrase: opts.passphrase,
-              servername: opts.servername,
-              ...(opts.rejectUnauthorized === undefined
-                ? {}
-                : { rejectUnauthorized: opts.rejectUnauthorized }),
-            })
-          : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
-    }
-    const headers: Record<string, string | string[]> = {};
-    for (const [key, value] of Object.entries(opts.headers ?? {})) {
-      if (typeof value === 'string' || typeof value === 'number') headers[key] = String(value);
-      else if (Array.isArray(value)) headers[key] = value;
-    }
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    Object.assign(headers, impersonation);
-    headers.Accept = request.accept ?? 'application/json';
+    const headers: Record<string, string> = { Accept: request.accept ?? 'application/json' };
     let payload: Buffer | undefined;
     if (request.body !== undefined) {
       payload = Buffer.from(JSON.stringify(request.body));
       headers['Content-Type'] = request.contentType ?? 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    const module = secure ? https : http;
+    const { send, options: requestOptions } = await connection(
+      request.method,
+      `${request.path}${queryString(request.query)}`,
+      headers,
+    );
     return new Promise((resolve, reject) => {
-      const req = module.request(
-        {
-          protocol: base.protocol,
-          hostname: base.hostname.replace(/^\[|\]$/g, ''),
-          port: base.port || (secure ? 443 : 80),
-          method: request.method,
-          path: `${basePath}${request.path}${queryString(request.query)}`,
-          headers,
-          agent,
-          ...(request.signal ? { signal: request.signal } : {}),
-        },
+      const req = send(
+        { ...requestOptions, ...(request.signal ? { signal: request.signal } : {}) },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));

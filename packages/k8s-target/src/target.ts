@@ -24,7 +24,9 @@ import { applyPlan } from './apply.js';
 import { scoped, typedReadError, verbError } from './call.js';
 import { CapabilitiesCache } from './capabilities.js';
 import { readHealth } from './check-health.js';
-import { createContext, defaultKubeConfig, type TargetContext } from './context.js';
+import { kubeConnection } from './connection.js';
+import { createContext, type TargetContext } from './context.js';
+import { defaultCredentialsConnection } from './default-transport.js';
 import { DriftWatch } from './drift-watch.js';
 import { validateNow } from './dry-run.js';
 import { K8sErrorCodes } from './errors.js';
@@ -40,7 +42,7 @@ import { type PreventionStatus, readPreventionStatus } from './prevention.js';
 import { pruneEntries } from './prune.js';
 import type { ApiRequestListener } from './request-hook.js';
 import { ConfigMapStateStore, type ConfigMapStateStoreOptions } from './state-store.js';
-import { kubeConfigWatchStream, type WatchStream } from './watch-stream.js';
+import { connectionWatchStream, type WatchStream } from './watch-stream.js';
 
 /**
  * A {@link Target} for Kubernetes: server-side apply in tiers, validation by server-side dry-run,
@@ -70,12 +72,17 @@ export class KubernetesTarget implements Target {
     this.name = this.#context.name;
     this.client = this.#context.client;
     this.watch = options.watch ?? false;
-    const { watchStream, kubeConfig, client } = options;
+    const { watchStream, kubeConfig, client, impersonate } = options;
+    // Watches get an agent of their own (each holds a socket for minutes) and act as the same
+    // impersonated user as every other request of the target.
+    const watchConnection = { impersonate, maxSockets: Number.POSITIVE_INFINITY };
     this.#stream = watchStream
       ? () => watchStream
-      : kubeConfig || !client
-        ? () => kubeConfigWatchStream(kubeConfig ?? defaultKubeConfig())
-        : undefined;
+      : kubeConfig
+        ? () => connectionWatchStream(kubeConnection(kubeConfig, watchConnection))
+        : client
+          ? undefined
+          : () => connectionWatchStream(defaultCredentialsConnection(watchConnection));
     this.#capabilities = new CapabilitiesCache(this.client, 5 * 60_000, () => this.#context.clock.now());
     const { clock, fieldManager } = this.#context;
     this.events =

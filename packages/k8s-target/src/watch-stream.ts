@@ -1,12 +1,13 @@
 import type { KubeObject } from '@gitops-kit/core';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { watchClass } from './client-node.js';
+import type { Connection } from './connection.js';
+import { errorFromResponse, queryString } from './kube-client.js';
 
 /**
  * The streaming half of the Kubernetes API a watch needs, injected so the watch logic is tested
- * without a server. The default streams through @kubernetes/client-node's `Watch`, which parses
- * each line with `JSON.parse` (no generated models, so nothing is dropped) and authenticates as
- * the KubeConfig's current context.
+ * without a server. The default streams over the same kind of connection as the target's
+ * requests: the KubeConfig's credentials and the target's `impersonate`, so a watch sees only
+ * what the target's user may watch. Each line is parsed with `JSON.parse` (no generated models,
+ * so nothing is dropped).
  */
 
 /** One event of a watch stream. */
@@ -29,27 +30,54 @@ export type WatchStream = (
   signal: AbortSignal,
 ) => Promise<void>;
 
-/** A {@link WatchStream} over a KubeConfig's current context. */
-export function kubeConfigWatchStream(kubeConfig: KubeConfig): WatchStream {
-  return (path, query, onEvent, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal.aborted) {
-        resolve();
-        return;
-      }
-      let controller: AbortController | undefined;
-      const onAbort = (): void => controller?.abort();
-      const done = (error: unknown): void => {
-        signal.removeEventListener('abort', onAbort);
+/** A {@link WatchStream} over `connection` (give it an agent of its own: a watch holds a socket). */
+export function connectionWatchStream(connection: Connection): WatchStream {
+  return async (path, query, onEvent, signal) => {
+    if (signal.aborted) return;
+    const { send, options } = await connection('GET', `${path}${queryString({ ...query, watch: 'true' })}`, {
+      Accept: 'application/json',
+    });
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error?: unknown): void => {
         if (error && !signal.aborted) reject(error);
         else resolve();
       };
-      new (watchClass())(kubeConfig)
-        .watch(path, query, (type: string, object: KubeObject) => onEvent({ type, object }), done)
-        .then((c) => {
-          controller = c;
-          if (signal.aborted) c.abort();
-          else signal.addEventListener('abort', onAbort, { once: true });
-        }, done);
+      const req = send({ ...options, signal }, (res) => {
+        const chunks: Buffer[] = [];
+        if (res.statusCode !== 200) {
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            settle(errorFromResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))),
+          );
+          res.on('error', settle);
+          return;
+        }
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          pending += text;
+          let newline = pending.indexOf('\n');
+          while (newline >= 0) {
+            const line = pending.slice(0, newline).trim();
+            pending = pending.slice(newline + 1);
+            if (line) {
+              try {
+                onEvent(JSON.parse(line) as WatchEvent);
+              } catch (error) {
+                req.destroy(error as Error);
+                return;
+              }
+            }
+            newline = pending.indexOf('\n');
+          }
+        });
+        res.on('end', () => settle());
+        res.on('error', settle);
+        // The server or the network cut the stream: the watch starts again from its last version.
+        res.on('close', () => settle());
+      });
+      req.on('error', settle);
+      req.end();
     });
+  };
 }

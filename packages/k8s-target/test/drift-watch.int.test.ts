@@ -1,6 +1,6 @@
 import { type KubeObject, RawRenderer, Reconciler, type ReconcilerEvents, valueAt } from '@gitops-kit/core';
 import { MemorySource } from '@gitops-kit/core/testing';
-import { KubeClient, KubernetesTarget } from '@gitops-kit/k8s-target';
+import { type Impersonation, KubeClient, KubernetesTarget } from '@gitops-kit/k8s-target';
 import { testenv } from '@gitops-kit/testenv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -11,8 +11,11 @@ afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
 });
 
-/** A started reconciler with `watch` over a namespace, a Deployment and a ConfigMap; a 10-minute interval. */
-async function watched() {
+/**
+ * A started reconciler with `watch` over a namespace, a Deployment and a ConfigMap; a 10-minute
+ * interval; its target acts as `impersonate` when given.
+ */
+async function watched(impersonate?: Impersonation) {
   const kube = await testenv.kube();
   const ns = uniqueName('watch');
   const objects: KubeObject[] = [
@@ -21,7 +24,12 @@ async function watched() {
     configMap(ns, 'settings', { a: '1' }),
   ];
   const source = new MemorySource({ files: { 'set.yaml': objects.map((o) => stringify(o)).join('---\n') } });
-  const target = new KubernetesTarget({ name: uniqueName('w'), kubeConfig: kube.kubeConfig(), watch: true });
+  const target = new KubernetesTarget({
+    name: uniqueName('w'),
+    kubeConfig: kube.kubeConfig(),
+    watch: true,
+    impersonate,
+  });
   const reconciler = new Reconciler({
     name: target.name,
     source,
@@ -39,6 +47,34 @@ async function watched() {
     await source.cleanup();
   });
   return { ns, target, reconciler, drifted, admin: KubeClient.fromKubeConfig(kube.kubeConfig()) };
+}
+
+/** A user bound cluster-wide to every verb on everything, or every verb but `watch`. */
+async function userWho(admin: KubeClient, canWatch: boolean): Promise<Impersonation> {
+  const user = uniqueName(canWatch ? 'watcher' : 'no-watch');
+  const verbs = canWatch ? ['*'] : ['get', 'list', 'create', 'update', 'patch', 'delete', 'deletecollection'];
+  await admin.request({
+    method: 'POST',
+    path: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: user },
+      rules: [{ apiGroups: ['*'], resources: ['*'], verbs }],
+    },
+  });
+  await admin.request({
+    method: 'POST',
+    path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: user },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: user },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  });
+  return { user };
 }
 
 /** Waits until `check` holds, polling every 50 ms, for at most `ms`; returns the time it took. */
@@ -98,5 +134,33 @@ describe('instant revert by watch (living cluster)', () => {
     expect(target.client.counters.writes).toBe(writes);
     expect(drifted).toHaveLength(1);
     expect(target.watchCounters.watches).toBeGreaterThanOrEqual(3);
+  });
+
+  it('watches as the impersonated user: one who may not watch gets no instant revert', async () => {
+    const admin = KubeClient.fromKubeConfig((await testenv.kube()).kubeConfig());
+    const edit = (ns: string) =>
+      admin.request({
+        method: 'PATCH',
+        path: `/api/v1/namespaces/${ns}/configmaps/settings`,
+        query: { fieldManager: 'kubectl-edit' },
+        body: { data: { a: 'by hand' } },
+        contentType: 'application/merge-patch+json',
+      });
+    const value = async (ns: string) =>
+      valueAt(await getObject(admin, `/api/v1/namespaces/${ns}/configmaps/settings`), '/data/a');
+
+    const allowed = await watched(await userWho(admin, true));
+    await within(10_000, () => allowed.target.watchCounters.watches >= 3);
+    await edit(allowed.ns);
+    await within(10_000, async () => (await value(allowed.ns)) === '1');
+
+    // Before watches were impersonated, they ran as the KubeConfig's admin and reverted this too.
+    const refused = await watched(await userWho(admin, false));
+    await within(10_000, () => refused.target.watchCounters.watches >= 6);
+    expect(refused.target.watchCounters.lists).toBeGreaterThanOrEqual(3);
+    await edit(refused.ns);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await value(refused.ns)).toBe('by hand');
+    expect(refused.drifted).toEqual([]);
   });
 });
