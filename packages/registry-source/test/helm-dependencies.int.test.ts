@@ -147,10 +147,18 @@ describe('HelmDependencyResolver with the real helm', () => {
   });
 
   it('honours Chart.lock written by helm dependency update (no request once cached) and refuses one out of sync', async () => {
+    // With import-values, which Helm's lock digest covers too (the check once skipped such charts).
     const dir = await writeChart(join(work, 'locked'), {
       name: 'locked',
       version: '0.1.0',
-      dependencies: [{ name: 'redis', version: '>=1.0.0 <3.0.0', repository: repo.url }],
+      dependencies: [
+        {
+          name: 'redis',
+          version: '>=1.0.0 <3.0.0',
+          repository: repo.url,
+          importValues: [{ child: 'settings', parent: 'redisSettings' }],
+        },
+      ],
     });
     const home = await helmHome(join(work, 'helm-home'));
     await helm(tools.helm, home, [

@@ -61,6 +61,36 @@ describe('Chart.lock digest', () => {
       helmDigest,
     );
   });
+
+  it('covers import-values as Helm does (maps with sorted keys, strings, an empty list left out)', () => {
+    const repository = 'file://../child';
+    // Chart.yaml and the Chart.lock written by helm v3.22 `dependency update` for it.
+    const dependencies = [
+      {
+        name: 'child',
+        version: '~0.1.0',
+        repository,
+        alias: 'kid',
+        condition: 'kid.enabled',
+        tags: ['front', 'a<b'],
+        enabled: true,
+        importValues: [
+          { parent: 'childTag&x', child: 'image.tag' },
+          'data',
+          { child: 'nested', parent: 'deep' },
+        ],
+      },
+      { name: 'child', version: '>=0.1.0', repository, importValues: [] },
+    ];
+    const locked = [
+      { name: 'child', version: '0.1.0', repository },
+      { name: 'child', version: '0.1.0', repository },
+    ];
+    const helmDigest = 'sha256:b2d3a4a1005b6ad1d9ec8acca5eeff94d87acc34f3b04b3c839821a34640e19c';
+    expect(lockDigest(dependencies, locked)).toBe(helmDigest);
+    const first = dependencies[0] as (typeof dependencies)[0];
+    expect(lockDigest([{ ...first, importValues: ['data'] }, dependencies[1]!], locked)).not.toBe(helmDigest);
+  });
 });
 
 describe('index.yaml', () => {

@@ -112,9 +112,7 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
     const pinned = new Map<string, string>();
     if (!request.lock) return pinned;
     const dependencies = request.dependencies.map((d) => ({ ...d, repository: this.#named(d.repository) }));
-    // Helm's digest over `import-values` could not be reproduced yet: such a lock is taken as it is.
-    const checkable = dependencies.every((d) => !d.importValues || d.importValues.length === 0);
-    if (checkable && lockDigest(dependencies, request.lock.dependencies) !== request.lock.digest) {
+    if (lockDigest(dependencies, request.lock.dependencies) !== request.lock.digest) {
       throw new HelmDependencyError(
         HelmErrorCodes.LockOutOfSync,
         `chart "${request.chart.name}": Chart.lock is out of sync with the dependencies of Chart.yaml; run \`helm dependency update\` and commit Chart.lock`,

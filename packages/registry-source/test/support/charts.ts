@@ -8,6 +8,8 @@ export interface ChartDependencySpec {
   version: string;
   repository: string;
   alias?: string;
+  /** `import-values` entries in the map form: a child value to copy into the parent's values. */
+  importValues?: { child: string; parent: string }[];
 }
 
 /** What {@link writeChart} writes. */
@@ -41,6 +43,15 @@ export async function writeChart(parent: string, spec: ChartSpec): Promise<strin
             `    version: "${d.version}"`,
             `    repository: "${d.repository}"`,
             ...(d.alias ? [`    alias: ${d.alias}`] : []),
+            ...(d.importValues?.length
+              ? [
+                  '    import-values:',
+                  ...d.importValues.flatMap((v) => [
+                    `      - child: ${v.child}`,
+                    `        parent: ${v.parent}`,
+                  ]),
+                ]
+              : []),
           ]),
         ]
       : []),
@@ -48,7 +59,7 @@ export async function writeChart(parent: string, spec: ChartSpec): Promise<strin
   ].join('\n');
   const files: Record<string, string> = {
     'Chart.yaml': chartYaml,
-    'values.yaml': 'greeting: hello\n',
+    'values.yaml': 'greeting: hello\nsettings:\n  size: small\n',
     'templates/configmap.yaml': [
       'apiVersion: v1',
       'kind: ConfigMap',
