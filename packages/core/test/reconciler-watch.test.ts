@@ -1,4 +1,4 @@
-import { OptionError, type ReconcilerEvents } from '@gitops-kit/core';
+import { OptionError, type ReconcilerEvents, Semaphore } from '@gitops-kit/core';
 import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,12 @@ import {
   memorySource,
   rig,
 } from './support/reconciler-fixtures.js';
+
+/** Real event-loop turns until `check` holds (at most a second). */
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 2));
+  expect(check()).toBe(true);
+}
 
 function watchedRig() {
   const clock = new ManualClock();
@@ -97,6 +103,40 @@ describe('Reconciler with watch: instant revert', () => {
     expect(source.calls).toBe(3); // the pass in flight, then the one queued for the notice
     expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
     await r.reconciler.stop();
+  });
+
+  it('a repair waits for a slot of the gate, as a pass does; a stop drops one still waiting', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster({ clock, watch: true });
+    const gate = new Semaphore(1);
+    const r = rig({ 'a.yaml': configMap('a') }, { interval: 600_000, gate }, { clock, cluster });
+    r.reconciler.start();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    const hold = await gate.acquire(new AbortController().signal); // another reconciler's pass
+
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand' };
+    });
+    await r.clock.advance(50);
+    await waitFor(() => gate.waiting === 1);
+    expect(r.reconciler.busy).toBe(true);
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'hand' });
+    hold();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    expect(gate.active).toBe(0);
+
+    const again = await gate.acquire(new AbortController().signal);
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand again' };
+    });
+    await r.clock.advance(50);
+    await waitFor(() => gate.waiting === 1);
+    await r.reconciler.stop({ abort: false });
+    expect(gate.waiting).toBe(0);
+    again();
+    await advanceAndIdle(r.clock, r.reconciler, 50);
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'hand again' });
   });
 
   it('refuses watch with a target that cannot watch', () => {

@@ -393,7 +393,9 @@ export class Reconciler {
   /**
    * Answers the drift notices a watch gathered: at once with `Target.repair` when nothing runs
    * (a run of its own, so passes asked meanwhile queue after it), else by a pass queued after
-   * the one in flight. A failed repair asks for a pass, the safety net.
+   * the one in flight. A repair takes a slot of the gate as a pass does (a Manager's concurrency
+   * bounds repairs too); one still waiting for its slot is dropped by a stop. A failed repair asks
+   * for a pass, the safety net.
    */
   #repair(): void {
     if (!this.#started || this.#suspended) {
@@ -406,8 +408,10 @@ export class Reconciler {
       return;
     }
     const controller = new AbortController();
-    const run: Run = { requests: [], controller, started: true, unlink: [], done: Promise.resolve() };
+    const gate = this.#binding?.gate ?? this.#options.gate;
+    const run: Run = { requests: [], controller, started: !gate, unlink: [], done: Promise.resolve() };
     this.#current = run;
+    const notices = this.#notices.take();
     const host = {
       options: this.#options,
       memory: this.#memory,
@@ -417,7 +421,23 @@ export class Reconciler {
         this.#update(driftRepaired(this.#memory.stored.history ?? []));
       },
     };
-    run.done = repairDrift(host, this.#notices.take(), controller.signal).then(
+    const repair = async (): Promise<void> => {
+      let release = (): void => {};
+      if (gate) {
+        try {
+          release = await gate.acquire(controller.signal);
+        } catch {
+          return; // stopped while waiting for a slot: nothing was written
+        }
+        run.started = true;
+      }
+      try {
+        await repairDrift(host, notices, controller.signal);
+      } finally {
+        release();
+      }
+    };
+    run.done = repair().then(
       () => this.#afterRepair(false),
       () => this.#afterRepair(true),
     );
