@@ -30,6 +30,7 @@ import { deferredKeys, type PlanState, preparedOf } from './plan-state.js';
 import { mapAll, mapSettled } from './pool.js';
 import type { Prepared } from './prepare.js';
 import { applyRequest, deleteRequest } from './requests.js';
+import { takeOverOf } from './takeover.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -77,6 +78,7 @@ export async function applyPlan(
     }
     const results = await mapSettled(items, context.concurrency, async (object) => {
       const item = preparedOf(state, object);
+      if (object.action === 'update' && object.live) await takeOverFirst(context, item, object.live, signal);
       const response = await applyOne(context, item, state, signal);
       written.push({ ref: object.ref, digest: object.digest });
       // Only the first tier's answers are read (to wait for CRDs and Namespaces): later tiers keep
@@ -144,6 +146,28 @@ function applyFailure(
       ...(failures.length === 1 ? { location: locationOf(first.object.manifest, first.object.ref) } : {}),
     },
   );
+}
+
+/**
+ * Takes over what kubectl wrote to the live object (the `takeOver` option), with one JSON patch,
+ * right before its apply: the apply then removes the fields we came to own and do not declare.
+ */
+async function takeOverFirst(
+  context: TargetContext,
+  item: Prepared,
+  live: KubeObject,
+  signal: AbortSignal,
+): Promise<void> {
+  const takeOver = takeOverOf(context, item, live);
+  if (!takeOver) return;
+  await context.client.request({
+    method: 'PATCH',
+    path: resourcePath(item.info, item.ref.namespace, item.ref.name),
+    query: { fieldManager: context.fieldManager },
+    body: takeOver.patch,
+    contentType: 'application/json-patch+json',
+    signal,
+  });
 }
 
 /** Applies one object; refused as immutable and allowed to, deletes it, waits until gone, applies again. */

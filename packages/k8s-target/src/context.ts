@@ -7,6 +7,7 @@ import type { KubernetesTargetOptions, PropagationPolicy } from './options.js';
 import { ownerLabelValue } from './ownership.js';
 import type { ResolvedPrevention } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
+import { type ResolvedTakeOver, resolveTakeOver } from './takeover.js';
 
 /**
  * What every verb of the target works with: the client, the discovery cache and the options with
@@ -35,6 +36,8 @@ export interface TargetContext {
   readonly ignore: readonly IgnoreRule[];
   /** Drift prevention, when on. */
   readonly prevention: ResolvedPrevention | undefined;
+  /** What kubectl wrote that is taken over before an apply, when on. */
+  readonly takeOver: ResolvedTakeOver;
 }
 
 /** Resolves the options: defaults applied, a client built from the KubeConfig unless one is given. */
@@ -70,6 +73,7 @@ export function createContext(options: KubernetesTargetOptions): TargetContext {
     pollIntervalMs: options.pollIntervalMs ?? 200,
     clock: options.clock ?? systemClock,
     ignore: options.ignore ?? [],
+    takeOver: resolveTakeOver(options.takeOver),
     prevention: options.prevention
       ? { options: options.prevention === true ? {} : options.prevention, identity: undefined }
       : undefined,

@@ -106,5 +106,6 @@ export {
   type ShardValue,
 } from './shard-leases.js';
 export { ConfigMapStateStore, type ConfigMapStateStoreOptions, stateObjectName } from './state-store.js';
+export { type FieldManagerMatch, KUBECTL_TAKEOVER, type TakeOverOptions } from './takeover.js';
 export { KubernetesTarget } from './target.js';
 export type { WatchEvent, WatchStream } from './watch-stream.js';

@@ -32,7 +32,8 @@ export function ownedFields(object: KubeObject, fieldManager: string): JsonRecor
   return owned;
 }
 
-function mergeTrees(a: JsonRecord, b: JsonRecord): JsonRecord {
+/** Two `fieldsV1` trees joined: every field either owns. */
+export function mergeTrees(a: JsonRecord, b: JsonRecord): JsonRecord {
   const out: JsonRecord = { ...a };
   for (const [key, value] of Object.entries(b)) {
     const existing = out[key];

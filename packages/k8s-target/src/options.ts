@@ -5,6 +5,7 @@ import type { Impersonation, KubeClient } from './kube-client.js';
 import type { KubeEventOptions } from './kube-events.js';
 import type { PreventionOptions } from './prevention.js';
 import type { Restrictions } from './restrictions.js';
+import type { TakeOverOptions } from './takeover.js';
 import type { WatchStream } from './watch-stream.js';
 
 /** How deletes propagate to dependants (`Background` by default). */
@@ -62,6 +63,15 @@ export interface KubernetesTargetOptions {
    * that matches nothing is listed in the plan's `unusedIgnoreRules`. See the README's "Drift control".
    */
   readonly ignore?: readonly IgnoreRule[] | undefined;
+  /**
+   * Take over what `kubectl` wrote, as Flux does: before an object is applied, the `managedFields`
+   * entries of kubectl's managers (`kubectl-edit`, `kubectl-client-side-apply`, …) and
+   * `before-first-apply` become ours and kubectl's last-applied annotation goes, so the apply
+   * removes fields added by hand that the source does not declare. `true` takes Flux's defaults;
+   * objects with the `Merge` policy or touched by an ignore rule are left alone. Default off:
+   * fields nobody declared are then no drift.
+   */
+  readonly takeOver?: TakeOverOptions | boolean | undefined;
   /**
    * Revert hand edits and deletions within seconds (reconcilers using this target watch by
    * default): one watch per applied kind, see `watchDrift`. Default false.

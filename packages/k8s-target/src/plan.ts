@@ -20,6 +20,7 @@ import type { PlanMemory } from './plan-state.js';
 import { type Prepared, prepare } from './prepare.js';
 import { preventionManifests } from './prevention.js';
 import { readLive } from './read-live.js';
+import { takeOverChanges, takeOverOf } from './takeover.js';
 
 /**
  * Compares the desired set with the live objects and the inventory, in apply-tier order (file
@@ -64,6 +65,17 @@ export async function planSet(
       };
     }
     const changes = diffDesired(view.compared, current);
+    // What kubectl wrote, taken over (when on): an update whatever else it finds.
+    const takeOver = takeOverOf(context, item, current);
+    if (takeOver) {
+      return {
+        ...base,
+        action: 'update',
+        drifted: true,
+        changes: [...changes, ...takeOverChanges(context, view.compared, current, takeOver)],
+        live: current,
+      };
+    }
     if (changes.length === 0 && previous === item.digest) {
       return { ...base, action: 'unchanged', drifted: false, changes: [], live: liveSummary(current) };
     }
