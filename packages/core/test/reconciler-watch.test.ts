@@ -1,5 +1,5 @@
 import { OptionError, type ReconcilerEvents, Semaphore } from '@gitops-kit/core';
-import { FakeCluster, ManualClock } from '@gitops-kit/core/testing';
+import { FakeCluster, ManualClock, whileTimePasses } from '@gitops-kit/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   advanceAndIdle,
@@ -125,6 +125,23 @@ describe('Reconciler with watch: instant revert', () => {
     await advanceAndIdle(r.clock, r.reconciler, 0);
     expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
     expect(gate.active).toBe(0);
+
+    // A pass asked while a repair waits for its slot runs after the repair, and the schedule goes on.
+    const held = await gate.acquire(new AbortController().signal);
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand once more' };
+    });
+    await r.clock.advance(50);
+    await waitFor(() => gate.waiting === 1);
+    const fetches = r.source.fetchCount;
+    const asked = r.reconciler.reconcile();
+    held();
+    const result = await whileTimePasses(r.clock, asked);
+    expect(result.outcome).toBe('succeeded');
+    expect(r.source.fetchCount).toBe(fetches + 1);
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(r.reconciler.status.nextRunAt).toBeDefined();
 
     const again = await gate.acquire(new AbortController().signal);
     r.cluster.edit(cmRef('a'), (o) => {

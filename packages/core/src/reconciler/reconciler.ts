@@ -378,7 +378,14 @@ export class Reconciler {
     return new Promise((resolve) => {
       const request: Request = { kind, signal, resolve, ask };
       const current = this.#current;
-      if (current && !current.started && sameAsk(current.requests[0]?.ask ?? {}, ask)) {
+      // Joins a pass that has not begun; a drift repair waiting for its slot has no requests and
+      // is never joined: what is asked meanwhile runs as a pass after it.
+      if (
+        current &&
+        !current.started &&
+        current.requests.length > 0 &&
+        sameAsk(current.requests[0]?.ask ?? {}, ask)
+      ) {
         current.requests.push(request);
         current.unlink.push(this.#link(signal, current.controller));
       } else if (current) {
