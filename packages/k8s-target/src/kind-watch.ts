@@ -37,6 +37,44 @@ const BACKOFF_MS = { first: 250, max: 30_000 } as const;
 const WATCH_SECONDS = '300';
 const PAGE = '500';
 
+/** An ERROR event of a watch stream: its `Status` code, reason and message. */
+class WatchFailure extends Error {
+  constructor(
+    readonly statusCode: number | undefined,
+    readonly reason: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function watchFailure(status: unknown): WatchFailure {
+  const { code, reason, message, details } = (status ?? {}) as {
+    code?: unknown;
+    reason?: unknown;
+    message?: unknown;
+    details?: { causes?: { reason?: unknown }[] };
+  };
+  const causes = Array.isArray(details?.causes) ? details.causes.map((c) => c.reason) : [];
+  return new WatchFailure(
+    typeof code === 'number' ? code : undefined,
+    typeof reason === 'string' ? reason : causes.find((r): r is string => typeof r === 'string'),
+    typeof message === 'string' ? message : 'the watch reported an error',
+  );
+}
+
+/**
+ * Whether a failed watch must list again before the next one: the resourceVersion is too old
+ * (`410 Gone`, reason `Expired`) or newer than the server has (after an etcd restore: a 504 with
+ * cause `ResourceVersionTooLarge`).
+ */
+function mustRelist(error: unknown): boolean {
+  const { statusCode, reason } = error as { statusCode?: unknown; reason?: unknown };
+  return (
+    statusCode === 410 || reason === 'Expired' || reason === 'Gone' || reason === 'ResourceVersionTooLarge'
+  );
+}
+
 /** Watches one resource until `signal` aborts. */
 export class KindWatch {
   readonly #context: TargetContext;
@@ -67,18 +105,22 @@ export class KindWatch {
     while (!signal.aborted) {
       try {
         if (this.#resourceVersion === undefined) await this.#list(signal);
-        await this.#watch(signal);
-        backoff = BACKOFF_MS.first;
+        // A stream that ends with nothing in it (a proxy closing at once) is retried with backoff
+        // like a failure, not in a tight loop; one that delivered events starts afresh.
+        if ((await this.#watch(signal)) > 0) {
+          backoff = BACKOFF_MS.first;
+          continue;
+        }
       } catch (error) {
         if (signal.aborted) return;
-        if ((error as { statusCode?: unknown }).statusCode === 410) this.#gone();
-        try {
-          await sleep(this.#context.clock, backoff, signal);
-        } catch {
-          return;
-        }
-        backoff = Math.min(backoff * 2, BACKOFF_MS.max);
+        if (mustRelist(error)) this.#gone();
       }
+      try {
+        await sleep(this.#context.clock, backoff, signal);
+      } catch {
+        return;
+      }
+      backoff = Math.min(backoff * 2, BACKOFF_MS.max);
     }
   }
 
@@ -114,7 +156,8 @@ export class KindWatch {
     this.#listedOnce = true;
   }
 
-  async #watch(signal: AbortSignal): Promise<void> {
+  /** One watch request; resolves with the number of events it delivered, rejects on an ERROR event. */
+  async #watch(signal: AbortSignal): Promise<number> {
     const query: Record<string, string> = {
       labelSelector: this.#selector(),
       allowWatchBookmarks: 'true',
@@ -122,30 +165,34 @@ export class KindWatch {
       ...(this.#resourceVersion === undefined ? {} : { resourceVersion: this.#resourceVersion }),
     };
     this.#counters.watches++;
-    let gone = false;
+    let failure: WatchFailure | undefined;
+    let events = 0;
     await this.#stream(
       resourcePath(this.#info, undefined),
       query,
       (event) => {
-        if (this.#onEvent(event)) gone = true;
+        if (event.type === 'ERROR') failure ??= watchFailure(event.object);
+        else {
+          events++;
+          this.#onEvent(event);
+        }
       },
       signal,
     );
-    if (gone) this.#gone();
+    // The server ends the stream after an ERROR event: the catch above backs off (and lists
+    // again when the resourceVersion is too old or too new), as client-go's reflector does.
+    if (failure) throw failure;
+    return events;
   }
 
-  /** Handles one event; true when it says `410 Gone`. */
-  #onEvent(event: WatchEvent): boolean {
-    if (event.type === 'ERROR') {
-      return (event.object as { code?: unknown }).code === 410;
-    }
+  /** Handles one ADDED, MODIFIED, DELETED or BOOKMARK event. */
+  #onEvent(event: WatchEvent): void {
     const version = event.object?.metadata?.resourceVersion;
     if (typeof version === 'string') this.#resourceVersion = version;
     if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
       const apiVersion = this.#info.group ? `${this.#info.group}/${this.#info.version}` : this.#info.version;
       this.#listener.event(event.type, { ...event.object, apiVersion, kind: this.#info.kind });
     }
-    return false;
   }
 
   #selector(): string {

@@ -30,8 +30,17 @@ export type WatchStream = (
   signal: AbortSignal,
 ) => Promise<void>;
 
+/** The server's default watch length when a query sets no `timeoutSeconds` (its minimum is 30 min; be safe). */
+const DEFAULT_WATCH_SECONDS = 1800;
+/** How long past the server's timeout a silent stream is given before it counts as dead. */
+const IDLE_MARGIN_MS = 30_000;
+
 /** A {@link WatchStream} over `connection` (give it an agent of its own: a watch holds a socket). */
-export function connectionWatchStream(connection: Connection): WatchStream {
+export function connectionWatchStream(
+  connection: Connection,
+  options: { readonly idleMarginMs?: number } = {},
+): WatchStream {
+  const margin = options.idleMarginMs ?? IDLE_MARGIN_MS;
   return async (path, query, onEvent, signal) => {
     if (signal.aborted) return;
     const { send, options } = await connection('GET', `${path}${queryString({ ...query, watch: 'true' })}`, {
@@ -76,6 +85,11 @@ export function connectionWatchStream(connection: Connection): WatchStream {
         // The server or the network cut the stream: the watch starts again from its last version.
         res.on('close', () => settle());
       });
+      // A half-open connection (a node gone without a reset, a balancer dropping an idle flow)
+      // would otherwise stay silent for hours: past the server's own timeout and a margin with
+      // nothing arriving (bookmarks arrive on a healthy stream), the stream fails and is opened again.
+      const idleMs = Number(query.timeoutSeconds ?? DEFAULT_WATCH_SECONDS) * 1000 + margin;
+      req.setTimeout(idleMs, () => req.destroy(new Error(`watch ${path}: nothing arrived for ${idleMs} ms`)));
       req.on('error', settle);
       req.end();
     });

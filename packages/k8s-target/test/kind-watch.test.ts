@@ -72,4 +72,44 @@ describe('KindWatch', () => {
     expect(listed).toEqual(['web true', 'web false']);
     expect(counters).toEqual({ watches: 4, lists: 2, relists: 1 });
   });
+
+  it('backs off after an ERROR event or an empty stream instead of reopening at once, and relists when the version is too new', async () => {
+    const client = new KubeClient(async () => ({
+      statusCode: 200,
+      text: JSON.stringify({ metadata: { resourceVersion: '10' }, items: [] }),
+    }));
+    const context = createContext({ name: 'shop', client });
+    const at: number[] = [];
+    const started = Date.now();
+    const stream: WatchStream = async (_path, _query, onEvent) => {
+      at.push(Date.now() - started);
+      if (at.length === 1) {
+        // After an etcd restore: the version the watch resumes from is newer than the server's.
+        onEvent({
+          type: 'ERROR',
+          object: {
+            kind: 'Status',
+            code: 504,
+            message: 'Too large resource version',
+            details: { causes: [{ reason: 'ResourceVersionTooLarge' }] },
+          } as unknown as KubeObject,
+        });
+      } else if (at.length === 2) {
+        onEvent({
+          type: 'ERROR',
+          object: { kind: 'Status', code: 500, message: 'boom' } as unknown as KubeObject,
+        });
+      }
+      // Later attempts: the stream ends at once with nothing in it.
+    };
+    const counters: WatchCounters = { watches: 0, lists: 0, relists: 0 };
+    const watch = new KindWatch(context, info, stream, { event: () => {}, listed: () => {} }, counters);
+    await watch.run(AbortSignal.timeout(1_000));
+    // 250 ms, then 500 ms between attempts: four at most in a second, not thousands.
+    expect(at.length).toBeGreaterThanOrEqual(2);
+    expect(at.length).toBeLessThanOrEqual(4);
+    expect(at[1]).toBeGreaterThanOrEqual(200);
+    expect(counters.relists).toBe(1);
+    expect(counters.lists).toBe(2);
+  });
 });

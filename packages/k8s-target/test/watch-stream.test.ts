@@ -111,4 +111,22 @@ describe('connectionWatchStream', () => {
     await expect(open).resolves.toBeUndefined();
     expect(events).toHaveLength(1);
   });
+
+  it('fails a stream that stays silent past the server timeout and a margin (a half-open connection)', async () => {
+    const kubeConfig = await serve((_req, res) => {
+      res.writeHead(200);
+      res.write(event('ADDED', 'a', '1'));
+      // …and then nothing, as when the server is gone without a reset.
+    });
+    const stream = connectionWatchStream(kubeConnection(kubeConfig, {}), { idleMarginMs: 300 });
+    const started = Date.now();
+    const error = await stream(
+      '/api/v1/configmaps',
+      { timeoutSeconds: '0' },
+      () => undefined,
+      new AbortController().signal,
+    ).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/nothing arrived for 300 ms/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
