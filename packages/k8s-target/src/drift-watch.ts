@@ -4,6 +4,7 @@ import {
   type KubeObject,
   type ObjectRef,
   type RepairResult,
+  readHooks,
   refKey,
 } from '@gitops-kit/core';
 import { isRecord } from '@gitops-kit/core/internal';
@@ -65,11 +66,16 @@ export class DriftWatch {
    */
   applying(items: readonly Prepared[]): void {
     this.#applying++;
-    for (const item of items) this.#desired.set(refKey(item.ref), declaredOf(item));
+    // Hooks run once in their phase and are deleted by their policy (or a Job's TTL): bringing
+    // one back would run it again outside any sync.
+    for (const item of items) if (!isHook(item)) this.#desired.set(refKey(item.ref), declaredOf(item));
     this.#sync();
   }
 
-  /** Objects about to be deleted (pruned, or hooks by their policy): their deletion is no drift. */
+  /**
+   * Objects about to be deleted (pruned, or hooks by their policy), or that left the desired set (a
+   * plan's prune candidates, pruned or released with prune off): their changes are no drift.
+   */
   forget(refs: readonly ObjectRef[]): void {
     for (const ref of refs) this.#desired.delete(refKey(ref));
     this.#sync();
@@ -256,4 +262,16 @@ export function lastWriter(object: KubeObject, ours: string): string | undefined
     if (!newest || time >= newest.time) newest = { manager: entry.manager, time };
   }
   return newest?.manager;
+}
+
+/** Whether an object is an Argo CD or Helm hook (`Skip` is none: it is never applied). */
+function isHook(item: Prepared): boolean {
+  const annotations = item.body.metadata.annotations;
+  if (!annotations) return false;
+  try {
+    const hooks = readHooks(annotations, {});
+    return hooks.argo.length > 0 || hooks.helm.length > 0;
+  } catch {
+    return false; // a bad hook annotation fails the pass's lifecycle reading first
+  }
 }

@@ -188,15 +188,21 @@ export class KubernetesTarget implements Target {
    * namespace, when lists are per namespace), plus single reads for objects missing from them.
    */
   plan(manifests: readonly Manifest[], inventory: Inventory, options: PlanOptions): Promise<Plan> {
-    return scoped(options.signal, (signal) =>
-      planSet(this.#context, this.#plans, manifests, inventory, signal).catch((error: unknown) => {
-        throw typedReadError(
-          error,
-          signal,
-          (message) => new ApplyError(K8sErrorCodes.ReadFailed, message, { cause: error }),
-        );
-      }),
-    );
+    return scoped(options.signal, async (signal) => {
+      const plan = await planSet(this.#context, this.#plans, manifests, inventory, signal).catch(
+        (error: unknown) => {
+          throw typedReadError(
+            error,
+            signal,
+            (message) => new ApplyError(K8sErrorCodes.ReadFailed, message, { cause: error }),
+          );
+        },
+      );
+      // Objects that left the set are not watched any more, pruned or not (with prune off they
+      // are released, as Flux and Argo CD orphan them): a watch never reverts them.
+      this.#drift?.forget(plan.prune.map((entry) => entry.ref));
+      return plan;
+    });
   }
 
   /**

@@ -1,0 +1,53 @@
+import type { KubeObject } from '@gitops-kit/core';
+import { describe, expect, it } from 'vitest';
+import type { WatchStream } from '../src/watch-stream.js';
+import { configMap, scriptedTarget, sync } from './support/objects.js';
+
+/** What the drift watch holds itself responsible for, over a scripted apiserver. */
+
+/** A stream that stays open, silent, until the watch stops. */
+const silent: WatchStream = (_path, _query, _onEvent, signal) =>
+  new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+
+const call = () => ({ signal: AbortSignal.timeout(10_000) });
+const path = (name: string) => `/api/v1/namespaces/shop/configmaps/${name}`;
+
+function hook(name: string): KubeObject {
+  const object = configMap('shop', name, { run: 'once' });
+  object.metadata.annotations = {
+    'helm.sh/hook': 'pre-upgrade',
+    'helm.sh/hook-delete-policy': 'before-hook-creation',
+  };
+  return object;
+}
+
+describe('DriftWatch', () => {
+  it('never brings back a hook deleted after it ran, nor an object that left the set', async () => {
+    const { server, target } = scriptedTarget({ watchStream: silent });
+    const stop = target.watchDrift(() => {});
+    try {
+      const first = await sync(target, [
+        configMap('shop', 'kept'),
+        configMap('shop', 'dropped'),
+        hook('migrate'),
+      ]);
+      for (const name of ['kept', 'dropped', 'migrate']) server.remove(path(name));
+      const refs = first.plan.objects.map((o) => o.ref);
+
+      // The hook (deleted by its policy or a Job's TTL) is never re-created by the watch.
+      const repaired = await target.repair(refs, call());
+      expect(repaired.repaired.map((r) => r.name).sort()).toEqual(['dropped', 'kept']);
+
+      // `dropped` leaves the set; with prune off it is released, and a watch leaves it alone.
+      const second = await sync(target, [configMap('shop', 'kept')], first.inventory);
+      expect(second.plan.prune.map((e) => e.ref.name)).toContain('dropped');
+      server.remove(path('dropped'));
+      const after = await target.repair(refs, call());
+      expect(after.repaired.map((r) => r.name)).toEqual([]);
+      expect(server.get(path('dropped'))).toBeUndefined();
+    } finally {
+      stop();
+      target.close();
+    }
+  });
+});
