@@ -156,6 +156,31 @@ describe('Reconciler with watch: instant revert', () => {
     expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'hand again' });
   });
 
+  it('on a target shared by two reconcilers, only the owner of a drifted object answers it', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster({ clock, watch: true });
+    const a = rig({ 'a.yaml': configMap('a') }, { name: 'a', interval: 600_000 }, { clock, cluster });
+    const b = rig({ 'b.yaml': configMap('b') }, { name: 'b', interval: 600_000 }, { clock, cluster });
+    const drifted: string[] = [];
+    a.reconciler.on('drifted', () => drifted.push('a'));
+    b.reconciler.on('drifted', () => drifted.push('b'));
+    a.reconciler.start();
+    b.reconciler.start();
+    await advanceAndIdle(clock, a.reconciler, 0);
+    await advanceAndIdle(clock, b.reconciler, 0);
+    const historyOfA = a.reconciler.status.history.length;
+    cluster.edit(cmRef('b'), (o) => {
+      o.data = { key: 'hand' };
+    });
+    await advanceAndIdle(clock, b.reconciler, 50);
+    await advanceAndIdle(clock, a.reconciler, 0);
+    expect(cluster.get(cmRef('b'))?.data).toEqual({ key: 'v1' });
+    expect(drifted).toEqual(['b']);
+    expect(a.reconciler.status.history).toHaveLength(historyOfA);
+    await a.reconciler.stop();
+    await b.reconciler.stop();
+  });
+
   it('refuses watch with a target that cannot watch', () => {
     const target = { ...new FakeCluster(), name: 'plain' } as unknown as FakeCluster;
     expect(() => rig({}, { watch: true, target: { ...target, watchDrift: undefined } as never })).toThrow(

@@ -1,6 +1,6 @@
 import { ErrorCodes, type GitOpsError, ReconcileError, toGitOpsError } from '../errors.js';
 import type { PlanSummary } from '../plan.js';
-import type { ObjectRef } from '../refs.js';
+import { type ObjectRef, refKey } from '../refs.js';
 import { boundMessage } from '../summary.js';
 import type {
   Artifact,
@@ -311,7 +311,13 @@ export class Reconciler {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    if (this.#options.watch) this.#unwatch ??= this.#options.target.watchDrift?.((n) => this.#notices.add(n));
+    if (this.#options.watch) {
+      // A target shared by several reconcilers tells each of them every notice: each answers only
+      // those about objects its own inventory holds.
+      this.#unwatch ??= this.#options.target.watchDrift?.((notice) => {
+        if (this.#owns(notice.ref)) this.#notices.add(notice);
+      });
+    }
     if (!this.#suspended) void this.#request('scheduled', undefined, {});
   }
 
@@ -337,6 +343,12 @@ export class Reconciler {
       current.controller.abort(new ReconcileError(ErrorCodes.Aborted, `Reconciler ${this.name} was stopped`));
     }
     await current.done;
+  }
+
+  /** Whether the stored inventory holds `ref` (what a drift notice must be about to be answered). */
+  #owns(ref: ObjectRef): boolean {
+    const key = refKey(ref);
+    return this.#memory.stored.inventory.entries.some((entry) => refKey(entry.ref) === key);
   }
 
   /** Stops scheduled and triggered passes until {@link resume}; explicit {@link reconcile} calls still run. */
