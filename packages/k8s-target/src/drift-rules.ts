@@ -59,7 +59,12 @@ export function applyBody(
   live: KubeObject | undefined,
   view: DriftView,
 ): KubeObject {
-  if (!live || view.ignored.desired.length === 0) return item.body;
+  if (!live) return item.body;
+  // `Replace=true` sends a PUT, which removes whatever the body leaves out, owner or not: every
+  // ignored field is sent at its live value (as Argo CD's RespectIgnoreDifferences does), those
+  // of ignored managers included.
+  if (item.writeOptions?.replace) return replaceBody(item.body, live, view);
+  if (view.ignored.desired.length === 0) return item.body;
   let body = withoutPointers(item.body, view.ignored.desired);
   for (const pointer of view.ignored.desired) {
     // Only a pointer that reads the same on both sides is pinned (list items may sit elsewhere live).
@@ -67,6 +72,25 @@ export function applyBody(
     const value = valueAt(live, pointer);
     if (value === undefined || !soleOwner(live, pointer, context.fieldManager)) continue;
     body = withValueAt(body, pointer, value);
+  }
+  return body;
+}
+
+/**
+ * A replace body: the desired object with the live value at every ignored pointer. A pointer
+ * through a list index is pinned only where it reads the same on both sides (the item may sit
+ * elsewhere live).
+ */
+function replaceBody(desired: KubeObject, live: KubeObject, view: DriftView): KubeObject {
+  const pointers = new Set([...view.ignored.desired, ...view.ignored.live]);
+  if (pointers.size === 0) return desired;
+  let body = desired;
+  for (const pointer of pointers) {
+    const throughList = splitPointer(pointer).some((segment) => /^\d+$/.test(segment));
+    if (throughList && !(view.ignored.desired.includes(pointer) && view.ignored.live.includes(pointer)))
+      continue;
+    const value = valueAt(live, pointer);
+    body = value === undefined ? withoutPointers(body, [pointer]) : withValueAt(body, pointer, value);
   }
   return body;
 }

@@ -69,6 +69,21 @@ describe('drift rules: what the apply sends', () => {
     expect(applyBody(ignoreReplicas, item, current, view).spec).toHaveProperty('replicas', 5);
   });
 
+  it('a Replace=true object sends every ignored field at its live value: a PUT removes what it leaves out', () => {
+    const replaced = {
+      ...prepared(desired),
+      writeOptions: { replace: true, validate: true, skipDryRunOnMissingResource: false },
+    } as Prepared;
+    const current = live([ours, hpa], 7);
+    const byPath = applyBody(ignoreReplicas, replaced, current, driftView(ignoreReplicas, replaced, current));
+    expect(byPath.spec).toHaveProperty('replicas', 7);
+    // Fields of an ignored manager the source does not declare at all are kept too.
+    const undeclared = { ...replaced, body: { ...desired, spec: { paused: false } } } as Prepared;
+    const byManager = context({ ignore: [{ managers: ['hpa'] }] });
+    const view = driftView(byManager, undeclared, current);
+    expect(applyBody(byManager, undeclared, current, view).spec).toEqual({ paused: false, replicas: 7 });
+  });
+
   it('the body sent for a live object remembers the declared one (a repair that creates starts from it)', () => {
     const item = prepared(desired);
     const sent = withApplyBody(ignoreReplicas, item, live([ours, hpa], 7));
