@@ -155,10 +155,10 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
       wait: true,
       rollback: true,
       healthPollInterval: 200,
-      healthTimeout: 30_000,
+      healthTimeout: 45_000, // a loaded 2-core machine once needed more than 30 s
     });
     const healthy = await reconciler.reconcile();
-    expect(healthy.outcome).toBe('succeeded');
+    expect(healthy.outcome, healthy.message).toBe('succeeded');
     expect(healthy.health).toBe('Current');
     const [good] = await replicaSets(client, ns);
     expect(good?.image).toBe('nginx:1.27');
@@ -180,7 +180,7 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
       unhealthy.push(e.message);
     });
     const result = await reconciler.reconcile();
-    expect(result.outcome).toBe('rolledBack');
+    expect(result.outcome, result.message).toBe('rolledBack');
     expect(result.appliedRevision).toBe(healthy.revision);
     expect(unhealthy.join('\n')).toMatch(/Deployment .*web/);
     expect(unhealthy.join('\n')).toMatch(/ProgressDeadlineExceeded|progress deadline/i);
