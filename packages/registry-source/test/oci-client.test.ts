@@ -54,6 +54,7 @@ describe('parseReference', () => {
       tag: '1.27',
     });
     expect(parseReference('localhost/app')).toMatchObject({ registry: 'localhost', repository: 'app' });
+    expect(parseReference(`nginx@${digest}`)).toMatchObject({ repository: 'library/nginx', digest });
   });
 
   it('refuses what is not a reference, with a typed error', () => {
@@ -69,6 +70,42 @@ describe('parseReference', () => {
         parseReference(bad);
       } catch (error) {
         expect((error as RegistryError).code).toBe(RegistryErrorCodes.InvalidReference);
+      }
+    }
+  });
+
+  it('never quotes credentials written into the reference, in the message, the reference or any cause', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const cases = [
+      ['oci://robot:Sup3rSecret@registry.test/team/app:v1', 'oci://registry.test/team/app:v1'],
+      ['robot:Sup3rSecret@registry.test:5000/team/app', 'registry.test:5000/team/app'],
+      [`oci://robot:Sup3rSecret@registry.test/team/app@${digest}`, `oci://registry.test/team/app@${digest}`],
+      // Raw `@` and `/` in a password, no repository, another scheme: still never quoted.
+      ['oci://robot:Sup3r@Secret@registry.test/team/app', 'oci://registry.test/team/app'],
+      ['oci://robot:Sup3r/Secret@registry.test/team/app', 'oci://registry.test/team/app'],
+      ['oci://robot:Sup3rSecret@registry.test', 'oci://registry.test'],
+      ['oci://robot:Sup3rSecret@registry.test:5000', 'oci://registry.test:5000'],
+      ['https://robot:Sup3rSecret@registry.test/team/app', 'https://registry.test/team/app'],
+    ] as const;
+    for (const [input, shown] of cases) {
+      let error: unknown;
+      try {
+        parseReference(input);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error, input).toBeInstanceOf(RegistryError);
+      const registryError = error as RegistryError;
+      expect(registryError.code).toBe(RegistryErrorCodes.InvalidReference);
+      expect(registryError.reference).toBe(shown);
+      expect(registryError.message).toContain(JSON.stringify(shown));
+      const texts: string[] = [JSON.stringify(registryError), String(registryError.stack)];
+      for (let cause: unknown = registryError; cause instanceof Error; cause = cause.cause) {
+        texts.push(cause.message, JSON.stringify(cause));
+      }
+      for (const text of texts) {
+        expect(text, input).not.toContain('Sup3r');
+        expect(text, input).not.toContain('Secret');
       }
     }
   });

@@ -143,8 +143,9 @@ export class HelmChartSource implements Source {
     this.#limits = resolveArtifactLimits(options.limits, DEFAULT_LIMITS).limits;
     if (isOci) {
       try {
+        // The credentials of the URL are in `settings.auth`; the reference must not hold them.
         this.#oci = new OciChartRepository(
-          url,
+          stripCredentials(url),
           chart,
           {
             credentials: settings.auth,
@@ -299,9 +300,14 @@ function credentialsOf(url: string): RepositoryAuth | undefined {
   }
 }
 
+/** The URL without user name and password. Never throws: the error of `new URL` would quote the input. */
 function stripCredentials(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.toString();
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+  }
 }
