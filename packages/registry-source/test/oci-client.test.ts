@@ -1,6 +1,9 @@
+import { Redactor } from '@gitops-kit/core';
 import {
+  type FetchLike,
   parseChallenges,
   parseReference,
+  RegistryAuth,
   RegistryClient,
   RegistryError,
   RegistryErrorCodes,
@@ -232,6 +235,59 @@ describe('RegistryClient', () => {
     expect(error.code).toBe(RegistryErrorCodes.AuthFailed);
     expect(error.message).toContain('https://auth.test/token');
     expect(error.message).not.toContain('nope-secret');
+  });
+
+  it('a token service that is down or sheds load is unreachable, not an auth failure; its body is read up to a cap', async () => {
+    const credentials = { username: 'u', password: 'tok-s3cret' };
+    const challenge = [
+      { scheme: 'bearer', params: { realm: 'https://auth.test/token', service: 'registry.test' } },
+    ];
+    const answer = (fetch: FetchLike): Promise<boolean> =>
+      new RegistryAuth({ credentials, fetch, redactor: new Redactor([credentials.password]) }).answer(
+        'registry.test',
+        'repository:team/app:pull',
+        challenge,
+        undefined,
+        { reference: 'registry.test/team/app:v1' },
+      );
+    for (const status of [500, 502, 503, 429]) {
+      const error = await registryError(
+        answer(async () => new Response('{"errors":[{"message":"try later"}]}', { status })),
+      );
+      expect(error.code, String(status)).toBe(RegistryErrorCodes.Unreachable);
+      expect(error.status).toBe(status);
+      expect(error.message).toContain('https://auth.test/token');
+      expect(JSON.stringify(error)).not.toContain('tok-s3cret');
+    }
+    // Refused credentials stay an auth failure.
+    const refused = await registryError(answer(async () => new Response('', { status: 401 })));
+    expect(refused.code).toBe(RegistryErrorCodes.AuthFailed);
+
+    // An endless body: reading stops just past the cap instead of buffering it all.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    const huge = await registryError(answer(async () => new Response(endless, { status: 200 })));
+    expect(huge.code).toBe(RegistryErrorCodes.TooLarge);
+    expect(pulled).toBeLessThan(1024 * 1024);
+    const announced = await registryError(
+      answer(
+        async () =>
+          new Response('{"token":"t"}', {
+            status: 200,
+            headers: { 'content-length': String(64 * 1024 * 1024) },
+          }),
+      ),
+    );
+    expect(announced.code).toBe(RegistryErrorCodes.TooLarge);
+    // An ordinary answer still gives its token.
+    expect(
+      await answer(async () => new Response('{"token":"fresh","expires_in":300}', { status: 200 })),
+    ).toBe(true);
   });
 
   it('verifies a manifest fetched by tag against the announced digest, and by digest against the digest', async () => {
