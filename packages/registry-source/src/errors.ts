@@ -18,7 +18,7 @@ export const RegistryErrorCodes = {
   NoMatchingTag: 'SOURCE_OCI_NO_MATCHING_TAG',
   /** Downloaded bytes do not hash to the digest they were asked for or announced with. */
   DigestMismatch: 'SOURCE_OCI_DIGEST_MISMATCH',
-  /** A manifest, blob or tag list is larger than the limit set for it. */
+  /** A manifest, blob or tag list is larger than the limit set for it (or a token service's answer than 256 KiB). */
   TooLarge: 'SOURCE_OCI_TOO_LARGE',
   /** The registry answered with something the distribution spec does not allow (bad JSON, status, media type). */
   BadResponse: 'SOURCE_OCI_BAD_RESPONSE',

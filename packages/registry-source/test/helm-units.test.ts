@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { chartFiles } from '../src/helm/chart-archive.js';
+import { repositoryFor } from '../src/helm/dependency-resolver.js';
 import { lockDigest } from '../src/helm/lock-digest.js';
 import { archiveUrl, IndexProblem, parseRepositoryIndex } from '../src/helm/repository-index.js';
 import { isExactVersion, isValidConstraint, selectVersion, toRange } from '../src/helm/versions.js';
@@ -164,5 +165,46 @@ describe('chart archives', () => {
       /unusable/,
     );
     await expect(chartFiles(Buffer.from('not gzip'), LIMITS)).rejects.toThrow(/unusable/);
+  });
+});
+
+describe('dependency repository credentials', () => {
+  const repositories = [
+    { url: 'https://charts.example.com', auth: { token: 'example-token' } },
+    { url: 'https://charts.example.com/team/', auth: { token: 'team-token' } },
+    { url: 'oci://Registry.Example.com:5000/charts', auth: { token: 'oci-token' } },
+  ];
+  const tokenFor = (url: string): string | undefined => {
+    const auth = repositoryFor(repositories, url)?.auth;
+    return auth && 'token' in auth ? auth.token : undefined;
+  };
+
+  it('go to the same scheme, host and port, on a path at or below the configured one', () => {
+    expect(tokenFor('https://charts.example.com')).toBe('example-token');
+    expect(tokenFor('https://charts.example.com/')).toBe('example-token');
+    expect(tokenFor('https://charts.example.com/stable/')).toBe('example-token');
+    expect(tokenFor('https://CHARTS.example.com:443/stable')).toBe('example-token');
+    // The longest matching path wins, trailing slashes or not.
+    expect(tokenFor('https://charts.example.com/team')).toBe('team-token');
+    expect(tokenFor('https://charts.example.com/team/apps')).toBe('team-token');
+    expect(tokenFor('oci://registry.example.com:5000/charts/')).toBe('oci-token');
+    expect(tokenFor('oci://registry.example.com:5000/charts/sub')).toBe('oci-token');
+  });
+
+  it('never go to a host, port or path that only starts with the same characters', () => {
+    for (const url of [
+      'https://charts.example.com.attacker.io/',
+      'https://charts.example.com.attacker.io/team/',
+      'https://charts.example.com@attacker.io/',
+      'https://charts.example.com:8443/',
+      'http://charts.example.com/',
+      'oci://registry.example.com:50000/charts',
+      'oci://registry.example.com:5000/charts-evil',
+      'oci://registry.example.com:5000/',
+      'https://charts.example.com/teamevil/',
+    ]) {
+      // `/teamevil` is below `https://charts.example.com`, so it gets that repository's token, not the team's.
+      expect(tokenFor(url), url).toBe(url.endsWith('/teamevil/') ? 'example-token' : undefined);
+    }
   });
 });

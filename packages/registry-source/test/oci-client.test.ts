@@ -1,6 +1,9 @@
+import { Redactor } from '@gitops-kit/core';
 import {
+  type FetchLike,
   parseChallenges,
   parseReference,
+  RegistryAuth,
   RegistryClient,
   RegistryError,
   RegistryErrorCodes,
@@ -54,6 +57,7 @@ describe('parseReference', () => {
       tag: '1.27',
     });
     expect(parseReference('localhost/app')).toMatchObject({ registry: 'localhost', repository: 'app' });
+    expect(parseReference(`nginx@${digest}`)).toMatchObject({ repository: 'library/nginx', digest });
   });
 
   it('refuses what is not a reference, with a typed error', () => {
@@ -69,6 +73,42 @@ describe('parseReference', () => {
         parseReference(bad);
       } catch (error) {
         expect((error as RegistryError).code).toBe(RegistryErrorCodes.InvalidReference);
+      }
+    }
+  });
+
+  it('never quotes credentials written into the reference, in the message, the reference or any cause', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const cases = [
+      ['oci://robot:Sup3rSecret@registry.test/team/app:v1', 'oci://registry.test/team/app:v1'],
+      ['robot:Sup3rSecret@registry.test:5000/team/app', 'registry.test:5000/team/app'],
+      [`oci://robot:Sup3rSecret@registry.test/team/app@${digest}`, `oci://registry.test/team/app@${digest}`],
+      // Raw `@` and `/` in a password, no repository, another scheme: still never quoted.
+      ['oci://robot:Sup3r@Secret@registry.test/team/app', 'oci://registry.test/team/app'],
+      ['oci://robot:Sup3r/Secret@registry.test/team/app', 'oci://registry.test/team/app'],
+      ['oci://robot:Sup3rSecret@registry.test', 'oci://registry.test'],
+      ['oci://robot:Sup3rSecret@registry.test:5000', 'oci://registry.test:5000'],
+      ['https://robot:Sup3rSecret@registry.test/team/app', 'https://registry.test/team/app'],
+    ] as const;
+    for (const [input, shown] of cases) {
+      let error: unknown;
+      try {
+        parseReference(input);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error, input).toBeInstanceOf(RegistryError);
+      const registryError = error as RegistryError;
+      expect(registryError.code).toBe(RegistryErrorCodes.InvalidReference);
+      expect(registryError.reference).toBe(shown);
+      expect(registryError.message).toContain(JSON.stringify(shown));
+      const texts: string[] = [JSON.stringify(registryError), String(registryError.stack)];
+      for (let cause: unknown = registryError; cause instanceof Error; cause = cause.cause) {
+        texts.push(cause.message, JSON.stringify(cause));
+      }
+      for (const text of texts) {
+        expect(text, input).not.toContain('Sup3r');
+        expect(text, input).not.toContain('Secret');
       }
     }
   });
@@ -195,6 +235,59 @@ describe('RegistryClient', () => {
     expect(error.code).toBe(RegistryErrorCodes.AuthFailed);
     expect(error.message).toContain('https://auth.test/token');
     expect(error.message).not.toContain('nope-secret');
+  });
+
+  it('a token service that is down or sheds load is unreachable, not an auth failure; its body is read up to a cap', async () => {
+    const credentials = { username: 'u', password: 'tok-s3cret' };
+    const challenge = [
+      { scheme: 'bearer', params: { realm: 'https://auth.test/token', service: 'registry.test' } },
+    ];
+    const answer = (fetch: FetchLike): Promise<boolean> =>
+      new RegistryAuth({ credentials, fetch, redactor: new Redactor([credentials.password]) }).answer(
+        'registry.test',
+        'repository:team/app:pull',
+        challenge,
+        undefined,
+        { reference: 'registry.test/team/app:v1' },
+      );
+    for (const status of [500, 502, 503, 429]) {
+      const error = await registryError(
+        answer(async () => new Response('{"errors":[{"message":"try later"}]}', { status })),
+      );
+      expect(error.code, String(status)).toBe(RegistryErrorCodes.Unreachable);
+      expect(error.status).toBe(status);
+      expect(error.message).toContain('https://auth.test/token');
+      expect(JSON.stringify(error)).not.toContain('tok-s3cret');
+    }
+    // Refused credentials stay an auth failure.
+    const refused = await registryError(answer(async () => new Response('', { status: 401 })));
+    expect(refused.code).toBe(RegistryErrorCodes.AuthFailed);
+
+    // An endless body: reading stops just past the cap instead of buffering it all.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+    });
+    const huge = await registryError(answer(async () => new Response(endless, { status: 200 })));
+    expect(huge.code).toBe(RegistryErrorCodes.TooLarge);
+    expect(pulled).toBeLessThan(1024 * 1024);
+    const announced = await registryError(
+      answer(
+        async () =>
+          new Response('{"token":"t"}', {
+            status: 200,
+            headers: { 'content-length': String(64 * 1024 * 1024) },
+          }),
+      ),
+    );
+    expect(announced.code).toBe(RegistryErrorCodes.TooLarge);
+    // An ordinary answer still gives its token.
+    expect(
+      await answer(async () => new Response('{"token":"fresh","expires_in":300}', { status: 200 })),
+    ).toBe(true);
   });
 
   it('verifies a manifest fetched by tag against the announced digest, and by digest against the digest', async () => {

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ArtifactStore } from '@gitops-kit/core';
 import {
   OCISource,
   type OCISourceOptions,
@@ -124,6 +125,52 @@ describe('OCISource', () => {
     const restarted = await source({ ref: { tag: 'v1' } }).fetch({ signal });
     expect(restarted.dir).toBe(first.dir);
     expect(registry.count()).toBe(1);
+  });
+
+  it("sources of other tags sharing a folder never delete each other's current artifact", async () => {
+    push('staging', { 'env.yaml': 'staging 0\n' });
+    push('prod', { 'env.yaml': 'prod\n' });
+    const staging = source({ ref: { tag: 'staging' }, keepArtifacts: 1 });
+    const prod = source({ ref: { tag: 'prod' }, keepArtifacts: 1 });
+    const prodArtifact = await prod.fetch({ signal });
+    let previous = await staging.fetch({ signal });
+    for (let i = 1; i <= 3; i++) {
+      push('staging', { 'env.yaml': `staging ${i}\n` });
+      const next = await staging.fetch({ signal, previous });
+      // Garbage collection of its own: with keepArtifacts 1 the replaced staging artifact goes.
+      await expect(readdir(previous.dir)).rejects.toThrow();
+      previous = next;
+      expect(await readFile(join(prodArtifact.dir, 'env.yaml'), 'utf8')).toBe('prod\n');
+    }
+    // And the other way round.
+    push('prod', { 'env.yaml': 'prod 2\n' });
+    const prodNext = await prod.fetch({ signal, previous: prodArtifact });
+    expect(await readFile(join(prodNext.dir, 'env.yaml'), 'utf8')).toBe('prod 2\n');
+    expect(await readFile(join(previous.dir, 'env.yaml'), 'utf8')).toBe('staging 3\n');
+    // A restarted prod source still finds its artifact: one HEAD, no download.
+    registry.reset();
+    expect((await source({ ref: { tag: 'prod' } }).fetch({ signal })).dir).toBe(prodNext.dir);
+    expect(registry.count()).toBe(1);
+  });
+
+  it('collects artifacts named as earlier versions named them (no owner), which nobody serves any more', async () => {
+    const legacy = 'a'.repeat(40);
+    const store = new ArtifactStore({ root: join(dir, 'artifacts') });
+    await store.write([{ path: 'old.yaml', content: 'old\n' }], { name: legacy, revision: 'v0@sha256:old' });
+    push('v1', { 'a.yaml': 'a: 1\n' });
+    await source({ ref: { tag: 'v1' }, keepArtifacts: 1 }).fetch({ signal });
+    expect(await store.get(legacy)).toBeUndefined();
+  });
+
+  it('gives sources of other refs or layer selectors other default folders', () => {
+    const folder = (options: Partial<OCISourceOptions>): string =>
+      new OCISource({ url: `oci://${registry.host}/${REPO}`, fetch: registry.fetch, ...options }).cacheDir;
+    const staging = folder({ ref: { tag: 'staging' } });
+    expect(folder({ ref: { tag: 'staging' } })).toBe(staging);
+    expect(folder({ url: `oci://${registry.host}/${REPO}:staging` })).toBe(staging);
+    expect(folder({ ref: { tag: 'prod' } })).not.toBe(staging);
+    expect(folder({ ref: { semver: '^1' } })).not.toBe(staging);
+    expect(folder({ ref: { tag: 'staging' }, layerSelector: { operation: 'copy' } })).not.toBe(staging);
   });
 
   it('a layer whose bytes do not match its digest is a typed error, and no artifact is made', async () => {

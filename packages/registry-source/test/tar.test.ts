@@ -76,6 +76,20 @@ describe('readTarGz', () => {
     expect(error.message).toContain('limits.maxTotalBytes');
   });
 
+  it('drops what follows the end of the archive: record padding is read, a trailing gzip bomb refused', async () => {
+    const tar = gunzipSync(tarGz({ 'a.yaml': 'a: 1\n' }));
+    // GNU tar pads the archive to its 10 KiB record size.
+    const padded = Buffer.concat([tar, Buffer.alloc(10240 - (tar.length % 10240))]);
+    const contents = await read(gzipSync(padded));
+    expect(contents.files.map((f) => [f.path, f.content.toString()])).toEqual([['a.yaml', 'a: 1\n']]);
+    // 5 MiB of zeros after the end block: a few KiB compressed, and not counted as file bytes.
+    const bomb = gzipSync(Buffer.concat([tar, Buffer.alloc(5 * 1024 * 1024)]));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const error = await registryError(read(bomb));
+    expect(error.code).toBe(RegistryErrorCodes.BadArchive);
+    expect(error.message).toContain('follow the end of the archive');
+  });
+
   it('a damaged or truncated archive is a typed error', async () => {
     const good = tarGz({ a: 'x' });
     expect((await registryError(read(good.subarray(0, good.length - 10)))).code).toBe(

@@ -22,6 +22,12 @@ export interface ArchiveContents {
 }
 
 const BLOCK = 512;
+/**
+ * Bytes allowed after the end-of-archive block: tar pads to its record size (10 KiB by default), so
+ * 1 MiB is far more than any writer adds, and a gzip bomb appended there stops early instead of
+ * being decompressed to the end.
+ */
+const MAX_TRAILING_BYTES = 1024 * 1024;
 
 function problem(what: string, why: string): RegistryError {
   return new RegistryError(RegistryErrorCodes.BadArchive, `${what}: ${why}`);
@@ -102,6 +108,13 @@ export async function readTarGz(
     | undefined;
   let padding = 0;
   let ended = false;
+  // Bytes read after the end-of-archive block: counted and dropped, never buffered.
+  let trailing = 0;
+  const afterEnd = (bytes: number): void => {
+    trailing += bytes;
+    if (trailing > MAX_TRAILING_BYTES)
+      throw problem(what, `more than ${MAX_TRAILING_BYTES} bytes follow the end of the archive`);
+  };
 
   const finish = (current: NonNullable<typeof entry>): void => {
     const data = Buffer.concat(current.chunks);
@@ -143,6 +156,10 @@ export async function readTarGz(
   input.pipe(gunzip);
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      if (ended) {
+        afterEnd(chunk.length);
+        continue;
+      }
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       while (!ended) {
         if (padding > 0) {
@@ -170,6 +187,8 @@ export async function readTarGz(
         pending = pending.subarray(BLOCK);
         if (header.every((b) => b === 0)) {
           ended = true;
+          afterEnd(pending.length);
+          pending = Buffer.alloc(0);
           break;
         }
         let sum = 0;
@@ -201,7 +220,8 @@ export async function readTarGz(
         }
         entry = { type, name, size, mode: octal(header, 100, 8, what), chunks: [], left: size };
       }
-      // After the end-of-archive blocks the rest is read and dropped, so the source ends normally.
+      // After the end-of-archive block the rest is read (up to MAX_TRAILING_BYTES) and dropped, so
+      // the source ends normally.
     }
   } catch (error) {
     if (error instanceof RegistryError) throw error;

@@ -23,7 +23,10 @@ import { OciChartRepository } from './oci-chart.js';
 import { parseRepositoryIndex, type RepositoryIndex } from './repository-index.js';
 import { isExactVersion } from './versions.js';
 
-/** Credentials and trust for the repositories whose URL starts with `url`. */
+/**
+ * Credentials and trust for the repository at `url` and those below it: same scheme, host and
+ * port, and a path that is `url`'s or continues it after a `/`.
+ */
 export interface DependencyRepository {
   /** A repository URL or a prefix of several (`https://charts.example.com/`, `oci://registry.example.com/charts`). */
   readonly url: string;
@@ -39,6 +42,42 @@ export interface DependencyRepository {
   readonly plainHttp?: boolean | undefined;
 }
 
+/** Scheme and host (with port) of a URL, and its path without trailing slashes; undefined for what is no URL. */
+function urlParts(url: string): { origin: string; path: string } | undefined {
+  try {
+    const parsed = new URL(url);
+    // `new URL` keeps the host of a non-special scheme (`oci://`) as written; hosts compare without case.
+    return {
+      origin: `${parsed.protocol}//${parsed.host.toLowerCase()}`,
+      path: parsed.pathname.replace(/\/+$/, ''),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The configured repository whose credentials a dependency's repository URL gets: same scheme,
+ * host and port, and a path on a `/` boundary, the longest such path winning. A plain string prefix
+ * would hand `https://charts.example.com`'s credentials to `https://charts.example.com.evil.io/`.
+ * Internal; exported for tests.
+ */
+export function repositoryFor<R extends { readonly url: string }>(
+  repositories: readonly R[],
+  url: string,
+): R | undefined {
+  const target = urlParts(url);
+  if (!target) return undefined;
+  let best: { repository: R; length: number } | undefined;
+  for (const repository of repositories) {
+    const prefix = urlParts(repository.url);
+    if (!prefix || prefix.origin !== target.origin) continue;
+    if (target.path !== prefix.path && !target.path.startsWith(`${prefix.path}/`)) continue;
+    if (!best || prefix.path.length > best.length) best = { repository, length: prefix.path.length };
+  }
+  return best?.repository;
+}
+
 /** What one dependency chart archive may hold. */
 const OCI_LIMITS = { maxFiles: 5_000, maxFileBytes: 16 * 1024 * 1024, maxTotalBytes: 64 * 1024 * 1024 };
 
@@ -46,7 +85,7 @@ const OCI_LIMITS = { maxFiles: 5_000, maxFileBytes: 16 * 1024 * 1024, maxTotalBy
 export interface HelmDependencyResolverOptions {
   /** The cache folder (archives by digest, shared by every chart); default under the OS temporary directory. */
   readonly cacheDir?: string | undefined;
-  /** Credentials, CA and names of repositories, matched by the longest URL prefix. */
+  /** Credentials, CA and names of repositories; a dependency gets the one with the longest matching path (see {@link DependencyRepository}). */
   readonly repositories?: readonly DependencyRepository[] | undefined;
   /** Per-request timeout (default 30 s). */
   readonly requestTimeoutMs?: number | undefined;
@@ -145,7 +184,7 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
   }
 
   #settingsFor(url: string): DependencyRepository | undefined {
-    return this.#repositories.find((r) => url.startsWith(r.url) || `${url}/`.startsWith(r.url));
+    return repositoryFor(this.#repositories, url);
   }
 
   async #one(

@@ -41,7 +41,11 @@ export interface HelmChartSourceOptions {
   readonly ca?: string | Buffer | undefined;
   /** Per-request timeout (default 30 s). */
   readonly requestTimeoutMs?: number | undefined;
-  /** Where artifacts are kept across restarts; default a folder under the OS temporary directory named after URL and chart. */
+  /**
+   * Where artifacts are kept across restarts; default a folder under the OS temporary directory
+   * named after URL, chart, version and limits. Sources of other charts or versions may share one:
+   * each collects only its own artifacts.
+   */
   readonly cacheDir?: string | undefined;
   /** Artifacts kept on disk, the current one included (default 2). */
   readonly keepArtifacts?: number | undefined;
@@ -64,11 +68,14 @@ const DEFAULT_LIMITS: ResolvedArtifactLimits = {
   maxTotalBytes: 64 * 1024 * 1024,
 };
 
-/** A folder name for a chart version and digest. */
-function artifactName(chart: string, version: string, digest: string): string {
+/** A folder name for a chart version and digest, ending with `-<owner>` (see {@link HelmChartSource}). */
+function artifactName(chart: string, version: string, digest: string, owner: string): string {
   const safe = `${chart}-${version}`.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '');
-  return `${safe || 'chart'}-${digest.replace(/^sha256:/, '').slice(0, 20)}`;
+  return `${safe || 'chart'}-${digest.replace(/^sha256:/, '').slice(0, 20)}-${owner}`;
 }
+
+/** A name of earlier versions, without owner (`<chart>-<version>-<20 hex>`); a name with one never ends so. */
+const OWNERLESS_NAME = /-[0-9a-f]{20}$/;
 
 /**
  * A Helm chart by name and version (or semver range) from an HTTP(S) chart repository or an OCI
@@ -93,6 +100,12 @@ export class HelmChartSource implements Source {
   readonly #keep: number;
   readonly #limits: ResolvedArtifactLimits;
   readonly #settings: string;
+  /**
+   * What the source follows (repository, chart, version or range): the end of every store name it
+   * makes, so garbage collection in a shared folder takes only its own. Limits stay out of it: they
+   * do not change an artifact, and a source whose limits change still collects what it made.
+   */
+  readonly #owner: string;
   readonly #url: string;
   #last: { artifact: Artifact; state: PollState } | undefined;
   #restored = false;
@@ -143,8 +156,9 @@ export class HelmChartSource implements Source {
     this.#limits = resolveArtifactLimits(options.limits, DEFAULT_LIMITS).limits;
     if (isOci) {
       try {
+        // The credentials of the URL are in `settings.auth`; the reference must not hold them.
         this.#oci = new OciChartRepository(
-          url,
+          stripCredentials(url),
           chart,
           {
             credentials: settings.auth,
@@ -166,6 +180,10 @@ export class HelmChartSource implements Source {
     this.description = `helm ${this.#backend.url.replace(/\/$/, '')} ${chart}@${options.version ?? '*'}`;
     this.#keep = Math.max(1, options.keepArtifacts ?? 2);
     this.#settings = JSON.stringify([this.#backend.url, chart, options.version ?? '', this.#limits]);
+    this.#owner = createHash('sha256')
+      .update(JSON.stringify([this.#backend.url, chart, options.version ?? '']))
+      .digest('hex')
+      .slice(0, 12);
     const cacheDir =
       options.cacheDir ??
       join(
@@ -204,7 +222,8 @@ export class HelmChartSource implements Source {
   async release(artifact: Artifact): Promise<void> {
     if (artifact.dir === this.#last?.artifact.dir) return;
     const name = artifact.dir.slice(this.#store.root.length + 1);
-    if (name && !name.includes('/')) await this.#store.remove(name).catch(() => undefined);
+    if (name && !name.includes('/') && this.#owns(name))
+      await this.#store.remove(name).catch(() => undefined);
   }
 
   async #fetch(options: FetchOptions): Promise<Artifact> {
@@ -225,7 +244,7 @@ export class HelmChartSource implements Source {
         digest: answer.digest,
         validators: answer.validators,
       };
-      const name = artifactName(this.chart, answer.version, answer.digest);
+      const name = artifactName(this.chart, answer.version, answer.digest, this.#owner);
       const revision = `${answer.version}@${answer.digest}`;
       let record = await this.#store.get(name);
       if (!record || record.revision !== revision) {
@@ -246,6 +265,7 @@ export class HelmChartSource implements Source {
         keep: this.#keep,
         current: name,
         protect: [nameOf(options.previous, this.#store)],
+        owns: (stored) => this.#owns(stored),
       });
       return artifact;
     } catch (error) {
@@ -262,11 +282,20 @@ export class HelmChartSource implements Source {
     }
   }
 
+  /**
+   * Whether garbage collection may take `name`: one this source made, or one named as earlier
+   * versions named them, which no source serves any more (`#restore` does not take them up).
+   */
+  #owns(name: string): boolean {
+    return name.endsWith(`-${this.#owner}`) || OWNERLESS_NAME.test(name);
+  }
+
   /** After a restart: the newest artifact of these settings, so the first poll can be conditional. */
   async #restore(): Promise<void> {
     if (this.#restored) return;
     this.#restored = true;
-    const records = await this.#store.list();
+    // Only names of this source: an ownerless one may be collected by another source at any time.
+    const records = await this.#store.list((name) => name.endsWith(`-${this.#owner}`));
     const record = records.find((r) => r.data?.settings === this.#settings);
     if (!record?.data) return;
     const { version, digest, validators } = record.data;
@@ -299,9 +328,14 @@ function credentialsOf(url: string): RepositoryAuth | undefined {
   }
 }
 
+/** The URL without user name and password. Never throws: the error of `new URL` would quote the input. */
 function stripCredentials(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.toString();
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+  }
 }

@@ -50,7 +50,11 @@ export interface OCISourceOptions extends RegistryConnectionOptions {
   readonly verify?: OCIVerifyOptions | undefined;
   /** Caps on files and bytes of the extracted layer (defaults 10,000 files, 32 MiB each, 256 MiB in all; the layer blob is capped at the total too). */
   readonly limits?: ArtifactLimits | undefined;
-  /** A folder used by this source alone that survives restarts; default one under the OS temp folder named after the URL. */
+  /**
+   * A folder that survives restarts; default one under the OS temp folder named after the URL, ref
+   * and layer selector. Sources of other refs or selectors may share it: each collects only its own
+   * artifacts.
+   */
   readonly cacheDir?: string | undefined;
   /** Artifacts kept on disk, the current one included (default 2). */
   readonly keepArtifacts?: number | undefined;
@@ -103,6 +107,12 @@ export class OCISource implements Source {
   readonly #keep: number;
   /** What shapes an artifact besides its revision: part of its store name. */
   readonly #config: string;
+  /**
+   * What selects the artifact (repository, ref, layer selector): the prefix of every store name
+   * this source makes, so garbage collection in a shared folder takes only its own. Limits and keys
+   * stay out of it, so a source whose limits change still collects what it made before.
+   */
+  readonly #owner: string;
   #current: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -129,9 +139,18 @@ export class OCISource implements Source {
     this.#keys = options.verify ? loadTrustedKeys(options.verify.keys) : undefined;
     this.#limits = resolveArtifactLimits(options.limits, DEFAULT_LIMITS).limits;
     this.#keep = Math.max(1, options.keepArtifacts ?? 2);
-    const cacheDir =
-      options.cacheDir ??
-      join(tmpdir(), 'gitops-kit-oci', createHash('sha256').update(this.#origin).digest('hex').slice(0, 16));
+    const selects = createHash('sha256')
+      .update(
+        JSON.stringify([
+          this.#origin,
+          describeOciRef(this.#ref),
+          this.#selector.mediaType ?? null,
+          this.#selector.operation ?? 'extract',
+        ]),
+      )
+      .digest('hex');
+    this.#owner = selects.slice(0, 12);
+    const cacheDir = options.cacheDir ?? join(tmpdir(), 'gitops-kit-oci', selects.slice(0, 16));
     this.#store = new ArtifactStore({ root: join(resolve(cacheDir), 'artifacts') });
     this.#config = JSON.stringify([
       this.#selector.mediaType ?? null,
@@ -211,7 +230,7 @@ export class OCISource implements Source {
   async release(artifact: Artifact): Promise<void> {
     if (dirname(artifact.dir) !== this.#store.root) return;
     const name = basename(artifact.dir);
-    if (name === this.#current) return;
+    if (name === this.#current || !this.#owns(name)) return;
     await this.#store.remove(name);
   }
 
@@ -250,7 +269,16 @@ export class OCISource implements Source {
 
   /** The store name of a revision under this source's settings. */
   #nameOf(revision: string): string {
-    return createHash('sha256').update(`${revision}\n${this.#config}`).digest('hex').slice(0, 40);
+    const hash = createHash('sha256').update(`${revision}\n${this.#config}`).digest('hex').slice(0, 40);
+    return `${this.#owner}-${hash}`;
+  }
+
+  /**
+   * Whether garbage collection may take `name`: one this source made, or one in the format of
+   * earlier versions (40 hex, no owner), which no source names any more, so it is nobody's current.
+   */
+  #owns(name: string): boolean {
+    return name.startsWith(`${this.#owner}-`) || /^[0-9a-f]{40}$/.test(name);
   }
 
   /** The artifact of `revision` (manifest `digest`): from the store when it is there, else pulled. */
@@ -259,7 +287,11 @@ export class OCISource implements Source {
     const stored = await this.#store.get(name);
     const record = stored ? await this.#store.touch(name) : await this.#pull(name, revision, digest, signal);
     this.#current = record.name;
-    await this.#store.collectGarbage({ keep: this.#keep, current: record.name });
+    await this.#store.collectGarbage({
+      keep: this.#keep,
+      current: record.name,
+      owns: (name) => this.#owns(name),
+    });
     return this.#toArtifact(record);
   }
 

@@ -58,6 +58,12 @@ export interface RegistryAuthOptions {
 const DEFAULT_TOKEN_SECONDS = 60;
 
 /**
+ * A token answer is a small JSON document (a few KiB even with a refresh token); a service that
+ * sends more is misbehaving, and its body is not read on.
+ */
+const MAX_TOKEN_ANSWER_BYTES = 256 * 1024;
+
+/**
  * The authorization of a registry client: sends what is known to work before being asked (basic
  * credentials once a registry asked for them, a bearer token until it expires), so a steady poll
  * costs one request, and answers a `401` challenge by the distribution token spec: `Basic` with the
@@ -188,7 +194,16 @@ export class RegistryAuth {
         { reference: context.reference, url: shown, status: response.status },
       );
     }
-    const text = await response.text();
+    if (response.status >= 500 || response.status === 429) {
+      // The service is down or shedding load: it could not be reached, the credentials were not judged.
+      await response.body?.cancel().catch(() => undefined);
+      throw new RegistryError(
+        RegistryErrorCodes.Unreachable,
+        `${context.reference}: the token service ${shown} answered HTTP ${response.status}`,
+        { reference: context.reference, url: shown, status: response.status },
+      );
+    }
+    const text = await this.#readAnswer(response, shown, context);
     let answer: TokenAnswer;
     try {
       answer = JSON.parse(text) as TokenAnswer;
@@ -209,6 +224,51 @@ export class RegistryAuth {
         : DEFAULT_TOKEN_SECONDS;
     // Renew a little early, so a token does not expire between sending and arriving.
     return { header: `Bearer ${token}`, expiresAt: this.#now() + Math.max(1, seconds - 5) * 1000 };
+  }
+
+  /** The token service's body as text, read up to {@link MAX_TOKEN_ANSWER_BYTES}. */
+  async #readAnswer(
+    response: Response,
+    shown: string,
+    context: { reference: string; signal?: AbortSignal | undefined },
+  ): Promise<string> {
+    const where = { reference: context.reference, url: shown, status: response.status };
+    const tooLarge = (size: string): RegistryError =>
+      new RegistryError(
+        RegistryErrorCodes.TooLarge,
+        `${context.reference}: the answer of the token service ${shown} is ${size} bytes, more than the limit of ${MAX_TOKEN_ANSWER_BYTES}`,
+        where,
+      );
+    const length = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (Number.isSafeInteger(length) && length > MAX_TOKEN_ANSWER_BYTES) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge(String(length));
+    }
+    const body = response.body;
+    if (!body) return '';
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > MAX_TOKEN_ANSWER_BYTES) throw tooLarge(`over ${size}`);
+        chunks.push(value);
+      }
+    } catch (error) {
+      if (error instanceof RegistryError) throw error;
+      context.signal?.throwIfAborted();
+      throw new RegistryError(
+        RegistryErrorCodes.Unreachable,
+        `${context.reference}: the answer of the token service ${shown} broke off: ${this.#redactor.redact(networkReason(error))}`,
+        where,
+      );
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 }
 
