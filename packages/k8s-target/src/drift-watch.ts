@@ -34,6 +34,8 @@ export class DriftWatch {
   readonly #stream: WatchStream;
   /** What the last apply wrote, by object. */
   readonly #desired = new Map<string, Prepared>();
+  /** What applies in progress write: watched kinds, but no drift until written. */
+  readonly #staged = new Set<readonly Prepared[]>();
   readonly #watches = new Map<string, AbortController>();
   readonly #listeners = new Set<(notice: DriftNotice) => void>();
   #applying = 0;
@@ -61,15 +63,35 @@ export class DriftWatch {
   }
 
   /**
-   * An apply of `items` begins: they are what the cluster should hold from now on (a pass may
-   * apply its set in several calls, one per wave: each adds to what is watched).
+   * An apply of `items` begins. They become what the cluster should hold once the apply says they
+   * were written (a pass may apply its set in several calls, one per wave: each adds to what is
+   * watched); their kinds are watched from now. Returns the function that ends the apply with the
+   * objects known written (`undefined` when unknown, as after an abort).
    */
-  applying(items: readonly Prepared[]): void {
+  applying(items: readonly Prepared[]): (written: readonly ObjectRef[] | undefined) => void {
     this.#applying++;
     // Hooks run once in their phase and are deleted by their policy (or a Job's TTL): bringing
     // one back would run it again outside any sync.
-    for (const item of items) if (!isHook(item)) this.#desired.set(refKey(item.ref), declaredOf(item));
+    const staged = items.filter((item) => !isHook(item)).map((item) => declaredOf(item));
+    this.#staged.add(staged);
     this.#sync();
+    let ended = false;
+    return (written) => {
+      if (ended) return;
+      ended = true;
+      this.#staged.delete(staged);
+      // Written objects hold the new revision now. The others are watched no more until a pass
+      // writes them: their live state is the old revision or unknown, and reverting them to
+      // either would write what no pass validated.
+      const done = new Set((written ?? []).map(refKey));
+      for (const item of staged) {
+        const key = refKey(item.ref);
+        if (done.has(key)) this.#desired.set(key, item);
+        else this.#desired.delete(key);
+      }
+      this.#sync();
+      this.#applied();
+    };
   }
 
   /**
@@ -81,8 +103,8 @@ export class DriftWatch {
     this.#sync();
   }
 
-  /** The apply begun by {@link applying} ended (written or not). */
-  applied(): void {
+  /** An apply begun by {@link applying} ended. */
+  #applied(): void {
     this.#applying = Math.max(0, this.#applying - 1);
     if (this.#applying === 0 && this.#deferred.size > 0) void this.#recheck();
   }
@@ -136,7 +158,7 @@ export class DriftWatch {
   #sync(): void {
     const wanted = new Map<string, Prepared>();
     if (this.#listeners.size > 0) {
-      for (const item of this.#desired.values()) {
+      for (const item of [...this.#desired.values(), ...[...this.#staged].flat()]) {
         if (!item.pending && !item.missing) wanted.set(resourceKey(item), item);
       }
     }

@@ -232,11 +232,14 @@ export class KubernetesTarget implements Target {
       try {
         const state = await this.#plans.stateOf(this.#context, plan, signal);
         const drift = this.#drift?.active ? this.#drift : undefined;
-        drift?.applying([...state.byKey.values()]);
+        const ended = drift?.applying([...state.byKey.values()]);
         try {
-          return await applyPlan(this.#context, plan, state, signal);
-        } finally {
-          drift?.applied();
+          const result = await applyPlan(this.#context, plan, state, signal);
+          ended?.(result.applied.map((entry) => entry.ref));
+          return result;
+        } catch (error) {
+          ended?.(error instanceof ApplyError ? error.applied.map((entry) => entry.ref) : undefined);
+          throw error;
         }
       } catch (error) {
         throw verbError(error, 'apply', ErrorCodes.ApplyFailed);
