@@ -37,6 +37,8 @@ export class DriftWatch {
   /** What applies in progress write: watched kinds, but no drift until written. */
   readonly #staged = new Set<readonly Prepared[]>();
   readonly #watches = new Map<string, AbortController>();
+  /** Resources whose watch across namespaces was refused: watched namespace by namespace. */
+  readonly #forbidden = new Set<string>();
   readonly #listeners = new Set<(notice: DriftNotice) => void>();
   #applying = 0;
   /** Objects an event showed drifted while the target applied: read again once it is done. */
@@ -154,12 +156,29 @@ export class DriftWatch {
     return { repaired, writes: this.#context.client.counters.writes - writesBefore };
   }
 
-  /** Starts watches for the resources of the applied set, stops the others (all when nobody listens). */
+  /**
+   * Starts watches for the resources of the applied set, stops the others (all when nobody
+   * listens). Watches are scoped as the plan lists: across namespaces, or namespace by namespace
+   * (`listScope: 'namespace'`, `allowedNamespaces`, a set in one namespace, or after a watch across
+   * namespaces was refused), so a tenant that may watch only its namespaces gets instant revert.
+   */
   #sync(): void {
-    const wanted = new Map<string, Prepared>();
+    const byResource = new Map<string, { item: Prepared; namespaces: Set<string> }>();
     if (this.#listeners.size > 0) {
       for (const item of [...this.#desired.values(), ...[...this.#staged].flat()]) {
-        if (!item.pending && !item.missing) wanted.set(resourceKey(item), item);
+        if (item.pending || item.missing) continue;
+        const resource = resourceKey(item);
+        const entry = byResource.get(resource) ?? { item, namespaces: new Set<string>() };
+        if (item.ref.namespace) entry.namespaces.add(item.ref.namespace);
+        byResource.set(resource, entry);
+      }
+    }
+    const wanted = new Map<string, { item: Prepared; namespace: string | undefined }>();
+    for (const [resource, { item, namespaces }] of byResource) {
+      if (!item.info.namespaced || this.#acrossNamespaces(resource, namespaces.size)) {
+        wanted.set(resource, { item, namespace: undefined });
+      } else {
+        for (const namespace of namespaces) wanted.set(`${resource}|${namespace}`, { item, namespace });
       }
     }
     for (const [key, controller] of this.#watches) {
@@ -167,22 +186,38 @@ export class DriftWatch {
       controller.abort();
       this.#watches.delete(key);
     }
-    for (const [key, item] of wanted) {
+    for (const [key, { item, namespace }] of wanted) {
       if (this.#watches.has(key)) continue;
       const controller = new AbortController();
       this.#watches.set(key, controller);
+      const resource = resourceKey(item);
       const watch = new KindWatch(
         this.#context,
         item.info,
         this.#stream,
         {
           event: (type, object) => this.#onEvent(type, object),
-          listed: (objects, initial) => this.#onList(key, objects, initial),
+          listed: (objects, initial) => this.#onList(resource, namespace, objects, initial),
+          forbidden: () => {
+            this.#forbidden.add(resource);
+            this.#watches.delete(key);
+            this.#sync();
+          },
         },
         this.counters,
+        namespace,
       );
       void watch.run(controller.signal);
     }
+  }
+
+  /** Whether a namespaced resource is watched across namespaces (the plan's list scope rule). */
+  #acrossNamespaces(resource: string, namespaces: number): boolean {
+    const { listScope, restrictions } = this.#context;
+    if (listScope === 'cluster') return true;
+    if (listScope === 'namespace' || restrictions?.allowedNamespaces || this.#forbidden.has(resource))
+      return false;
+    return namespaces > 1;
   }
 
   #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): void {
@@ -208,8 +243,16 @@ export class DriftWatch {
       });
   }
 
-  /** A (re)list of one resource: each listed object as an event; after a `410`, missing ones as deletions. */
-  #onList(resource: string, objects: readonly KubeObject[], initial: boolean): void {
+  /**
+   * A (re)list of one resource (in one namespace, or all): each listed object as an event; after a
+   * `410`, missing ones as deletions.
+   */
+  #onList(
+    resource: string,
+    namespace: string | undefined,
+    objects: readonly KubeObject[],
+    initial: boolean,
+  ): void {
     const seen = new Set<string>();
     for (const object of objects) {
       seen.add(liveKey(object));
@@ -217,7 +260,8 @@ export class DriftWatch {
     }
     if (initial) return; // nothing was missed yet; what is not there is still being created
     for (const [key, item] of this.#desired) {
-      if (resourceKey(item) === resource && !seen.has(key)) this.#onEvent('DELETED', item.body);
+      if (resourceKey(item) !== resource || seen.has(key)) continue;
+      if (namespace === undefined || item.ref.namespace === namespace) this.#onEvent('DELETED', item.body);
     }
   }
 

@@ -19,6 +19,11 @@ export interface KindWatchListener {
    * yet); later lists follow a `410 Gone` and may reveal changes the watch missed.
    */
   listed(items: readonly KubeObject[], initial: boolean): void;
+  /**
+   * A watch across namespaces was refused (403): it stops, and the caller may watch namespace by
+   * namespace instead, as the plan lists then.
+   */
+  forbidden?(): void;
 }
 
 /** Request counts of the watches, for figures and tests (the lists also count on the client). */
@@ -79,6 +84,8 @@ function mustRelist(error: unknown): boolean {
 export class KindWatch {
   readonly #context: TargetContext;
   readonly #info: ResourceInfo;
+  /** The namespace watched, or undefined for all. */
+  readonly #namespace: string | undefined;
   readonly #stream: WatchStream;
   readonly #listener: KindWatchListener;
   readonly #counters: WatchCounters;
@@ -91,9 +98,11 @@ export class KindWatch {
     stream: WatchStream,
     listener: KindWatchListener,
     counters: WatchCounters,
+    namespace?: string,
   ) {
     this.#context = context;
     this.#info = info;
+    this.#namespace = namespace;
     this.#stream = stream;
     this.#listener = listener;
     this.#counters = counters;
@@ -113,6 +122,11 @@ export class KindWatch {
         }
       } catch (error) {
         if (signal.aborted) return;
+        const forbidden = (error as { statusCode?: unknown }).statusCode === 403;
+        if (forbidden && this.#namespace === undefined && this.#info.namespaced && this.#listener.forbidden) {
+          this.#listener.forbidden();
+          return;
+        }
         if (mustRelist(error)) this.#gone();
       }
       try {
@@ -142,7 +156,7 @@ export class KindWatch {
         metadata?: { continue?: string; resourceVersion?: string };
       }>({
         method: 'GET',
-        path: resourcePath(this.#info, undefined),
+        path: resourcePath(this.#info, this.#namespace),
         query: { labelSelector: this.#selector(), limit: PAGE, continue: token },
         signal,
       });
@@ -168,7 +182,7 @@ export class KindWatch {
     let failure: WatchFailure | undefined;
     let events = 0;
     await this.#stream(
-      resourcePath(this.#info, undefined),
+      resourcePath(this.#info, this.#namespace),
       query,
       (event) => {
         if (event.type === 'ERROR') failure ??= watchFailure(event.object);

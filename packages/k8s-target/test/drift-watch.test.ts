@@ -84,4 +84,31 @@ describe('DriftWatch', () => {
       target.close();
     }
   });
+
+  it('watches namespace by namespace once a watch across namespaces is refused, as the plan lists', async () => {
+    const paths = new Set<string>();
+    const recording: WatchStream = (watchPath, query, onEvent, signal) => {
+      paths.add(watchPath);
+      return silent(watchPath, query, onEvent, signal);
+    };
+    const { server, target } = scriptedTarget({ watchStream: recording });
+    server.fail((r) => r.method === 'GET' && r.path === '/api/v1/configmaps', {
+      status: 403,
+      reason: 'Forbidden',
+      message:
+        'configmaps is forbidden: User "tenant" cannot list resource "configmaps" at the cluster scope',
+    });
+    const stop = target.watchDrift(() => {});
+    try {
+      await sync(target, [configMap('team-a', 'x'), configMap('team-b', 'y')]);
+      for (let i = 0; i < 100 && paths.size < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      expect([...paths].sort()).toEqual([
+        '/api/v1/namespaces/team-a/configmaps',
+        '/api/v1/namespaces/team-b/configmaps',
+      ]);
+    } finally {
+      stop();
+      target.close();
+    }
+  });
 });
