@@ -181,6 +181,33 @@ describe('Reconciler with watch: instant revert', () => {
     await b.reconciler.stop();
   });
 
+  it('a repair that hangs is aborted at the pass timeout, and a pass is asked instead', async () => {
+    const r = watchedRig();
+    r.reconciler.start();
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    const aborted: unknown[] = [];
+    r.cluster.repair = (_refs, options) =>
+      new Promise((_resolve, reject) =>
+        options.signal.addEventListener('abort', () => {
+          aborted.push(options.signal.reason);
+          reject(options.signal.reason);
+        }),
+      );
+    const fetches = r.source.fetchCount;
+    r.cluster.edit(cmRef('a'), (o) => {
+      o.data = { key: 'hand' };
+    });
+    await r.clock.advance(50);
+    expect(r.reconciler.busy).toBe(true);
+    await r.clock.advance(10 * 60_000);
+    await waitFor(() => aborted.length === 1);
+    await advanceAndIdle(r.clock, r.reconciler, 0);
+    expect(aborted[0]).toMatchObject({ code: 'RECONCILE_TIMEOUT' });
+    expect(r.source.fetchCount).toBe(fetches + 1); // the safety net: a pass
+    expect(r.cluster.get(cmRef('a'))?.data).toEqual({ key: 'v1' });
+    await r.reconciler.stop();
+  });
+
   it('refuses watch with a target that cannot watch', () => {
     const target = { ...new FakeCluster(), name: 'plain' } as unknown as FakeCluster;
     expect(() => rig({}, { watch: true, target: { ...target, watchDrift: undefined } as never })).toThrow(

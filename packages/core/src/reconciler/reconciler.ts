@@ -450,9 +450,15 @@ export class Reconciler {
         }
         run.started = true;
       }
+      // A repair is bounded by the pass timeout too: a hung apiserver must not hold the run (and
+      // every pass queued behind it) forever.
+      const cancelTimeout = this.#options.clock.setTimer(this.#options.timeout, () =>
+        controller.abort(this.#timeoutError()),
+      );
       try {
         await repairDrift(host, notices, controller.signal);
       } finally {
+        cancelTimeout();
         release();
       }
     };
