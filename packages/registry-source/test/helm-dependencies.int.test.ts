@@ -206,6 +206,42 @@ describe('HelmDependencyResolver with the real helm', () => {
     expect(error?.location?.file).toBe('locked/Chart.lock');
   });
 
+  it('downloads a cached version again when the index names other bytes for it (a range, so the index is read)', async () => {
+    await writeChart(join(work, 'republished'), {
+      name: 'republished',
+      version: '0.1.0',
+      // An exact version already cached costs no request (the index is not read); a range reads it.
+      dependencies: [{ name: 'cache', version: '^1.0.0', repository: repo.url }],
+    });
+    const artifact: Artifact = {
+      revision: 'r',
+      digest: 'sha256:re',
+      dir: join(work, 'republished'),
+      meta: {},
+    };
+    const greetingOf = async (r: HelmDependencyResolver) => {
+      const manifests = await new HelmRenderer({
+        binary: tools.helm,
+        path: 'republished',
+        releaseName: 'p',
+        dependencies: r,
+      }).render(artifact, { signal });
+      return manifests.find((m) => m.object.metadata.name === 'p-cache')?.object.data;
+    };
+    await repo.publish(await writeChart(join(work, 'cache-v1'), { name: 'cache', version: '1.0.0' }));
+    const cacheDir = join(work, 'cache-republished');
+    expect(await greetingOf(resolver(cacheDir))).toMatchObject({ greeting: 'hello' });
+    // The same version again, other bytes: the index names a new digest.
+    await repo.publish(
+      await writeChart(join(work, 'cache-v2'), {
+        name: 'cache',
+        version: '1.0.0',
+        files: { 'values.yaml': 'greeting: republished\n' },
+      }),
+    );
+    expect(await greetingOf(resolver(cacheDir))).toMatchObject({ greeting: 'republished' });
+  });
+
   it('names the dependency, version and URL in typed errors, without credentials', async () => {
     const artifactOf = async (
       name: string,

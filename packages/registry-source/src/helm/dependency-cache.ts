@@ -40,16 +40,26 @@ export class DependencyCache {
     return join(this.root, 'archives', `${digest.replace(/^sha256:/, '')}.tgz`);
   }
 
-  /** The cached archive of a chart version of a repository, when both its record and bytes are here. */
-  async find(repository: string, chart: string, version: string): Promise<string | undefined> {
+  /**
+   * The cached archive of a chart version of a repository, when both its record and bytes are here;
+   * with `digest` (what the repository's index now says), only when the cached archive has it: a
+   * version published again with other bytes is downloaded again, as `helm dependency build` would.
+   */
+  async find(
+    repository: string,
+    chart: string,
+    version: string,
+    digest?: string | undefined,
+  ): Promise<string | undefined> {
     const record = await readFile(
       join(this.root, 'refs', `${key(repository, chart, version)}.json`),
       'utf8',
     ).catch(() => undefined);
     if (!record) return undefined;
-    const digest = (JSON.parse(record) as { digest?: unknown }).digest;
-    if (typeof digest !== 'string') return undefined;
-    const path = this.archivePath(digest);
+    const cached = (JSON.parse(record) as { digest?: unknown }).digest;
+    if (typeof cached !== 'string') return undefined;
+    if (digest && bareDigest(digest) !== bareDigest(cached)) return undefined;
+    const path = this.archivePath(cached);
     return (await stat(path).catch(() => undefined))?.isFile() ? path : undefined;
   }
 
@@ -85,4 +95,9 @@ export class DependencyCache {
     await mkdir(join(this.root, 'indexes'), { recursive: true });
     await writeAtomic(join(this.root, 'indexes', `${key(repository)}.json`), JSON.stringify(index));
   }
+}
+
+/** A sha256 digest as lower-case hex, with or without its `sha256:` prefix. */
+function bareDigest(digest: string): string {
+  return digest.toLowerCase().replace(/^sha256:/, '');
 }

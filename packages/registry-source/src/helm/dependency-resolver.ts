@@ -221,7 +221,7 @@ export class HelmDependencyResolver implements ChartDependencyResolver {
     }
     const index = await reading;
     const chosen = repo.choose(index, chart, exact ?? constraint);
-    const cached = await this.#cache.find(repository, chart, chosen.entry.version);
+    const cached = await this.#cache.find(repository, chart, chosen.entry.version, chosen.entry.digest);
     if (cached) return { name: chart, version: chosen.entry.version, archive: cached };
     const { archive, digest } = await repo.download(chosen, signal);
     const path = await this.#cache.put(repository, chart, chosen.entry.version, digest, archive);
