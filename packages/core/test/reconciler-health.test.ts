@@ -33,11 +33,13 @@ describe('Reconciler: health wait', () => {
 
   it('fails with HealthTimeout when objects stay in progress past healthTimeout', async () => {
     const r = rig({ 'web.yaml': deployment('web', 'app:1') }, { ...waitOptions, healthTimeout: 5_000 });
-    r.cluster.setHealth('Deployment', 'InProgress');
+    r.cluster.setHealth('Deployment', { status: 'InProgress', message: 'Ready: 0/1' });
 
     const result = await whileTimePasses(r.clock, r.reconciler.reconcile());
 
     expect(result.error?.code).toBe(ErrorCodes.HealthTimeout);
+    // What it still waited for, so a timeout says why.
+    expect(result.message).toContain('(apps/v1 Deployment default/web: Ready: 0/1)');
     expect(getCondition(r.reconciler.status, 'Healthy')).toMatchObject({
       status: 'False',
       reason: 'HealthCheckTimeout',

@@ -777,11 +777,14 @@ export class Pass {
         message: `Health check failed for ${listRefs(failed.map((o) => o.ref))}${detail}`,
       };
     } else {
-      const pending = last.objects.filter((o) => o.status !== 'Current').map((o) => o.ref);
+      const waiting = last.objects.filter((o) => o.status !== 'Current');
+      // What the first one still waited for (`Ready: 0/1`, a Pending pod's reason) says why.
+      const first = waiting[0];
+      const detail = first?.message ? ` (${formatRef(first.ref)}: ${first.message})` : '';
       outcome = {
         healthy: false,
         report: last,
-        message: `Timed out after ${healthTimeout} ms waiting for ${listRefs(pending)}`,
+        message: `Timed out after ${healthTimeout} ms waiting for ${listRefs(waiting.map((o) => o.ref))}${detail}`,
       };
     }
     const { report } = outcome;
