@@ -46,12 +46,12 @@ function runManager(kubeconfig: string, dir: string): Promise<UnitsFigures> {
 }
 
 /** Pods a kwok Node holds (testenv/kwok/stages.yaml), and the Nodes testenv starts with. */
-const PODS_PER_NODE = 110;
+const PODS_PER_NODE = 1000;
 const TESTENV_NODES = 3;
 
 /**
- * More fake Nodes when the units need more pods than testenv's three hold (330: a run of 1,000 units
- * stalls at 329 Ready without them). kwok manages every Node with its annotation, these included.
+ * More fake Nodes when the units need more pods than testenv's three hold (3,000; when a Node held
+ * 110, a run of 1,000 units stalled at 329 Ready). kwok manages every Node with its annotation.
  */
 async function addNodes(kubeconfigPath: string, work: string, units: number): Promise<number> {
   const needed = Math.ceil((units + 20) / PODS_PER_NODE) - TESTENV_NODES;
