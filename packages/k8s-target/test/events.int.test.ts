@@ -1,8 +1,8 @@
 import { type KubeObject, RawRenderer, Reconciler, type ReconcilerOptions } from '@gitops-kit/core';
 import { MemorySource } from '@gitops-kit/core/testing';
 import { type ApiRequestRecord, KubeClient, KubernetesTarget } from '@gitops-kit/k8s-target';
-import { testenv } from '@gitops-kit/testenv';
-import { afterEach, describe, expect, it } from 'vitest';
+import { startTestenv, testenv } from '@gitops-kit/testenv';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import { configMap, deployment, namespace, uniqueName } from './kube-helpers.js';
 
@@ -46,7 +46,12 @@ const SECRET_VALUE = 'hunter2-do-not-print';
 
 describe('KubernetesTarget: Kubernetes Events of outcomes (living cluster)', () => {
   it('writes applied, drift reverted, pruned, health failed and rolled back events regarding the state object', async () => {
-    const kube = await testenv.kube();
+    // A living cluster of its own (see the reconciler test's rollback): the shared one, late in a
+    // full run, was seen keeping the rolled-back Deployment's old condition past the health timeout.
+    const env = await startTestenv({ kube: true, s3: false, git: false, tools: false });
+    onTestFinished(() => env.stop());
+    const kube = env.kube;
+    if (!kube) throw new Error('testenv started no cluster');
     const admin = KubeClient.fromKubeConfig(kube.kubeConfig());
     const ns = uniqueName('events');
     const stateNs = uniqueName('events-state');

@@ -9,8 +9,8 @@ import {
 } from '@gitops-kit/core';
 import { MemorySource } from '@gitops-kit/core/testing';
 import { ConfigMapStateStore, KubeClient, KubernetesTarget, stateObjectName } from '@gitops-kit/k8s-target';
-import { testenv } from '@gitops-kit/testenv';
-import { afterEach, describe, expect, it } from 'vitest';
+import { startTestenv, testenv } from '@gitops-kit/testenv';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import { configMap, deployment, getObject, namespace, uniqueName } from './kube-helpers.js';
 
@@ -135,10 +135,17 @@ describe('KubernetesTarget with the core Reconciler (real apiserver)', () => {
   });
 
   it('rolls back when the deployment controller marks a rollout ProgressDeadlineExceeded, and the old ReplicaSet serves again', async () => {
-    const client = await admin();
+    // A living cluster of its own, as the Prometheus and quickstart tests have: late in a full run
+    // the shared one's controllers were seen leaving the bad ReplicaSet's Pod terminating for the
+    // whole health timeout (twice in a row), so the rollback never got healthy there.
+    const env = await startTestenv({ kube: true, s3: false, git: false, tools: false });
+    onTestFinished(() => env.stop());
+    const kubeConfig = env.kube?.kubeConfig();
+    if (!kubeConfig) throw new Error('testenv started no cluster');
+    const client = KubeClient.fromKubeConfig(kubeConfig);
     const ns = uniqueName('rollback');
     const name = uniqueName('rollback');
-    const target = await newTarget(name);
+    const target = new KubernetesTarget({ name, kubeConfig });
     // Only the bad image gets a 3 s progress deadline: the good revision, and the rollback to it,
     // keep the default so two busy cores never fail them.
     const web = (image: string): KubeObject => {
