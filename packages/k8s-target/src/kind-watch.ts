@@ -38,6 +38,8 @@ export interface WatchCounters {
 
 /** Backoff between failed watch attempts: 250 ms doubling to 30 s. */
 const BACKOFF_MS = { first: 250, max: 30_000 } as const;
+/** A stream open at least this long counted as healthy even with no event in it. */
+const HEALTHY_STREAM_MS = 10_000;
 /** How long one watch request stays open before the server ends it (and it is opened again). */
 const WATCH_SECONDS = '300';
 const PAGE = '500';
@@ -114,9 +116,12 @@ export class KindWatch {
     while (!signal.aborted) {
       try {
         if (this.#resourceVersion === undefined) await this.#list(signal);
-        // A stream that ends with nothing in it (a proxy closing at once) is retried with backoff
-        // like a failure, not in a tight loop; one that delivered events starts afresh.
-        if ((await this.#watch(signal)) > 0) {
+        // A stream that ends at once with nothing in it (a proxy closing it) is retried with
+        // backoff like a failure, not in a tight loop; one that delivered events or stayed open
+        // a while (the server's own timeout) starts afresh.
+        const openedAt = this.#context.clock.now();
+        const events = await this.#watch(signal);
+        if (events > 0 || this.#context.clock.now() - openedAt >= HEALTHY_STREAM_MS) {
           backoff = BACKOFF_MS.first;
           continue;
         }

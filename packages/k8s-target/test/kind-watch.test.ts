@@ -112,4 +112,37 @@ describe('KindWatch', () => {
     expect(counters.relists).toBe(1);
     expect(counters.lists).toBe(2);
   });
+
+  it('opens a quiet stream again at once when it stayed open a while (the server ended it), with no backoff', async () => {
+    const client = new KubeClient(async () => ({
+      statusCode: 200,
+      text: JSON.stringify({ metadata: { resourceVersion: '10' }, items: [] }),
+    }));
+    let now = 1_000_000;
+    const sleeps: number[] = [];
+    const clock = {
+      now: () => now,
+      setTimer: () => () => {},
+      sleep: async (ms: number, signal?: AbortSignal) => {
+        signal?.throwIfAborted();
+        sleeps.push(ms);
+        now += ms;
+      },
+    };
+    const context = createContext({ name: 'shop', client, clock });
+    const controller = new AbortController();
+    let attempts = 0;
+    const stream: WatchStream = async () => {
+      attempts++;
+      if (attempts === 1) now += 300_000; // open for the server's whole timeout, no event in it
+      if (attempts === 3) controller.abort();
+    };
+    const counters: WatchCounters = { watches: 0, lists: 0, relists: 0 };
+    await new KindWatch(context, info, stream, { event: () => {}, listed: () => {} }, counters).run(
+      controller.signal,
+    );
+    // After the long quiet stream: no wait. After the second, which ended at once: the first backoff.
+    expect(attempts).toBe(3);
+    expect(sleeps).toEqual([250]);
+  });
 });
