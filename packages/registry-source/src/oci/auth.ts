@@ -2,6 +2,7 @@ import type { Redactor } from '@gitops-kit/core';
 import { RegistryError, RegistryErrorCodes } from '../errors.js';
 import type { AuthChallenge } from './challenge.js';
 import type { FetchLike } from './http.js';
+import { readCapped } from './read-capped.js';
 
 /**
  * How to authenticate to a registry. Anonymous when absent: a bearer-token registry then gives an
@@ -239,24 +240,11 @@ export class RegistryAuth {
         `${context.reference}: the answer of the token service ${shown} is ${size} bytes, more than the limit of ${MAX_TOKEN_ANSWER_BYTES}`,
         where,
       );
-    const length = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (Number.isSafeInteger(length) && length > MAX_TOKEN_ANSWER_BYTES) {
-      await response.body?.cancel().catch(() => undefined);
-      throw tooLarge(String(length));
-    }
-    const body = response.body;
-    if (!body) return '';
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = body.getReader();
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > MAX_TOKEN_ANSWER_BYTES) throw tooLarge(`over ${size}`);
-        chunks.push(value);
-      }
+      const body = await readCapped(response, MAX_TOKEN_ANSWER_BYTES, {
+        tooLarge: (size, announced) => tooLarge(announced ? String(size) : `over ${size}`),
+      });
+      return body.toString('utf8');
     } catch (error) {
       if (error instanceof RegistryError) throw error;
       context.signal?.throwIfAborted();
@@ -265,10 +253,7 @@ export class RegistryAuth {
         `${context.reference}: the answer of the token service ${shown} broke off: ${this.#redactor.redact(networkReason(error))}`,
         where,
       );
-    } finally {
-      await reader.cancel().catch(() => undefined);
     }
-    return Buffer.concat(chunks).toString('utf8');
   }
 }
 

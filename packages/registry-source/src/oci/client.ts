@@ -5,6 +5,7 @@ import { parseChallenges } from './challenge.js';
 import { DigestVerifier, digestOf, isDigest } from './digest.js';
 import { createNodeFetch, type FetchInit, type FetchLike } from './http.js';
 import { type ImageIndex, type ImageManifest, MANIFEST_ACCEPT, parseManifest } from './manifest.js';
+import { readCapped } from './read-capped.js';
 import { apiHost, type OciReference } from './reference.js';
 import { RegistryStats, type RegistryStatsSnapshot } from './stats.js';
 import { nextTagsPage } from './tags.js';
@@ -424,31 +425,12 @@ export class RegistryClient {
     what: string,
     signal: AbortSignal | undefined,
   ): Promise<Buffer> {
-    const length = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (Number.isSafeInteger(length) && length > max) {
-      await response.body?.cancel();
-      throw this.#tooLarge(shown, url, `the ${what} is ${length} bytes`, max);
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const body = response.body;
-    if (body) {
-      const reader = body.getReader();
-      try {
-        for (;;) {
-          signal?.throwIfAborted();
-          const { done, value } = await reader.read();
-          if (done) break;
-          size += value.byteLength;
-          this.#stats.bytes(value.byteLength);
-          if (size > max) throw this.#tooLarge(shown, url, `the ${what} passed ${size} bytes`, max);
-          chunks.push(value);
-        }
-      } finally {
-        await reader.cancel().catch(() => undefined);
-      }
-    }
-    return Buffer.concat(chunks);
+    return readCapped(response, max, {
+      tooLarge: (size, announced) =>
+        this.#tooLarge(shown, url, `the ${what} ${announced ? 'is' : 'passed'} ${size} bytes`, max),
+      onChunk: (bytes) => this.#stats.bytes(bytes),
+      signal,
+    });
   }
 
   #tooLarge(shown: string, url: string, what: string, max: number): RegistryError {
