@@ -1,4 +1,10 @@
-import { applyPolicyOf, type FieldChange, type KubeObject, resolveIgnored } from '@gitops-kit/core';
+import {
+  applyPolicyOf,
+  type FieldChange,
+  type KubeObject,
+  OptionError,
+  resolveIgnored,
+} from '@gitops-kit/core';
 import { isRecord, type JsonRecord } from '@gitops-kit/core/internal';
 import type { TargetContext } from './context.js';
 import { mergeTrees, removedFields } from './managed-fields.js';
@@ -51,6 +57,20 @@ export type ResolvedTakeOver = typeof KUBECTL_TAKEOVER | undefined;
 export function resolveTakeOver(option: TakeOverOptions | boolean | undefined): ResolvedTakeOver {
   if (!option) return undefined;
   if (option === true) return KUBECTL_TAKEOVER;
+  for (const [i, manager] of (option.fieldManagers ?? []).entries()) {
+    // An empty prefix would match every manager: an HPA's or a controller's fields would become
+    // ours, and the apply would remove them.
+    if (
+      typeof manager.name !== 'string' ||
+      manager.name === '' ||
+      !['Apply', 'Update'].includes(manager.operation)
+    ) {
+      throw new OptionError(
+        ['takeOver', 'fieldManagers', String(i)],
+        `takeOver.fieldManagers[${i}] needs a non-empty name and the operation Apply or Update, got ${JSON.stringify(manager)}`,
+      );
+    }
+  }
   return {
     fieldManagers: option.fieldManagers ?? KUBECTL_TAKEOVER.fieldManagers,
     annotations: option.annotations ?? KUBECTL_TAKEOVER.annotations,

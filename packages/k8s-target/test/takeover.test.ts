@@ -86,5 +86,12 @@ describe('takeOverOf', () => {
     expect(resolveTakeOver(false)).toBeUndefined();
     expect(resolveTakeOver(true)).toBe(KUBECTL_TAKEOVER);
     expect(resolveTakeOver({ annotations: [] })).toEqual({ ...KUBECTL_TAKEOVER, annotations: [] });
+    // An empty prefix would take every manager's fields: refused, naming the entry.
+    expect(() => resolveTakeOver({ fieldManagers: [{ name: '', operation: 'Update' }] })).toThrow(
+      expect.objectContaining({
+        code: 'RECONCILE_INVALID_OPTION',
+        message: expect.stringContaining('takeOver.fieldManagers[0]'),
+      }),
+    );
   });
 });
